@@ -1,0 +1,109 @@
+"""The errors eventsim raises.
+
+Every error eventsim raises on purpose derives from ``EventsimError``::
+
+    EventsimError
+     ├── ConfigError                 the config file or dict is invalid (one or more ConfigIssue)
+     ├── UnknownResourceError        a function, bucket, queue or table name that the config lacks
+     │    └── FunctionNotFound       Lambda's ResourceNotFoundException
+     ├── InvokeError                 Lambda refused an invocation before running the handler
+     │    ├── RequestTooLarge        payload over the sync (6 MB) or async (1 MB) limit
+     │    ├── InvalidRequestContent  the event is not valid JSON
+     │    └── TooManyRequests        throttled: reserved or account concurrency exhausted (429)
+     └── SimulatorStateError         the simulator is not running (not started yet, or closed)
+
+A *function error* (the handler raised, timed out or crashed) is not an exception here: as in AWS
+it is a result, ``InvokeResult.function_error == "Unhandled"`` with the error object as payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EventsimError(Exception):
+    """Base class of every error eventsim raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config: where it is and what was expected."""
+
+    file: str | None
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file or "<config>"
+        if self.line is not None:
+            where = f"{where}:{self.line}:{self.column or 1}"
+        key = f" {self.path}:" if self.path else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ConfigError(EventsimError):
+    """The config is invalid; ``issues`` lists every problem found, each with its location."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        count = len(issues)
+        lines = [f"{count} error{'s' if count != 1 else ''} in config"]
+        lines += [f"  {issue}" for issue in issues]
+        super().__init__("\n".join(lines))
+
+
+class UnknownResourceError(EventsimError, KeyError):
+    """A name that the config does not define."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        choices = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no {kind} named {name!r} in the config (defined: {choices})")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class FunctionNotFound(UnknownResourceError):
+    """Lambda's ``ResourceNotFoundException`` (HTTP 404)."""
+
+    error_code = "ResourceNotFoundException"
+    status = 404
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__("function", name, known)
+
+
+class InvokeError(EventsimError):
+    """Lambda refused the invocation before any handler ran; ``error_code`` is AWS's name."""
+
+    error_code = "ServiceException"
+    status = 500
+
+
+class RequestTooLarge(InvokeError):
+    error_code = "RequestTooLargeException"
+    status = 413
+
+
+class InvalidRequestContent(InvokeError):
+    error_code = "InvalidRequestContentException"
+    status = 400
+
+
+class TooManyRequests(InvokeError):
+    """Throttled (HTTP 429). ``reason`` is AWS's ``Reason`` field."""
+
+    error_code = "TooManyRequestsException"
+    status = 429
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class SimulatorStateError(EventsimError):
+    """The simulator is not running: use it inside ``async with`` or after ``start()``."""

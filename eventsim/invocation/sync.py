@@ -1,0 +1,175 @@
+"""Synchronous invocation (``RequestResponse``): run a handler once and record the attempt.
+
+Every path that runs a handler goes through ``Invoker.invoke``: the Invoke API, the async queue's
+poller, and (later) event source mappings. It enforces payload limits, asks the function's pool
+for an environment (which may throttle), records the attempt in the ledger and turns the
+execution into an ``InvokeResult``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .. import unconfirmed
+from ..activity import Activity
+from ..clock import Clock
+from ..errors import RequestTooLarge, TooManyRequests
+from ..ledger import Attempt, Ledger, Outcome
+from ..runtime.base import Execution, InvokeRequest, Status
+from ..runtime.logs import billed_duration_ms, max_memory_used_mb
+from ..runtime.pool import Runtime
+from ..runtime.spec import VERSION, FunctionSpec
+
+#: §8.5: 6 MB request and response for synchronous invocations.
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+#: §6.1: 1 MB for asynchronous invocations.
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+
+_OUTCOMES = {
+    Status.OK: Outcome.SUCCESS,
+    Status.ERROR: Outcome.ERROR,
+    Status.TIMEOUT: Outcome.TIMEOUT,
+    Status.CRASH: Outcome.CRASH,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    """What Lambda's Invoke API answers.
+
+    ``payload`` is the decoded result or, when ``function_error`` is ``"Unhandled"``, the AWS
+    error object (``errorMessage``, ``errorType``, ...). Asynchronous and dry-run invocations
+    have ``status_code`` 202 and 204 and no payload.
+    """
+
+    request_id: str
+    payload: Any = None
+    function_error: str | None = None
+    status_code: int = 200
+    executed_version: str = VERSION
+    duration_ms: float = 0.0
+    billed_duration_ms: int = 0
+    init_duration_ms: float | None = None
+    max_memory_used_mb: int | None = None
+    log_tail: str = ""
+    raw_payload: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return self.function_error is None
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_trace_id() -> str:
+    return (
+        f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
+        f"Parent={secrets.token_hex(8)};Sampled=0"
+    )
+
+
+def decode_payload(raw: bytes) -> Any:
+    """A result as boto3 users see it: JSON decoded where it is JSON, else the text."""
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+class Invoker:
+    """Runs one invocation attempt and records it."""
+
+    def __init__(self, runtime: Runtime, ledger: Ledger, activity: Activity, clock: Clock) -> None:
+        self._runtime = runtime
+        self._ledger = ledger
+        self._activity = activity
+        self._clock = clock
+
+    async def invoke(
+        self,
+        spec: FunctionSpec,
+        body: bytes,
+        *,
+        event: Any,
+        invocation_type: str = "RequestResponse",
+        source: str = "invoke",
+        attempt: int = 1,
+        request_id: str | None = None,
+        client_context: dict[str, Any] | None = None,
+        invoked_arn: str | None = None,
+    ) -> InvokeResult:
+        """Run the handler once; raise ``RequestTooLarge`` or ``TooManyRequests``."""
+        if invocation_type == "RequestResponse" and len(body) > SYNC_PAYLOAD_LIMIT:
+            raise RequestTooLarge(
+                f"{spec.name}: request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the "
+                f"InvokeFunction operation (got {len(body)})"
+            )
+        request = InvokeRequest(
+            request_id=request_id or new_request_id(),
+            body=body,
+            invoked_arn=invoked_arn or spec.arn,
+            timeout_s=spec.timeout_s,
+            trace_id=new_trace_id(),
+            client_context=client_context,
+        )
+        record = {
+            "function": spec.name,
+            "request_id": request.request_id,
+            "invocation_type": invocation_type,
+            "source": source,
+            "event": event,
+            "attempt": attempt,
+            "started_at": self._clock.now(),
+        }
+        with self._activity.track("invoke"):
+            try:
+                execution, log = await self._runtime.pools[spec.name].run(request)
+            except TooManyRequests as exc:
+                self._ledger.record(Attempt(**record, outcome=Outcome.THROTTLED, reason=exc.reason))
+                raise
+        self._limit_response(execution, request, invocation_type)
+        result = InvokeResult(
+            request_id=request.request_id,
+            payload=decode_payload(execution.payload),
+            function_error=None if execution.status is Status.OK else "Unhandled",
+            duration_ms=round(execution.duration_ms, 2),
+            billed_duration_ms=billed_duration_ms(execution),
+            init_duration_ms=execution.init_duration_ms,
+            max_memory_used_mb=max_memory_used_mb(execution),
+            log_tail=log.tail(),
+            raw_payload=execution.payload,
+        )
+        self._ledger.record(
+            Attempt(
+                **record,
+                outcome=_OUTCOMES[execution.status],
+                error_type=execution.error_type,
+                payload=result.payload,
+                duration_ms=result.duration_ms,
+                billed_duration_ms=result.billed_duration_ms,
+                init_duration_ms=result.init_duration_ms,
+                max_memory_used_mb=result.max_memory_used_mb,
+                log_tail=result.log_tail,
+            )
+        )
+        return result
+
+    @staticmethod
+    def _limit_response(execution: Execution, request: InvokeRequest, invocation_type: str) -> None:
+        size = len(execution.payload)
+        if invocation_type != "RequestResponse" or size <= SYNC_PAYLOAD_LIMIT:
+            return
+        error = {
+            "errorMessage": unconfirmed.response_too_large_message(size, SYNC_PAYLOAD_LIMIT),
+            "errorType": unconfirmed.RESPONSE_TOO_LARGE_TYPE,
+        }
+        execution.status = Status.ERROR
+        execution.error_type = unconfirmed.RESPONSE_TOO_LARGE_TYPE
+        execution.payload = json.dumps(error).encode()

@@ -1,0 +1,116 @@
+"""Function logs: what CloudWatch Logs would hold for each invocation.
+
+Each invocation's lines (handler output framed by START/END/REPORT in the exact format of
+reference §8.4) go to three places: the invocation's own buffer (for ``log_tail`` and
+``X-Amz-Log-Result``), one file per function and log stream under ``state_dir/logs/``, and the
+console through structlog.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from ..unconfirmed import BILLED_DURATION_INCLUDES_INIT
+from .base import Execution
+from .spec import VERSION
+
+#: Lambda's ``LogType: Tail`` returns the last 4 KB of the log.
+TAIL_BYTES = 4096
+
+
+def billed_duration_ms(execution: Execution) -> int:
+    duration = execution.duration_ms
+    if BILLED_DURATION_INCLUDES_INIT and execution.init_duration_ms:
+        duration += execution.init_duration_ms
+    return max(1, math.ceil(duration))
+
+
+def max_memory_used_mb(execution: Execution) -> int | None:
+    if execution.max_memory_kb is None:
+        return None
+    return math.ceil(execution.max_memory_kb / 1024)
+
+
+def report_line(request_id: str, execution: Execution, memory_mb: int) -> str:
+    used = max_memory_used_mb(execution)
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {execution.duration_ms:.2f} ms\t"
+        f"Billed Duration: {billed_duration_ms(execution)} ms\tMemory Size: {memory_mb} MB\t"
+        f"Max Memory Used: {used if used is not None else 0} MB\t"
+    )
+    if execution.init_duration_ms is not None:
+        line += f"Init Duration: {execution.init_duration_ms:.2f} ms\t"
+    return line
+
+
+class InvocationLog:
+    """The log lines of one invocation, as they are produced."""
+
+    def __init__(self, sink: LogSink, function: str, stream: str, request_id: str) -> None:
+        self._sink = sink
+        self.function = function
+        self.stream = stream
+        self.request_id = request_id
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> None:
+        """Handler output: one or more lines (a trailing partial line counts as a line)."""
+        for line in text.splitlines():
+            self._emit(line, "function")
+
+    def start(self) -> None:
+        self._emit(f"START RequestId: {self.request_id} Version: {VERSION}", "platform")
+
+    def finish(self, execution: Execution, memory_mb: int) -> None:
+        self._emit(f"END RequestId: {self.request_id}", "platform")
+        self._emit(report_line(self.request_id, execution, memory_mb), "platform")
+        for line in execution.after_report:
+            self._emit(line, "platform")
+
+    def tail(self, limit: int = TAIL_BYTES) -> str:
+        text = "".join(line + "\n" for line in self.lines).encode()
+        return text[-limit:].decode("utf-8", "ignore")
+
+    def _emit(self, line: str, kind: str) -> None:
+        self.lines.append(line)
+        self._sink.emit(self.function, self.stream, self.request_id, line, kind)
+
+
+class LogSink:
+    """Writes function log lines to per-stream files and to the console."""
+
+    def __init__(self, state_dir: Path, logger: Any = None) -> None:
+        self.directory = state_dir / "logs"
+        self._files: dict[tuple[str, str], TextIO] = {}
+        self._log = logger or structlog.get_logger("eventsim.function")
+
+    def invocation(self, function: str, stream: str, request_id: str) -> InvocationLog:
+        return InvocationLog(self, function, stream, request_id)
+
+    def path(self, function: str, stream: str) -> Path:
+        return self.directory / function / (stream.replace("/", "-") + ".log")
+
+    def emit(self, function: str, stream: str, request_id: str, line: str, kind: str) -> None:
+        file = self._files.get((function, stream))
+        if file is None:
+            path = self.path(function, stream)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            file = self._files[(function, stream)] = path.open("a", encoding="utf-8")
+        file.write(line + "\n")
+        if kind == "platform":
+            file.flush()  # once per invocation at least, so `tail -f` follows along
+        self._log.info(line, function=function, request_id=request_id, kind=kind)
+
+    def close_stream(self, function: str, stream: str) -> None:
+        file = self._files.pop((function, stream), None)
+        if file is not None:
+            file.close()
+
+    def close(self) -> None:
+        for file in self._files.values():
+            file.close()
+        self._files.clear()

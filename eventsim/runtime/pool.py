@@ -1,0 +1,159 @@
+"""Execution environments per function: reuse, concurrency caps and idle expiry.
+
+A ``FunctionPool`` keeps a function's warm environments, creates one (a cold start) when none is
+idle, and refuses work beyond the function's reserved concurrency or the account's cap with
+``TooManyRequests`` (reference §8.5). ``Runtime`` holds every pool and retires environments
+that stayed idle for ``idle_timeout`` seconds of clock time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import structlog
+
+from ..activity import Activity
+from ..clock import Clock
+from ..errors import TooManyRequests
+from ..unconfirmed import THROTTLE_MESSAGE
+from .base import Environment, Execution, InvokeRequest
+from .logs import InvocationLog, LogSink
+from .process import ProcessEnvironment
+from .spec import FunctionSpec
+from .thread import ThreadEnvironment, ThreadHost
+
+log = structlog.get_logger("eventsim.runtime")
+
+
+class FunctionPool:
+    """The execution environments of one function."""
+
+    def __init__(self, spec: FunctionSpec, runtime: Runtime) -> None:
+        self.spec = spec
+        self._runtime = runtime
+        self.idle: list[Environment] = []  # most recently used last
+        self.live: set[Environment] = set()
+        self.busy = 0
+
+    async def run(self, request: InvokeRequest) -> tuple[Execution, InvocationLog]:
+        """Run ``request`` in a warm environment or a new one; raise ``TooManyRequests``."""
+        runtime = self._runtime
+        self._reserve()
+        env: Environment | None = None
+        try:
+            env = self.idle.pop() if self.idle else None
+            cold = env is None
+            if env is None:
+                env = self._create()
+            invocation = runtime.sink.invocation(self.spec.name, env.log_stream, request.request_id)
+            if cold:
+                await env.start(invocation.write)
+            invocation.start()
+            execution = await env.invoke(request, invocation.write)
+            invocation.finish(execution, self.spec.memory_mb)
+            if env.usable:
+                env.idle_since = runtime.clock.time()
+                self.idle.append(env)
+                runtime.became_idle()
+                env = None
+            return execution, invocation
+        finally:
+            self.busy -= 1
+            runtime.busy -= 1
+            if env is not None:  # not returned to the idle list: retire it
+                await self.retire(env)
+
+    def _reserve(self) -> None:
+        reserved = self.spec.reserved_concurrency
+        if reserved is not None and self.busy >= reserved:
+            raise TooManyRequests(
+                f"{self.spec.name}: reserved concurrency {reserved} exhausted ({THROTTLE_MESSAGE})",
+                "ReservedFunctionConcurrentInvocationLimitExceeded",
+            )
+        if self._runtime.busy >= self._runtime.account_concurrency:
+            raise TooManyRequests(
+                f"account concurrency {self._runtime.account_concurrency} exhausted "
+                f"({THROTTLE_MESSAGE})",
+                "ConcurrentInvocationLimitExceeded",
+            )
+        self.busy += 1
+        self._runtime.busy += 1
+
+    def _create(self) -> Environment:
+        runtime = self._runtime
+        env_id = uuid.uuid4().hex
+        stream = self.spec.log_stream(env_id, runtime.clock.now())
+        env: Environment
+        if self.spec.isolation == "thread":
+            env = ThreadEnvironment(self.spec, stream, runtime.thread_host, env_id)
+        else:
+            env = ProcessEnvironment(self.spec, stream, env_id)
+        self.live.add(env)
+        return env
+
+    async def retire(self, env: Environment) -> None:
+        self.live.discard(env)
+        with contextlib.suppress(ValueError):
+            self.idle.remove(env)
+        try:
+            await env.close()
+        finally:
+            self._runtime.sink.close_stream(self.spec.name, env.log_stream)
+
+    async def close(self) -> None:
+        for env in list(self.live):
+            await self.retire(env)
+
+
+class Runtime:
+    """Every function's pool, the account-wide cap, and idle expiry on the clock."""
+
+    def __init__(
+        self,
+        specs: dict[str, FunctionSpec],
+        *,
+        clock: Clock,
+        activity: Activity,
+        sink: LogSink,
+        account_concurrency: int,
+        idle_timeout: float,
+    ) -> None:
+        self.clock = clock
+        self.activity = activity
+        self.sink = sink
+        self.account_concurrency = account_concurrency
+        self.idle_timeout = idle_timeout
+        self.thread_host = ThreadHost()
+        self.busy = 0
+        self.pools = {name: FunctionPool(spec, self) for name, spec in specs.items()}
+        self._idle_changed = asyncio.Event()
+
+    def became_idle(self) -> None:
+        self._idle_changed.set()
+
+    async def expire_idle(self) -> None:
+        """Forever: retire environments idle for ``idle_timeout``. Run it as a task."""
+        while True:
+            oldest = min(
+                (env.idle_since for pool in self.pools.values() for env in pool.idle),
+                default=None,
+            )
+            if oldest is None:
+                self._idle_changed.clear()
+                await self._idle_changed.wait()
+                continue
+            await self.clock.sleep_until(oldest + self.idle_timeout)
+            with self.activity.track("expire"):
+                now = self.clock.time()
+                for pool in self.pools.values():
+                    for env in [e for e in pool.idle if e.idle_since + self.idle_timeout <= now]:
+                        log.debug("environment.expired", function=pool.spec.name, env=env.id)
+                        await pool.retire(env)
+
+    async def close(self) -> None:
+        """Shut every environment down (SHUTDOWN, then kill)."""
+        await asyncio.gather(*(pool.close() for pool in self.pools.values()))
+        self.thread_host.uninstall()
+        self.sink.close()

@@ -1,0 +1,274 @@
+"""The simulator: builds every part from a ``Config`` and owns their lifecycle.
+
+Example::
+
+    async with Simulator.from_file("config/eventsim.yaml", virtual_time=True) as sim:
+        result = await sim.invoke("hello", {"name": "Ada"})
+        assert result.payload == {"message": "Hello, Ada!"}
+        await sim.advance(minutes=5)
+        await sim.settle()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Coroutine
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import structlog
+
+from .activity import Activity
+from .clock import Clock, RealClock, VirtualClock
+from .config import DEFAULT_CONFIG_PATH, Config, load_config
+from .errors import FunctionNotFound, InvalidRequestContent, SimulatorStateError
+from .invocation.asynchronous import AsyncInvoker
+from .invocation.sync import InvokeResult, Invoker, new_request_id
+from .ledger import Ledger
+from .runtime.logs import LogSink
+from .runtime.pool import Runtime
+from .runtime.spec import FunctionSpec
+from .unconfirmed import EMPTY_PAYLOAD
+
+log = structlog.get_logger("eventsim")
+
+InvocationType = Literal["RequestResponse", "Event", "DryRun"]
+
+#: How long ``close()`` lets in-flight work finish before cancelling it (real seconds).
+SHUTDOWN_GRACE_S = 5.0
+
+
+class Simulator:
+    """Runs the functions, triggers and sources of one config.
+
+    Construction has no side effects; ``start()`` (or ``async with``) creates the state folder
+    and starts every part, ``close()`` stops them in order.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        virtual_time: bool = False,
+        clock: Clock | None = None,
+        start_time: datetime | None = None,
+        state_dir: str | Path | None = None,
+    ) -> None:
+        if clock is None:
+            clock = VirtualClock(start_time) if virtual_time else RealClock()
+        self.config = config
+        self.clock = clock
+        self.activity = Activity()
+        self.ledger = Ledger()
+        self.state_dir = Path(state_dir).resolve() if state_dir else config.state_dir
+        self.functions = {
+            name: FunctionSpec.from_config(name, function, config)
+            for name, function in config.functions.items()
+        }
+        self._runtime: Runtime | None = None
+        self._invoker: Invoker | None = None
+        self._async: AsyncInvoker | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._task_group: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping: asyncio.Event | None = None
+        self._accepting = False
+
+    @classmethod
+    def from_file(cls, path: str | Path = DEFAULT_CONFIG_PATH, **options: Any) -> Simulator:
+        """Build a simulator from a YAML config file (``ConfigError`` if it is invalid)."""
+        return cls(load_config(path), **options)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], base_dir: str | Path | None = None, **options: Any
+    ) -> Simulator:
+        """Build a simulator from a config dict; relative paths resolve against ``base_dir``."""
+        return cls(Config.from_dict(data, base_dir), **options)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._accepting
+
+    async def start(self) -> None:
+        """Start every part; returns once all of them are ready."""
+        if self._runner is not None:
+            raise SimulatorStateError("this simulator was already started")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(self.clock, VirtualClock):
+            self.clock.bind(self.activity)
+        self._runtime = Runtime(
+            self.functions,
+            clock=self.clock,
+            activity=self.activity,
+            sink=LogSink(self.state_dir),
+            account_concurrency=self.config.account_concurrency,
+            idle_timeout=self.config.idle_timeout,
+        )
+        self._invoker = Invoker(self._runtime, self.ledger, self.activity, self.clock)
+        self._async = AsyncInvoker(self._invoker, self.activity, self._spawn)
+        self._stopping = asyncio.Event()
+        ready = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(self._supervise(ready), name="eventsim")
+        await ready
+        self._accepting = True
+        log.info(
+            "simulator.started",
+            functions=len(self.functions),
+            state_dir=str(self.state_dir),
+            clock="virtual" if isinstance(self.clock, VirtualClock) else "real",
+        )
+
+    async def _supervise(self, ready: asyncio.Future[None]) -> None:
+        assert self._runtime is not None and self._stopping is not None
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._task_group = group
+                self._spawn(self._runtime.expire_idle())
+                ready.set_result(None)
+                await self._stopping.wait()
+                for task in list(self._tasks):
+                    task.cancel()
+        finally:
+            self._task_group = None
+            if not ready.done():
+                ready.set_result(None)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        if self._task_group is None:
+            coroutine.close()
+            raise SimulatorStateError("the simulator is not running")
+        task = self._task_group.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self, grace: float = SHUTDOWN_GRACE_S) -> None:
+        """Stop intake, let in-flight work finish for ``grace`` seconds, cancel the rest."""
+        if self._runner is None or self._stopping is None:
+            return
+        self._accepting = False
+        started = time.perf_counter()
+        drained = True
+        try:
+            await asyncio.wait_for(self.activity.settle(), grace)
+        except TimeoutError:
+            drained = False
+        pending = self.activity.pending()
+        self._stopping.set()
+        await self._runner
+        assert self._runtime is not None
+        await self._runtime.close()
+        log.info(
+            "simulator.stopped",
+            drained=drained,
+            cancelled=pending,
+            attempts=len(self.ledger),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- time -----------------------------------------------------------------------------
+
+    async def advance(
+        self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
+    ) -> None:
+        """Move the virtual clock forward, running everything that falls due on the way."""
+        if not isinstance(self.clock, VirtualClock):
+            raise SimulatorStateError("advance() needs a virtual clock: virtual_time=True")
+        self._check_running()
+        await self.clock.advance(seconds + 60 * minutes + 3600 * hours + 86400 * days)
+
+    async def settle(self, timeout: float | None = 30.0) -> None:
+        """Wait until nothing can progress without the clock moving (``timeout`` real s)."""
+        try:
+            await asyncio.wait_for(self.activity.settle(), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"still busy after {timeout} s: {self.activity.pending()}"
+            ) from None
+
+    # --- invocation -----------------------------------------------------------------------
+
+    def function(self, name: str) -> FunctionSpec:
+        """A function by name, ``name:qualifier``, full ARN or partial ARN."""
+        key = name
+        if key.startswith("arn:"):
+            parts = key.split(":")
+            key = parts[6] if len(parts) >= 7 else key
+        elif ":function:" in key:
+            key = key.split(":function:", 1)[1]
+        key = key.split(":", 1)[0]
+        spec = self.functions.get(key)
+        if spec is None:
+            raise FunctionNotFound(name, list(self.functions))
+        return spec
+
+    async def invoke(
+        self,
+        function: str,
+        event: Any = EMPTY_PAYLOAD,
+        *,
+        invocation_type: InvocationType = "RequestResponse",
+        client_context: dict[str, Any] | None = None,
+    ) -> InvokeResult:
+        """Invoke ``function`` as Lambda's Invoke API does.
+
+        ``event`` is any JSON value, or ``bytes``/``str`` holding JSON; without one the handler
+        gets ``{}`` as from an Invoke call with no payload. ``RequestResponse``
+        waits for the result; ``Event`` queues it and returns at once (status 202);
+        ``DryRun`` only checks (status 204).
+        """
+        self._check_running()
+        spec = self.function(function)
+        body, decoded = _encode_event(event)
+        assert self._invoker is not None and self._async is not None
+        if invocation_type == "DryRun":
+            return InvokeResult(request_id=new_request_id(), status_code=204)
+        if invocation_type == "Event":
+            request_id = self._async.submit(spec, body, event=decoded)
+            return InvokeResult(request_id=request_id, status_code=202)
+        if invocation_type != "RequestResponse":
+            raise InvalidRequestContent(f"unknown invocation type {invocation_type!r}")
+        return await self._invoker.invoke(
+            spec, body, event=decoded, client_context=client_context, invoked_arn=None
+        )
+
+    def _check_running(self) -> None:
+        if not self._accepting:
+            raise SimulatorStateError(
+                "the simulator is not running: use `async with Simulator...` or await start()"
+            )
+
+
+def _encode_event(event: Any) -> tuple[bytes, Any]:
+    if isinstance(event, bytes | bytearray | str):
+        body = event.encode() if isinstance(event, str) else bytes(event)
+        if not body.strip():
+            body = EMPTY_PAYLOAD
+        try:
+            return body, json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequestContent(f"the event is not valid JSON: {exc}") from None
+    try:
+        return json.dumps(event).encode(), event
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestContent(f"the event cannot be encoded as JSON: {exc}") from None
