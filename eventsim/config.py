@@ -37,6 +37,14 @@ from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
 DEFAULT_CONFIG_PATH = Path("config/eventsim.yaml")
 
+#: What AWS accepts as a name, in words, for error messages.
+NAME_RULES = {
+    "functions": "a function name is 1-64 letters, digits, - or _",
+    "buckets": "a bucket name is 3-63 lowercase letters, digits, . or -",
+    "queues": "a queue name is up to 80 letters, digits, - or _, optionally ending in .fifo",
+    "tables": "a table name is 3-255 letters, digits, _, . or -",
+}
+
 # Names as AWS accepts them.
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -216,8 +224,15 @@ class ScheduleTrigger(Model):
 
 class HttpTrigger(Model):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] = "ANY"
-    path: str = Field(pattern=r"^/")
+    path: str
     payload_version: Literal["1.0", "2.0"] = "2.0"
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"a route path starts with '/' (got {value!r})")
+        return value
 
     @field_validator("method", mode="before")
     @classmethod
@@ -301,7 +316,15 @@ class FunctionConfig(Model):
 class BucketConfig(Model):
     path: ResolvedPath
     ignore: list[str] = Field(
-        default_factory=lambda: ["*.tmp", "*.part", "*.crdownload", "*.swp", "*~", ".#*", ".DS_Store"]
+        default_factory=lambda: [
+            "*.tmp",
+            "*.part",
+            "*.crdownload",
+            "*.swp",
+            "*~",
+            ".#*",
+            ".DS_Store",
+        ]
     )
 
 
@@ -408,7 +431,10 @@ def _validate(
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(
-            [issue(tuple(e["loc"]), _message(e)) for e in exc.errors(include_url=False)]
+            [
+                issue(tuple(p for p in e["loc"] if p != "[key]"), _message(e))
+                for e in exc.errors(include_url=False)
+            ]
         ) from None
     problems = [issue(path, message) for path, message in check_references(config)]
     if problems:
@@ -421,7 +447,7 @@ def _dotted(path: yamlpos.Path) -> str:
 
 
 def _message(error: Any) -> str:
-    kind, loc, msg = error["type"], error["loc"], error["msg"]
+    kind, loc, msg = error["type"], error["loc"], str(error["msg"])
     if kind == "extra_forbidden":
         allowed = _fields_at(tuple(loc[:-1]))
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
@@ -430,8 +456,8 @@ def _message(error: Any) -> str:
         return f"missing required key {loc[-1]!r}" if loc else "missing"
     if kind == "model_type":
         return "expected a mapping of settings"
-    if kind == "string_pattern_mismatch" and isinstance(error.get("input"), str):
-        return f"{error['input']!r} is not a valid name here ({msg})"
+    if loc and loc[-1] == "[key]" and str(loc[0]) in NAME_RULES:
+        return f"invalid name {error.get('input')!r}: {NAME_RULES[str(loc[0])]}"
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     value = error.get("input")
     if isinstance(value, str | int | float | bool) and kind not in ("value_error",):
@@ -517,8 +543,10 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
                 route = (spec.method, spec.path)
                 if route in routes:
                     problems.append(
-                        ((*at, "path"), f"{spec.method} {spec.path} is already routed to "
-                         f"{routes[route]!r}")
+                        (
+                            (*at, "path"),
+                            f"{spec.method} {spec.path} is already routed to {routes[route]!r}",
+                        )
                     )
                 routes.setdefault(route, fname)
 
@@ -531,5 +559,7 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
             if dlq == qname:
                 problems.append((at, "a queue cannot be its own dead-letter queue"))
             elif dlq.endswith(".fifo") != qname.endswith(".fifo"):
-                problems.append((at, "the dead-letter queue must be FIFO exactly when the queue is"))
+                problems.append(
+                    (at, "the dead-letter queue must be FIFO exactly when the queue is")
+                )
     return problems

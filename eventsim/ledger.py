@@ -112,7 +112,7 @@ class Ledger:
         function: str,
         count: int = 1,
         outcome: Outcome | None = None,
-        timeout: float | None = 30.0,
+        timeout: float | None = 30.0,  # noqa: ASYNC109 - a shortfall is explained on expiry
     ) -> list[Attempt]:
         """Wait until ``function`` has at least ``count`` attempts (of ``outcome``); return them.
 

@@ -27,7 +27,7 @@ from .clock import Clock, RealClock, VirtualClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import FunctionNotFound, InvalidRequestContent, SimulatorStateError
 from .invocation.asynchronous import AsyncInvoker
-from .invocation.sync import InvokeResult, Invoker, new_request_id
+from .invocation.sync import Invoker, InvokeResult, new_request_id
 from .ledger import Ledger
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
@@ -197,14 +197,12 @@ class Simulator:
         self._check_running()
         await self.clock.advance(seconds + 60 * minutes + 3600 * hours + 86400 * days)
 
-    async def settle(self, timeout: float | None = 30.0) -> None:
+    async def settle(self, timeout: float | None = 30.0) -> None:  # noqa: ASYNC109 - explained
         """Wait until nothing can progress without the clock moving (``timeout`` real s)."""
         try:
             await asyncio.wait_for(self.activity.settle(), timeout)
         except TimeoutError:
-            raise TimeoutError(
-                f"still busy after {timeout} s: {self.activity.pending()}"
-            ) from None
+            raise TimeoutError(f"still busy after {timeout} s: {self.activity.pending()}") from None
 
     # --- invocation -----------------------------------------------------------------------
 
@@ -232,7 +230,7 @@ class Simulator:
     ) -> InvokeResult:
         """Invoke ``function`` as Lambda's Invoke API does.
 
-        ``event`` is any JSON value, or ``bytes``/``str`` holding JSON; without one the handler
+        ``event`` is any JSON-able value, or ``bytes`` holding JSON text; without one the handler
         gets ``{}`` as from an Invoke call with no payload. ``RequestResponse``
         waits for the result; ``Event`` queues it and returns at once (status 202);
         ``DryRun`` only checks (status 204).
@@ -260,8 +258,8 @@ class Simulator:
 
 
 def _encode_event(event: Any) -> tuple[bytes, Any]:
-    if isinstance(event, bytes | bytearray | str):
-        body = event.encode() if isinstance(event, str) else bytes(event)
+    if isinstance(event, bytes | bytearray):
+        body = bytes(event)
         if not body.strip():
             body = EMPTY_PAYLOAD
         try:

@@ -80,5 +80,6 @@ def response_too_large_message(size: int, limit: int) -> str:
         f"({limit} bytes)."
     )
 
+
 #: An Invoke call without a payload: handlers observe an empty object.
 EMPTY_PAYLOAD = b"{}"

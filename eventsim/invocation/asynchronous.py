@@ -32,9 +32,7 @@ class AsyncInvoker:
         self._activity = activity
         self._spawn = spawn
 
-    def submit(
-        self, spec: FunctionSpec, body: bytes, *, event: Any, source: str = "invoke"
-    ) -> str:
+    def submit(self, spec: FunctionSpec, body: bytes, *, event: Any, source: str = "invoke") -> str:
         """Queue one event for ``spec``; return its request id."""
         if len(body) > ASYNC_PAYLOAD_LIMIT:
             raise RequestTooLarge(

@@ -45,12 +45,14 @@ class ProcessEnvironment(Environment):
         self._process: asyncio.subprocess.Process | None = None
         self._init_ms: float | None = None
         self._init_error: bytes | None = None
+        self._on_log: LogLine = _discard
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
     async def start(self, on_log: LogLine) -> None:
+        self._on_log = on_log
         # Init Duration spans process start to handler imported: the cold start a user feels.
         started = time.perf_counter()
         self._process = await asyncio.create_subprocess_exec(
@@ -79,6 +81,7 @@ class ProcessEnvironment(Environment):
             self.usable = False
 
     async def invoke(self, request: InvokeRequest, on_log: LogLine) -> Execution:
+        self._on_log = on_log
         init_ms, self._init_ms = self._init_ms, None
         process = self._process
         if self._init_error is not None or process is None or process.returncode is not None:
@@ -122,6 +125,10 @@ class ProcessEnvironment(Environment):
             process.stdin.close()
         try:
             async with asyncio.timeout(SHUTDOWN_LIMIT_S):
+                # Output produced after the last result (background threads, atexit) still
+                # reaches the log stream.
+                with contextlib.suppress(EOFError):
+                    await self._read_until((), self._on_log)
                 await process.wait()
         except TimeoutError:
             await self._kill()
@@ -177,3 +184,7 @@ class ProcessEnvironment(Environment):
         assert self._process is not None
         returncode = await self._process.wait()
         return exited(request, returncode, elapsed_ms, init_ms)
+
+
+def _discard(text: str) -> None:
+    pass

@@ -105,8 +105,8 @@ class ThreadHost:
     def install(self) -> None:
         if self._installed:
             return
-        sys.stdout = _RoutedStream(self._routed, sys.stdout)  # type: ignore[assignment]
-        sys.stderr = _RoutedStream(self._routed, sys.stderr)  # type: ignore[assignment]
+        sys.stdout = _RoutedStream(self._routed, sys.stdout)
+        sys.stderr = _RoutedStream(self._routed, sys.stderr)
         logging.getLogger().addHandler(self._log_handler)
         self._installed = True
 
@@ -251,5 +251,3 @@ class ThreadEnvironment(Environment):
     async def close(self) -> None:
         self.usable = False
         self._executor.shutdown(wait=False)
-
-

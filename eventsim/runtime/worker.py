@@ -7,8 +7,8 @@ so stray reads and writes cannot corrupt the protocol, imports the handler once 
 
 Python-level output (``print``, ``sys.stdout``/``sys.stderr``, ``logging``) is framed on the
 protocol pipe in order with the result. Output written straight to fds 1 and 2 (C extensions,
-subprocesses) is read by a thread and forwarded as it comes, so its order relative to the
-END line is best effort. Standard library only.
+subprocesses) is forwarded by a thread as it comes and drained before each result, so it too
+lands before the END line. Standard library only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import resource
+import select
 import sys
 import threading
 import time
@@ -102,9 +103,40 @@ def _setup_logging(stream: LogStream) -> _RequestIdFilter:
     return request_filter
 
 
-def _forward_fd_output(read_fd: int, channel: Channel) -> None:
-    while chunk := os.read(read_fd, 65536):
-        channel.log(chunk.decode("utf-8", "replace"))
+class FdForwarder:
+    """Forwards what is written straight to fds 1 and 2 as log frames.
+
+    The pipe is only ever read under ``_lock``: by the thread when output arrives, and by the
+    main thread in ``sync()`` just before a result is sent, so output written during an
+    invocation is always framed before its result.
+    """
+
+    def __init__(self, read_fd: int, channel: Channel) -> None:
+        os.set_blocking(read_fd, False)
+        self._fd = read_fd
+        self._channel = channel
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        while True:
+            select.select([self._fd], [], [])
+            with self._lock:
+                if not self._drain():
+                    return
+
+    def sync(self) -> None:
+        with self._lock:
+            self._drain()
+
+    def _drain(self) -> bool:
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            self._channel.log(chunk.decode("utf-8", "replace"))
 
 
 def _max_memory_kb() -> int:
@@ -119,7 +151,8 @@ def main() -> None:
     read_fd, write_fd = os.pipe()
     os.dup2(write_fd, 1)
     os.dup2(write_fd, 2)
-    threading.Thread(target=_forward_fd_output, args=(read_fd, channel), daemon=True).start()
+    forwarder = FdForwarder(read_fd, channel)
+    threading.Thread(target=forwarder.run, daemon=True).start()
 
     stream = LogStream(channel)
     sys.stdin = io.TextIOWrapper(io.BytesIO())
@@ -139,6 +172,7 @@ def main() -> None:
         stream.write(bootstrap.error_log_text(init_error) + "\n")
     init_ms = (time.perf_counter() - started) * 1000
     stream.flush()
+    forwarder.sync()
     channel.send({"op": "ready", "init_ms": init_ms, "error": init_error})
     if init_error is not None:
         return
@@ -172,6 +206,7 @@ def main() -> None:
         reply["duration_ms"] = (time.perf_counter() - started) * 1000
         reply["max_memory_kb"] = _max_memory_kb()
         stream.flush()
+        forwarder.sync()
         channel.send(reply, result)
 
 

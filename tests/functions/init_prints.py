@@ -1,0 +1,5 @@
+print("module-level print during INIT")
+
+
+def handler(event, context):
+    return "ok"

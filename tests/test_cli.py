@@ -1,0 +1,133 @@
+"""The eventsim command, run as a user runs it: a real child process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import FUNCTIONS, REPO
+
+
+def eventsim(
+    *args: str, stdin: str | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eventsim", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "eventsim.yaml"
+    path.write_text(
+        f"""\
+state_dir: state
+functions:
+  echo: {{handler: behaviours.echo, code: {FUNCTIONS}}}
+  fail: {{handler: behaviours.fail, code: {FUNCTIONS}}}
+  chatty: {{handler: behaviours.chatty, code: {FUNCTIONS}}}
+"""
+    )
+    return path
+
+
+def test_invoke_the_demo_from_stdin() -> None:
+    done = eventsim("invoke", "hello", "--event", "-", stdin='{"name": "Ada"}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"message": "Hello, Ada!", "warm_invocations": 1}
+    assert "START RequestId:" in done.stderr and "REPORT RequestId:" in done.stderr
+
+
+def test_invoke_with_an_event_file(config: Path, tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text('{"k": [1, 2]}')
+    done = eventsim("invoke", "echo", "--event", str(event), "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"k": [1, 2]}
+
+
+def test_handler_output_goes_to_stderr_only(config: Path) -> None:
+    done = eventsim("invoke", "chatty", "-c", str(config))
+    assert done.stdout.strip() == '"ok"'
+    assert "printed line" in done.stderr
+
+
+def test_function_error_prints_the_aws_payload_and_exits_1(config: Path) -> None:
+    done = eventsim("invoke", "fail", "-c", str(config), "--event", "-", stdin="{}")
+    assert done.returncode == 1
+    error = json.loads(done.stdout)
+    assert error["errorType"] == "KeyError" and error["errorMessage"] == "'action'"
+
+
+def test_json_log_format(config: Path) -> None:
+    done = eventsim("invoke", "echo", "-c", str(config), "--log-format", "json")
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    report = next(line for line in lines if line["event"].startswith("REPORT"))
+    assert report["function"] == "echo" and report["kind"] == "platform"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["invoke", "nope"], None, "error: no function named 'nope' in the config"),
+        (["invoke", "echo", "--event", "-"], "{not json", "error: the event is not valid JSON"),
+        (["invoke", "echo", "-c", "/nonexistent.yaml"], None, "/nonexistent.yaml: no such file"),
+    ],
+)
+def test_bad_input_is_a_message_not_a_traceback(
+    config: Path, args: list[str], stdin: str | None, message: str
+) -> None:
+    if "-c" not in args:
+        args = [*args, "-c", str(config)]
+    done = eventsim(*args, stdin=stdin)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_validate_summarises_a_good_config() -> None:
+    done = eventsim("validate")
+    assert done.returncode == 0
+    assert "config/eventsim.yaml: ok: 1 function (hello)" in done.stdout
+
+
+def test_validate_lists_every_error_with_its_location(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("functions:\n  f:\n    handler: a.b\n    timeout: 0\n    memroy: 64\n")
+    done = eventsim("validate", "-c", str(bad))
+    assert done.returncode == 2
+    lines = done.stdout.splitlines()
+    assert f"{bad}:4:5: functions.f.timeout: Input should be greater than or equal to 1" in lines[0]
+    assert any(line.startswith(f"{bad}:5:5: functions.f.memroy: unknown key") for line in lines)
+    assert lines[-1] == f"2 error(s) in {bad}"
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_up_reports_ready_and_stops_cleanly_on_sigterm(config: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eventsim", "up", "-c", str(config), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    try:
+        for line in process.stderr:
+            if "eventsim ready" in line:
+                break
+        else:
+            pytest.fail(f"exited before ready: {process.wait()}")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert "simulator.stopped" in process.stderr.read()
+    finally:
+        process.kill()
