@@ -15,8 +15,8 @@ Example::
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -65,19 +65,25 @@ class Attempt:
 Observer = Callable[[Attempt], None]
 
 
-class Ledger:
-    """An append-only record of attempts with simple queries and waits."""
+#: How many attempts a ledger keeps by default; the oldest are dropped past it, so that a
+#: long-running ``eventsim up`` does not grow without bound.
+DEFAULT_LEDGER_LIMIT = 100_000
 
-    def __init__(self) -> None:
-        self._attempts: list[Attempt] = []
-        self._by_function: dict[str, list[Attempt]] = defaultdict(list)
+
+class Ledger:
+    """A record of the most recent attempts (``limit`` of them) with queries and waits."""
+
+    def __init__(self, limit: int | None = DEFAULT_LEDGER_LIMIT) -> None:
+        self.limit = limit
+        self._attempts: deque[Attempt] = deque(maxlen=limit)
+        self._by_function: dict[str, deque[Attempt]] = defaultdict(lambda: deque(maxlen=limit))
         self._observers: list[Observer] = []
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     def __len__(self) -> int:
         return len(self._attempts)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Attempt]:
         return iter(list(self._attempts))
 
     def record(self, attempt: Attempt) -> None:
@@ -98,13 +104,15 @@ class Ledger:
         return list(self._attempts)
 
     def for_function(self, function: str, outcome: Outcome | None = None) -> list[Attempt]:
-        attempts = self._by_function.get(function, [])
+        attempts = self._by_function.get(function, ())
         return [a for a in attempts if outcome is None or a.outcome is outcome]
 
     def for_request(self, request_id: str) -> list[Attempt]:
         return [a for a in self._attempts if a.request_id == request_id]
 
     def count(self, function: str, outcome: Outcome | None = None) -> int:
+        if outcome is None:
+            return len(self._by_function.get(function, ()))
         return len(self.for_function(function, outcome))
 
     async def wait_for(

@@ -208,6 +208,9 @@ class Simulator:
 
     def function(self, name: str) -> FunctionSpec:
         """A function by name, ``name:qualifier``, full ARN or partial ARN."""
+        spec = self.functions.get(name)
+        if spec is not None:
+            return spec
         key = name
         if key.startswith("arn:"):
             parts = key.split(":")

@@ -164,9 +164,10 @@ async def test_logs_are_framed_by_start_end_report(make_sim: MakeSim, isolation:
         rf"Memory Size: 512 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t",
         report,
     )
-    # The same lines are in the function's log stream file.
+    # The same lines are in the function's log stream file (flushed at the latest on close).
+    await sim.close()
     [log_file] = (sim.state_dir / "logs" / "chatty").iterdir()
-    assert f"END RequestId: {rid}" in log_file.read_text()
+    assert log_file.read_text().splitlines() == lines
 
 
 async def test_fd_level_output_lands_before_end(make_sim: MakeSim) -> None:

@@ -8,6 +8,7 @@ console through structlog.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,6 +21,8 @@ from .spec import VERSION
 
 #: Lambda's ``LogType: Tail`` returns the last 4 KB of the log.
 TAIL_BYTES = 4096
+#: How soon finished invocations' lines reach the stream files.
+FLUSH_DELAY_S = 0.05
 
 
 def billed_duration_ms(execution: Execution) -> int:
@@ -70,10 +73,13 @@ class InvocationLog:
         self._emit(report_line(self.request_id, execution, memory_mb), "platform")
         for line in execution.after_report:
             self._emit(line, "platform")
+        self._sink.flush_soon()
 
     def tail(self, limit: int = TAIL_BYTES) -> str:
-        text = "".join(line + "\n" for line in self.lines).encode()
-        return text[-limit:].decode("utf-8", "ignore")
+        text = "\n".join(self.lines) + "\n"
+        if len(text) * 4 <= limit:  # at most 4 UTF-8 bytes a character: it all fits
+            return text
+        return text.encode()[-limit:].decode("utf-8", "ignore")
 
     def _emit(self, line: str, kind: str) -> None:
         self.lines.append(line)
@@ -86,7 +92,9 @@ class LogSink:
     def __init__(self, state_dir: Path, logger: Any = None) -> None:
         self.directory = state_dir / "logs"
         self._files: dict[tuple[str, str], TextIO] = {}
-        self._log = logger or structlog.get_logger("eventsim.function")
+        self._flush_pending = False
+        # Bound once: the lazy proxy get_logger() returns would re-bind on every line.
+        self._log = logger or structlog.get_logger("eventsim.function").bind()
 
     def invocation(self, function: str, stream: str, request_id: str) -> InvocationLog:
         return InvocationLog(self, function, stream, request_id)
@@ -101,9 +109,22 @@ class LogSink:
             path.parent.mkdir(parents=True, exist_ok=True)
             file = self._files[(function, stream)] = path.open("a", encoding="utf-8")
         file.write(line + "\n")
-        if kind == "platform":
-            file.flush()  # once per invocation at least, so `tail -f` follows along
         self._log.info(line, function=function, request_id=request_id, kind=kind)
+
+    def flush_soon(self) -> None:
+        """Flush every stream file within ``FLUSH_DELAY_S``, so ``tail -f`` follows along.
+
+        One flush covers all invocations that finish in that window: a system call per
+        invocation would be a large part of a warm invoke's cost.
+        """
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        for file in self._files.values():
+            file.flush()
 
     def close_stream(self, function: str, stream: str) -> None:
         file = self._files.pop((function, stream), None)

@@ -136,14 +136,15 @@ class Runtime:
     async def expire_idle(self) -> None:
         """Forever: retire environments idle for ``idle_timeout``. Run it as a task."""
         while True:
-            oldest = min(
-                (env.idle_since for pool in self.pools.values() for env in pool.idle),
-                default=None,
-            )
-            if oldest is None:
+            if not any(pool.idle for pool in self.pools.values()):
                 self._idle_changed.clear()
                 await self._idle_changed.wait()
-                continue
+            # Nothing idle now expires before the oldest idle time (or now) plus the timeout,
+            # so a busy function does not wake this task on every invocation.
+            oldest = min(
+                (env.idle_since for pool in self.pools.values() for env in pool.idle),
+                default=self.clock.time(),
+            )
             await self.clock.sleep_until(oldest + self.idle_timeout)
             with self.activity.track("expire"):
                 now = self.clock.time()

@@ -1,9 +1,12 @@
 """``isolation: process``: each execution environment is a child Python process.
 
 The child (``eventsim.runtime.worker``) imports the handler once, then serves invocations over
-its stdin/stdout pipes. On timeout the child is killed and the environment discarded; if it
-exits mid-invocation the result is ``Runtime.ExitError``. Children run in their own session so
-that a Ctrl-C in the terminal reaches only the simulator, which then shuts them down in order.
+its stdin/stdout pipes. A ``SubprocessProtocol`` parses the child's frames as the bytes arrive:
+log frames go straight to the current invocation's log (or, between invocations, to the last
+one's stream), and ``ready``/``result`` frames resolve the waiting call. On timeout the child is
+killed and the environment discarded; if it exits mid-invocation the result is
+``Runtime.ExitError``. Children run in their own session so that a Ctrl-C in the terminal
+reaches only the simulator, which then shuts them down in order.
 """
 
 from __future__ import annotations
@@ -34,6 +37,52 @@ INIT_LIMIT_S = 10.0
 #: §8.5: the SHUTDOWN phase gets 2 s before the environment is killed.
 SHUTDOWN_LIMIT_S = 2.0
 
+Frame = tuple[dict[str, Any], bytes]
+
+
+class _ChildProtocol(asyncio.SubprocessProtocol):
+    """Splits the child's stdout into frames; one caller at a time waits for a reply."""
+
+    def __init__(self, on_log: LogLine) -> None:
+        self.on_log = on_log
+        self.reply: asyncio.Future[Frame] | None = None
+        self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._buffer = bytearray()
+        self._header: dict[str, Any] | None = None
+
+    def expect_reply(self) -> asyncio.Future[Frame]:
+        self.reply = asyncio.get_running_loop().create_future()
+        if self.exited.done():
+            self.reply.set_exception(EOFError())
+        return self.reply
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        buffer = self._buffer
+        buffer += data if isinstance(data, bytes) else data.encode()
+        while True:
+            if self._header is None:
+                end = buffer.find(b"\n")
+                if end < 0:
+                    return
+                self._header = json.loads(buffer[:end])
+                del buffer[: end + 1]
+            size = self._header.get("n", 0)
+            if len(buffer) < size:
+                return
+            header, body = self._header, bytes(buffer[:size])
+            del buffer[:size]
+            self._header = None
+            if header["op"] == "log":
+                self.on_log(body.decode("utf-8", "replace"))
+            elif self.reply is not None and not self.reply.done():
+                self.reply.set_result((header, body))
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+        if self.reply is not None and not self.reply.done():
+            self.reply.set_exception(EOFError())
+
 
 class ProcessEnvironment(Environment):
     """One child process. Not reusable after ``usable`` turns False."""
@@ -42,149 +91,130 @@ class ProcessEnvironment(Environment):
         self.spec = spec
         self.id = env_id or uuid.uuid4().hex
         self.log_stream = log_stream
-        self._process: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._stdin: asyncio.WriteTransport | None = None
+        self._child: _ChildProtocol | None = None
         self._init_ms: float | None = None
-        self._init_error: bytes | None = None
-        self._on_log: LogLine = _discard
+        self._init_error: dict[str, Any] | None = None
+        self._expired = False
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self._transport.get_pid() if self._transport else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._transport.get_returncode() if self._transport else None
 
     async def start(self, on_log: LogLine) -> None:
-        self._on_log = on_log
         # Init Duration spans process start to handler imported: the cold start a user feels.
         started = time.perf_counter()
-        self._process = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        self._transport, self._child = await loop.subprocess_exec(
+            lambda: _ChildProtocol(on_log),
             sys.executable,
             "-m",
             "eventsim.runtime.worker",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=None,
             cwd=self.spec.code_dir,
             env=self.spec.process_environment(self.log_stream),
             start_new_session=True,
-            limit=protocol.HEADER_LIMIT,
         )
+        stdin = self._transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        self._stdin = stdin
         try:
             async with asyncio.timeout(INIT_LIMIT_S):
-                header, _ = await self._read_until(("ready",), on_log)
+                header, _ = await self._child.expect_reply()
         except (TimeoutError, EOFError):
-            # Report it on the invoke: an INIT that never finished behaves like a crash.
+            # Reported on the invoke: an INIT that never finished behaves like a crash.
             self._init_ms = (time.perf_counter() - started) * 1000
             self.usable = False
             await self._kill()
             return
         self._init_ms = (time.perf_counter() - started) * 1000
         if header.get("error"):
-            self._init_error = json.dumps(header["error"]).encode()
+            self._init_error = header["error"]
             self.usable = False
 
     async def invoke(self, request: InvokeRequest, on_log: LogLine) -> Execution:
-        self._on_log = on_log
         init_ms, self._init_ms = self._init_ms, None
-        process = self._process
-        if self._init_error is not None or process is None or process.returncode is not None:
+        child, stdin = self._child, self._stdin
+        if self._init_error is not None or child is None or stdin is None or child.exited.done():
             return self._init_failure(request, init_ms)
-        assert process.stdin is not None
-        deadline_ms = int((time.time() + request.timeout_s) * 1000)
-        header: dict[str, Any] = {
-            "op": "invoke",
-            "id": request.request_id,
-            "arn": request.invoked_arn,
-            "deadline_ms": deadline_ms,
-            "trace_id": request.trace_id,
-            "client_context": request.client_context,
-            "identity": request.identity,
-        }
+        child.on_log = on_log
+        extra: dict[str, Any] | None = None
+        if request.client_context is not None or request.identity is not None:
+            extra = {"client_context": request.client_context, "identity": request.identity}
+        reply = child.expect_reply()
         started = time.perf_counter()
+        stdin.write(
+            protocol.encode_invoke(
+                request.request_id,
+                request.invoked_arn,
+                int((time.time() + request.timeout_s) * 1000),
+                request.trace_id,
+                extra,
+                request.body,
+            )
+        )
+        # At the deadline the child is killed; the reply then fails and we report it.
+        deadline = asyncio.get_running_loop().call_later(request.timeout_s, self._expire)
         try:
-            async with asyncio.timeout(request.timeout_s):
-                process.stdin.write(protocol.encode(header, request.body))
-                await process.stdin.drain()
-                reply, body = await self._read_until(("result",), on_log)
-        except TimeoutError:
-            return await self._timed_out(request, started, init_ms)
-        except (EOFError, ConnectionError):
-            return await self._crashed(request, started, init_ms)
+            header, body = await reply
+        except EOFError:
+            elapsed = time.perf_counter() - started
+            self.usable = False
+            await self._kill()
+            if self._expired:
+                return timed_out(request, elapsed, init_ms)
+            return exited(request, self.returncode, elapsed * 1000, init_ms)
+        finally:
+            deadline.cancel()
         return Execution(
-            status=Status.OK if reply["ok"] else Status.ERROR,
+            status=Status.OK if header["ok"] else Status.ERROR,
             payload=body,
-            error_type=reply.get("error_type"),
-            duration_ms=reply["duration_ms"],
+            error_type=header.get("error_type"),
+            duration_ms=header["duration_ms"],
             init_duration_ms=init_ms,
-            max_memory_kb=reply.get("max_memory_kb"),
+            max_memory_kb=header.get("max_memory_kb"),
         )
 
     async def close(self) -> None:
         self.usable = False
-        process = self._process
-        if process is None or process.returncode is not None:
+        if self._child is None or self._child.exited.done():
+            await self._kill()  # reaps it
             return
-        if process.stdin is not None:
-            process.stdin.close()
+        if self._stdin is not None:
+            self._stdin.close()  # the child's loop ends at end of input
         try:
             async with asyncio.timeout(SHUTDOWN_LIMIT_S):
-                # Output produced after the last result (background threads, atexit) still
-                # reaches the log stream.
-                with contextlib.suppress(EOFError):
-                    await self._read_until((), self._on_log)
-                await process.wait()
+                await self._child.exited
         except TimeoutError:
-            await self._kill()
+            pass
+        await self._kill()
 
-    async def _read_until(
-        self, ops: tuple[str, ...], on_log: LogLine
-    ) -> tuple[dict[str, Any], bytes]:
-        assert self._process is not None and self._process.stdout is not None
-        stdout = self._process.stdout
-        while True:
-            line = await stdout.readline()
-            if not line:
-                raise EOFError
-            header = json.loads(line)
-            size = header.get("n", 0)
-            try:
-                body = await stdout.readexactly(size) if size else b""
-            except asyncio.IncompleteReadError:
-                raise EOFError from None
-            if header["op"] == "log":
-                on_log(body.decode("utf-8", "replace"))
-            elif header["op"] in ops:
-                return header, body
+    def _expire(self) -> None:
+        self._expired = True
+        self.usable = False
+        if self._transport is not None and self._transport.get_returncode() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._transport.kill()
 
     async def _kill(self) -> None:
-        process = self._process
-        if process is None or process.returncode is not None:
+        transport, child = self._transport, self._child
+        if transport is None or child is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
+        if transport.get_returncode() is None:
+            with contextlib.suppress(ProcessLookupError):
+                transport.kill()
+        await child.exited
+        transport.close()
 
     def _init_failure(self, request: InvokeRequest, init_ms: float | None) -> Execution:
         self.usable = False
         if self._init_error is not None:
-            return init_failed(request, json.loads(self._init_error), init_ms)
-        returncode = self._process.returncode if self._process else None
-        return exited(request, returncode, 0.0, init_ms)
-
-    async def _timed_out(
-        self, request: InvokeRequest, started: float, init_ms: float | None
-    ) -> Execution:
-        elapsed = time.perf_counter() - started
-        self.usable = False
-        await self._kill()
-        return timed_out(request, elapsed, init_ms)
-
-    async def _crashed(
-        self, request: InvokeRequest, started: float, init_ms: float | None
-    ) -> Execution:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        self.usable = False
-        assert self._process is not None
-        returncode = await self._process.wait()
-        return exited(request, returncode, elapsed_ms, init_ms)
-
-
-def _discard(text: str) -> None:
-    pass
+            return init_failed(request, self._init_error, init_ms)
+        return exited(request, self.returncode, 0.0, init_ms)

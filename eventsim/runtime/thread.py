@@ -100,6 +100,7 @@ class ThreadHost:
         self._routed = _Routed()
         self._log_handler = _RoutedLogHandler(self._routed)
         self._saved_env: dict[str, str | None] = {}
+        self._applied: dict[str, str] | None = None
         self._installed = False
 
     def install(self) -> None:
@@ -124,9 +125,13 @@ class ThreadHost:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+        self._applied = None
         self._installed = False
 
     def apply_environment(self, variables: dict[str, str]) -> None:
+        if variables is self._applied:
+            return  # the same environment as last time: nothing to set
+        self._applied = variables
         for key, value in variables.items():
             if key in _NOT_SET_IN_PROCESS:
                 continue

@@ -36,7 +36,9 @@ class Channel:
         self._lock = threading.Lock()
 
     def send(self, header: dict[str, Any], body: bytes = b"") -> None:
-        frame = protocol.encode(header, body)
+        self.send_frame(protocol.encode(header, body))
+
+    def send_frame(self, frame: bytes) -> None:
         with self._lock:
             self._out.write(frame)
             self._out.flush()
@@ -116,6 +118,8 @@ class FdForwarder:
         self._fd = read_fd
         self._channel = channel
         self._lock = threading.Lock()
+        self._poll = select.poll()
+        self._poll.register(read_fd, select.POLLIN)
 
     def run(self) -> None:
         while True:
@@ -126,7 +130,8 @@ class FdForwarder:
 
     def sync(self) -> None:
         with self._lock:
-            self._drain()
+            if self._poll.poll(0):
+                self._drain()
 
     def _drain(self) -> bool:
         while True:
@@ -177,37 +182,43 @@ def main() -> None:
     if init_error is not None:
         return
 
+    environment = {
+        "function_name": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+        "function_version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+        "memory_limit_in_mb": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+        "log_group_name": os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
+        "log_stream_name": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+    }
     while (frame := protocol.read(proto_in)) is not None:
         header, body = frame
         request_id = header["id"]
         request_filter.request_id = request_id
-        os.environ["_X_AMZN_TRACE_ID"] = header.get("trace_id", "")
+        os.environ["_X_AMZN_TRACE_ID"] = header["trace_id"]
         context = LambdaContext(
-            function_name=os.environ["AWS_LAMBDA_FUNCTION_NAME"],
-            function_version=os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+            **environment,
             invoked_function_arn=header["arn"],
-            memory_limit_in_mb=os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
             aws_request_id=request_id,
-            log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
-            log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
             deadline_ms=header["deadline_ms"],
             client_context=header.get("client_context"),
             identity=header.get("identity"),
         )
         started = time.perf_counter()
+        error_type = None
         try:
             result = bootstrap.marshal(handler(bootstrap.unmarshal(body), context))
-            reply: dict[str, Any] = {"op": "result", "ok": True}
         except Exception as exc:
             error = bootstrap.error_object(exc, request_id, skip_frames=1)
             stream.write(bootstrap.error_log_text(error) + "\n")
             result = json.dumps(error).encode()
-            reply = {"op": "result", "ok": False, "error_type": error["errorType"]}
-        reply["duration_ms"] = (time.perf_counter() - started) * 1000
-        reply["max_memory_kb"] = _max_memory_kb()
+            error_type = error["errorType"]
+        duration_ms = (time.perf_counter() - started) * 1000
         stream.flush()
         forwarder.sync()
-        channel.send(reply, result)
+        channel.send_frame(
+            protocol.encode_result(
+                error_type is None, error_type, duration_ms, _max_memory_kb(), result
+            )
+        )
 
 
 if __name__ == "__main__":
