@@ -70,6 +70,9 @@ def _run(main: Coroutine[Any, Any, int]) -> None:
     except EventsimError as exc:
         click.echo(f"error: {exc}", err=True)
         code = 2
+    except KeyboardInterrupt:  # Ctrl-C during `invoke`; `up` handles SIGINT itself
+        click.echo("interrupted", err=True)
+        code = 130
     raise SystemExit(code)
 
 

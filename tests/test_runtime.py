@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -314,3 +315,18 @@ async def test_thread_isolation_lets_in_process_mocks_reach_the_handler(
 
     monkeypatch.setattr(behaviours.os, "getcwd", lambda: "/patched")
     assert (await sim.invoke("f")).payload["cwd"] == "/patched"
+
+
+@BOTH
+async def test_powertools_logger_reads_the_context(make_sim: MakeSim, isolation: str) -> None:
+    sim = await make_sim({"orders": function("powertools_app.handler", isolation=isolation)})
+    result = await sim.invoke("orders", {"order": 7})
+
+    assert result.function_error is None, result.payload
+    line = next(x for x in result.log_tail.splitlines() if '"processing"' in x)
+    record = json.loads(line)
+    assert record["function_name"] == "orders"
+    assert record["function_request_id"] == result.request_id
+    assert record["function_memory_size"] == "128"
+    assert record["function_arn"].endswith(":function:orders")
+    assert record["order"] == 7
