@@ -20,6 +20,7 @@ from . import __version__
 from . import log as logconfig
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import ConfigError, EventsimError
+from .generate import generate_event
 from .simulator import Simulator
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -187,5 +188,26 @@ async def _invoke(config: Config, function: str, event: bytes, invocation_type: 
     return 0 if result.function_error is None else 1
 
 
+cli.add_command(generate_event)
+
+
 def main() -> None:
-    cli(prog_name="eventsim")
+    """Entry point: every error is one ``error: ...`` line on stderr, never a traceback."""
+    try:
+        cli.main(prog_name="eventsim", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx else ""
+        click.echo(f"error: {where}{exc.format_message()}", err=True)
+        raise SystemExit(2) from None
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        click.echo("aborted", err=True)
+        raise SystemExit(1) from None
+    except EventsimError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    raise SystemExit(0)

@@ -4,6 +4,8 @@ Every error eventsim raises on purpose derives from ``EventsimError``::
 
     EventsimError
      ├── ConfigError                 the config file or dict is invalid (one or more ConfigIssue)
+     ├── ValueRejected               a value the AWS service would reject (a DynamoDB number
+     │                               beyond 38 digits, an empty set, ...); also a ValueError
      ├── UnknownResourceError        a function, bucket, queue or table name that the config lacks
      │    └── FunctionNotFound       Lambda's ResourceNotFoundException
      ├── InvokeError                 Lambda refused an invocation before running the handler
@@ -52,6 +54,10 @@ class ConfigError(EventsimError):
         lines = [f"{count} error{'s' if count != 1 else ''} in config"]
         lines += [f"  {issue}" for issue in issues]
         super().__init__("\n".join(lines))
+
+
+class ValueRejected(EventsimError, ValueError):
+    """A value the AWS service would reject; the message says which and why."""
 
 
 class UnknownResourceError(EventsimError, KeyError):

@@ -83,3 +83,9 @@ def response_too_large_message(size: int, limit: int) -> str:
 
 #: An Invoke call without a payload: handlers observe an empty object.
 EMPTY_PAYLOAD = b"{}"
+
+#: §5.2: whether an HTTP API (v2) event keeps the ``cookie`` header beside ``cookies``.
+V2_KEEP_COOKIE_HEADER = False
+
+#: §5.1: which value ``headers`` holds when a REST API request repeats a header.
+V1_REPEATED_HEADER_VALUE = "last"
