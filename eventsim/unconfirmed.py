@@ -7,6 +7,7 @@ the literal.
 
 from __future__ import annotations
 
+import json
 import signal
 
 #: §8.3: the runtime sets TZ; ":UTC" is what handlers observe in practice (docs say "UTC").
@@ -89,3 +90,13 @@ V2_KEEP_COOKIE_HEADER = False
 
 #: §5.1: which value ``headers`` holds when a REST API request repeats a header.
 V1_REPEATED_HEADER_VALUE = "last"
+
+#: §1.3: characters S3 leaves unencoded in event keys besides letters, digits and ``_.-~``
+#: (``/`` observed kept; space becomes ``+``).
+S3_KEY_SAFE = "/"
+
+
+def stream_record_size(*parts: object) -> int:
+    """§2.1: a DynamoDB stream record's ``SizeBytes``: the UTF-8 size of its keys and images
+    as compact JSON (AWS does not publish the formula)."""
+    return len(json.dumps(parts, separators=(",", ":")).encode())

@@ -12,9 +12,10 @@ Example::
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from ..unconfirmed import stream_record_size
 
 EventName = Literal["INSERT", "MODIFY", "REMOVE"]
 ViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
@@ -65,12 +66,8 @@ def stream_record(
         change["OldImage"] = old_image
     seq = sequence_number if isinstance(sequence_number, str) else f"{sequence_number:021d}"
     change["SequenceNumber"] = seq
-    # Unconfirmed formula (§2.1): the UTF-8 size of the keys and images as serialized.
-    change["SizeBytes"] = len(
-        json.dumps(
-            [change["Keys"], change.get("NewImage"), change.get("OldImage")],
-            separators=(",", ":"),
-        ).encode()
+    change["SizeBytes"] = stream_record_size(
+        change["Keys"], change.get("NewImage"), change.get("OldImage")
     )
     change["StreamViewType"] = view_type
     record: dict[str, Any] = {

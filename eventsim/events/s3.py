@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote_plus
 
+from ..unconfirmed import S3_KEY_SAFE
 from .common import iso_ms
 
 CreatedKind = Literal["Put", "Post", "Copy", "CompleteMultipartUpload"]
@@ -29,7 +30,7 @@ OWNER_ID = "A3EVENTSIMLOCALOWNER"
 
 def encode_key(key: str) -> str:
     """The key as S3 puts it in events: form-encoded, ``/`` kept, space as ``+`` (§1.3)."""
-    return quote_plus(key, safe="/")
+    return quote_plus(key, safe=S3_KEY_SAFE)
 
 
 def bucket_arn(bucket: str) -> str:
