@@ -112,7 +112,14 @@ class Simulator:
             idle_timeout=self.config.idle_timeout,
         )
         self._invoker = Invoker(self._runtime, self.ledger, self.activity, self.clock)
-        self._async = AsyncInvoker(self._invoker, self.activity, self._spawn)
+        self._async = AsyncInvoker(
+            self._invoker,
+            self.functions,
+            ledger=self.ledger,
+            activity=self.activity,
+            clock=self.clock,
+            spawn=self._spawn,
+        )
         self._stopping = asyncio.Event()
         ready = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._supervise(ready), name="eventsim")

@@ -100,3 +100,8 @@ def stream_record_size(*parts: object) -> int:
     """§2.1: a DynamoDB stream record's ``SizeBytes``: the UTF-8 size of its keys and images
     as compact JSON (AWS does not publish the formula)."""
     return len(json.dumps(parts, separators=(",", ":")).encode())
+
+
+#: §6.1: the destination condition of an event sent straight on because the function's reserved
+#: concurrency is 0 (LocalStack's name).
+ZERO_CONCURRENCY_CONDITION = "ZeroReservedConcurrency"

@@ -28,7 +28,7 @@ functions:
     retries: 2
     max_event_age: 21600
     on_success: function:audit
-    on_failure: queue:failed
+    on_failure: function:audit
     triggers:
       - s3: {{bucket: uploads, events: ["s3:ObjectCreated:*"], prefix: images/, suffix: .jpg}}
       - sqs: {{queue: jobs, batch_size: 10, batching_window: 0,
@@ -205,7 +205,8 @@ def test_file_errors_are_located(tmp_path: Path, text: str, expected: str) -> No
             "on_success: function:nope",
             "functions.resize.on_success: unknown function 'nope' (defined: audit, resize)",
         ),
-        ("on_failure: queue:failed", "on_failure: queue:nope", "unknown queue 'nope'"),
+        ("on_failure: function:audit", "on_failure: queue:failed",
+         "functions.resize.on_failure: queue destinations need SQS queues"),
         (
             "dead_letter_queue: jobs-dlq",
             "dead_letter_queue: jobs",

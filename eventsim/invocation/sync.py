@@ -114,8 +114,13 @@ class Invoker:
         request_id: str | None = None,
         client_context: dict[str, Any] | None = None,
         invoked_arn: str | None = None,
+        reason_if_failed: str | None = None,
     ) -> InvokeResult:
-        """Run the handler once; raise ``RequestTooLarge`` or ``TooManyRequests``."""
+        """Run the handler once; raise ``RequestTooLarge`` or ``TooManyRequests``.
+
+        ``reason_if_failed`` is recorded on the attempt if the handler fails (what happens
+        next: a retry, or why there is none).
+        """
         if invocation_type == "RequestResponse" and len(body) > SYNC_PAYLOAD_LIMIT:
             raise RequestTooLarge(
                 f"{spec.name}: request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the "
@@ -169,6 +174,7 @@ class Invoker:
                 init_duration_ms=result.init_duration_ms,
                 max_memory_used_mb=result.max_memory_used_mb,
                 log_tail=result.log_tail,
+                reason=None if execution.status is Status.OK else reason_if_failed,
             )
         )
         return result

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..config import Config, FunctionConfig
+from ..config import Config, Destination, FunctionConfig
 from ..unconfirmed import PLACEHOLDER_CREDENTIALS, TZ, XRAY_DAEMON_ADDRESS
 
 VERSION = "$LATEST"
@@ -29,6 +29,10 @@ class FunctionSpec:
     region: str
     account: str
     user_environment: dict[str, str]
+    retries: int = 2
+    max_event_age_s: int = 21600
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
 
     @classmethod
     def from_config(cls, name: str, function: FunctionConfig, config: Config) -> FunctionSpec:
@@ -43,6 +47,10 @@ class FunctionSpec:
             region=config.region,
             account=config.account,
             user_environment=dict(function.environment),
+            retries=function.retries,
+            max_event_age_s=function.max_event_age,
+            on_success=function.on_success,
+            on_failure=function.on_failure,
         )
 
     @property

@@ -1,0 +1,128 @@
+"""Asynchronous invocation: AWS's retry schedule, event age, throttles and destinations,
+driven by the virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from eventsim import Outcome, Simulator
+
+from .helpers import MakeSim, function
+
+pytestmark = pytest.mark.asyncio
+
+
+def fail(**options: Any) -> dict[str, Any]:
+    return function("fail", on_failure="function:dlq", on_success="function:ok", **options)
+
+
+FUNCS = {"dlq": function("echo"), "ok": function("echo")}
+
+
+def offsets(sim: Simulator, name: str, start: Any) -> list[float]:
+    return [(a.started_at - start).total_seconds() for a in sim.ledger.for_function(name)]
+
+
+async def test_function_errors_are_retried_at_60_then_120_seconds(make_sim: MakeSim) -> None:
+    sim = await make_sim({"f": fail(), **FUNCS})
+    start = sim.clock.now()
+    accepted = await sim.invoke("f", {"action_missing": 1}, invocation_type="Event")
+    await sim.settle()
+
+    # The first attempt ran; the retry waits on the clock, so settle() returned.
+    assert offsets(sim, "f", start) == [0.0]
+    await sim.advance(seconds=59)
+    assert len(sim.ledger.for_function("f")) == 1
+    await sim.advance(seconds=1)
+    assert offsets(sim, "f", start) == [0.0, 60.0]
+    await sim.advance(minutes=2)
+    assert offsets(sim, "f", start) == [0.0, 60.0, 180.0]
+
+    attempts = sim.ledger.for_function("f")
+    assert [a.attempt for a in attempts] == [1, 2, 3]
+    assert {a.request_id for a in attempts} == {accepted.request_id}
+    assert [a.reason for a in attempts] == [
+        "retry 1 of 2 in 60 s", "retry 2 of 2 in 120 s", "RetriesExhausted",
+    ]  # fmt: skip
+    assert all(a.outcome is Outcome.ERROR for a in attempts)
+
+    [delivery] = sim.ledger.for_function("dlq")
+    record = delivery.event
+    assert delivery.source == "destination:f" and delivery.invocation_type == "Event"
+    assert record["requestContext"] == {
+        "requestId": accepted.request_id,
+        "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"] == {"action_missing": 1}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "KeyError"
+    assert record["timestamp"].startswith((start + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M"))
+    # Nothing more happens, however long we wait.
+    await sim.advance(hours=6)
+    assert len(sim.ledger.for_function("f")) == 3 and not sim.ledger.for_function("ok")
+
+
+async def test_no_retries(make_sim: MakeSim) -> None:
+    sim = await make_sim({"f": fail(retries=0), **FUNCS})
+    await sim.invoke("f", {}, invocation_type="Event")
+    await sim.settle()
+    [attempt] = sim.ledger.for_function("f")
+    assert attempt.reason == "RetriesExhausted"
+    assert sim.ledger.for_function("dlq")[0].event["requestContext"]["approximateInvokeCount"] == 1
+
+
+async def test_success_goes_to_on_success(make_sim: MakeSim) -> None:
+    sim = await make_sim(
+        {"f": function("echo", on_success="function:ok", on_failure="function:dlq"), **FUNCS}
+    )
+    await sim.invoke("f", {"n": 1}, invocation_type="Event")
+    await sim.settle()
+    [delivery] = sim.ledger.for_function("ok")
+    assert delivery.event["requestContext"]["condition"] == "Success"
+    assert delivery.event["requestContext"]["approximateInvokeCount"] == 1
+    assert delivery.event["responsePayload"] == {"n": 1}
+    assert "functionError" not in delivery.event["responseContext"]
+    assert not sim.ledger.for_function("dlq")
+
+
+async def test_max_event_age_is_checked_before_each_attempt(make_sim: MakeSim) -> None:
+    sim = await make_sim({"f": fail(max_event_age=60), **FUNCS})
+    await sim.invoke("f", {}, invocation_type="Event")
+    await sim.advance(minutes=1)  # the first retry falls due exactly at the age limit
+    first, dropped = sim.ledger.for_function("f")
+    assert first.outcome is Outcome.ERROR
+    assert dropped.outcome is Outcome.DROPPED and dropped.reason == "EventAgeExceeded"
+    record = sim.ledger.for_function("dlq")[0].event
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+
+
+async def test_throttles_back_off_without_using_retries(make_sim: MakeSim) -> None:
+    sim = await make_sim({"busy": function("slow", reserved_concurrency=1, timeout=5), **FUNCS})
+    start = sim.clock.now()
+    holding = asyncio.ensure_future(sim.invoke("busy", {"seconds": 0.3}))
+    queued = await sim.invoke("busy", {"seconds": 0}, invocation_type="Event")
+    await holding
+    await sim.settle()
+    assert [a.outcome for a in sim.ledger.for_request(queued.request_id)] == [Outcome.THROTTLED]
+    await sim.advance(seconds=1)  # back-off starts at 1 s
+    throttled, ran = sim.ledger.for_request(queued.request_id)
+    assert throttled.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert ran.outcome is Outcome.SUCCESS and ran.attempt == 1  # a throttle is no retry
+    assert (ran.started_at - start).total_seconds() == 1.0
+
+
+async def test_zero_reserved_concurrency_goes_straight_to_on_failure(make_sim: MakeSim) -> None:
+    sim = await make_sim({"f": fail(reserved_concurrency=0), **FUNCS})
+    await sim.invoke("f", {}, invocation_type="Event")
+    await sim.settle()
+    [dropped] = sim.ledger.for_function("f")
+    assert dropped.outcome is Outcome.DROPPED and dropped.reason == "ZeroReservedConcurrency"
+    record = sim.ledger.for_function("dlq")[0].event
+    assert "responsePayload" not in record  # it never ran
