@@ -33,6 +33,7 @@ from pydantic import (
 
 from . import yamlpos
 from .errors import ConfigError, ConfigIssue
+from .filters import configurations_overlap
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
 DEFAULT_CONFIG_PATH = Path("config/eventsim.yaml")
@@ -315,6 +316,7 @@ class FunctionConfig(Model):
 
 class BucketConfig(Model):
     path: ResolvedPath
+    announce_existing: bool = False  # on a first start (no manifest): Put every file found
     ignore: list[str] = Field(
         default_factory=lambda: [
             "*.tmp",
@@ -526,6 +528,7 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
             destination(dest, path)
 
     routes: dict[tuple[str, str], str] = {}
+    notifications: dict[str, list[tuple[yamlpos.Path, str, S3Trigger]]] = {}
     for fname, function in config.functions.items():
         base: yamlpos.Path = ("functions", fname)
         async_destination(function.on_success, (*base, "on_success"))
@@ -534,7 +537,20 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
             at: yamlpos.Path = (*base, "triggers", index, trigger.kind)
             spec = trigger.spec
             if isinstance(spec, S3Trigger):
-                known("bucket", spec.bucket, config.buckets, (*at, "bucket"))
+                if known("bucket", spec.bucket, config.buckets, (*at, "bucket")):
+                    for other_at, other_name, other in notifications.get(spec.bucket, []):
+                        if configurations_overlap(
+                            other.events, other.prefix, other.suffix,
+                            spec.events, spec.prefix, spec.suffix,
+                        ):  # fmt: skip
+                            problems.append(
+                                (at, f"overlaps the notification configuration of "
+                                 f"{other_name!r} ({_dotted(other_at)}) on bucket "
+                                 f"{spec.bucket!r}: S3 refuses configurations whose event "
+                                 f"types, prefixes and suffixes all overlap")
+                            )  # fmt: skip
+                            break
+                    notifications.setdefault(spec.bucket, []).append((at, fname, spec))
             elif isinstance(spec, SqsTrigger):
                 if (
                     known("queue", spec.queue, config.queues, (*at, "queue"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Coroutine
 from datetime import datetime
@@ -25,13 +26,21 @@ import structlog
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
-from .errors import FunctionNotFound, InvalidRequestContent, SimulatorStateError
+from .errors import (
+    FunctionNotFound,
+    InvalidRequestContent,
+    SimulatorStateError,
+    UnknownResourceError,
+)
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.sync import Invoker, InvokeResult, new_request_id
 from .ledger import Ledger
+from .router import S3Router
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
+from .sources.base import Source
+from .sources.bucket import BucketSource
 from .unconfirmed import EMPTY_PAYLOAD
 
 log = structlog.get_logger("eventsim")
@@ -57,6 +66,7 @@ class Simulator:
         clock: Clock | None = None,
         start_time: datetime | None = None,
         state_dir: str | Path | None = None,
+        seed: int | None = None,
     ) -> None:
         if clock is None:
             clock = VirtualClock(start_time) if virtual_time else RealClock()
@@ -64,6 +74,8 @@ class Simulator:
         self.clock = clock
         self.activity = Activity()
         self.ledger = Ledger()
+        #: Every id eventsim makes up comes from here: pass ``seed`` for repeatable runs.
+        self.random = random.Random(seed)
         self.state_dir = Path(state_dir).resolve() if state_dir else config.state_dir
         self.functions = {
             name: FunctionSpec.from_config(name, function, config)
@@ -77,6 +89,8 @@ class Simulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping: asyncio.Event | None = None
         self._accepting = False
+        self._buckets: dict[str, BucketSource] = {}
+        self._sources: list[Source] = []
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_CONFIG_PATH, **options: Any) -> Simulator:
@@ -124,6 +138,7 @@ class Simulator:
         ready = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._supervise(ready), name="eventsim")
         await ready
+        await self._start_sources()
         self._accepting = True
         log.info(
             "simulator.started",
@@ -131,6 +146,23 @@ class Simulator:
             state_dir=str(self.state_dir),
             clock="virtual" if isinstance(self.clock, VirtualClock) else "real",
         )
+
+    async def _start_sources(self) -> None:
+        assert self._async is not None
+        router = S3Router(self.config, self.functions, self._async.submit, self.random)
+        for name, bucket in self.config.buckets.items():
+            self._buckets[name] = BucketSource(
+                name,
+                bucket,
+                state_dir=self.state_dir,
+                clock=self.clock,
+                activity=self.activity,
+                emit=router,
+                spawn=self._spawn,
+            )
+        self._sources = list(self._buckets.values())
+        for source in self._sources:
+            await source.start()
 
     async def _supervise(self, ready: asyncio.Future[None]) -> None:
         assert self._runtime is not None and self._stopping is not None
@@ -162,6 +194,8 @@ class Simulator:
             return
         self._accepting = False
         started = time.perf_counter()
+        for source in reversed(self._sources):  # stop intake first
+            await source.stop()
         drained = True
         try:
             await asyncio.wait_for(self.activity.settle(), grace)
@@ -210,6 +244,17 @@ class Simulator:
             await asyncio.wait_for(self.activity.settle(), timeout)
         except TimeoutError:
             raise TimeoutError(f"still busy after {timeout} s: {self.activity.pending()}") from None
+
+    # --- resources ------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> BucketSource:
+        """The bucket ``name``: ``put_object``, ``get_object``, ``delete_object``,
+        ``list_objects``. Each write returns once its notification was dispatched."""
+        self._check_running()
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            raise UnknownResourceError("bucket", name, list(self.config.buckets))
+        return bucket
 
     # --- invocation -----------------------------------------------------------------------
 

@@ -224,6 +224,21 @@ def test_cross_references_are_checked(tmp_path: Path, replace: str, by: str, exp
     assert any(expected in line for line in found), found
 
 
+def test_overlapping_notification_configurations_are_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        functions:
+          a: {{handler: x.y, code: {FUNCTIONS}, triggers: [{{s3: {{bucket: ups, prefix: i/}}}}]}}
+          b: {{handler: x.y, code: {FUNCTIONS}, triggers: [{{s3: {{bucket: ups}}}}]}}
+        buckets: {{ups: {{path: ups}}}}
+        """,
+    )
+    [problem] = errors(path)
+    assert "functions.b.triggers.0.s3: overlaps the notification configuration of 'a'" in problem
+    assert f"{path}:3:" in problem
+
+
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
     path = write(
         tmp_path,

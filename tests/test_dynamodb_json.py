@@ -41,16 +41,17 @@ def test_round_trip_is_exact(value: Any) -> None:
     assert unmarshal(marshal(value)) == value
 
 
-def _as_botocore_parses(value: Any) -> Any:
+def _as_botocore_parses(value: dict[str, Any]) -> dict[str, Any]:
     """The JSON protocol's B/BS arrive base64; botocore decodes them before boto3 sees them."""
-    if isinstance(value, dict):
-        return {
-            k: base64.b64decode(v) if k == "B" else
-            [base64.b64decode(b) for b in v] if k == "BS" else _as_botocore_parses(v)
-            for k, v in value.items()
-        }  # fmt: skip
-    if isinstance(value, list):
-        return [_as_botocore_parses(v) for v in value]
+    ((tag, data),) = value.items()
+    if tag == "B":
+        return {tag: base64.b64decode(data)}
+    if tag == "BS":
+        return {tag: [base64.b64decode(b) for b in data]}
+    if tag == "M":
+        return {tag: {k: _as_botocore_parses(v) for k, v in data.items()}}
+    if tag == "L":
+        return {tag: [_as_botocore_parses(v) for v in data]}
     return value
 
 

@@ -1,0 +1,111 @@
+"""From what a source noticed to the functions whose triggers match it.
+
+Routes are compiled once from the config; matching is pure (``eventsim.filters``); the router
+builds the AWS event with ``eventsim.events`` and hands it to the asynchronous invoker. A
+change that matches no trigger is logged with the reason, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from .config import Config, S3Trigger
+from .events import ids, s3
+from .filters import event_type_matches, key_matches
+from .runtime.spec import FunctionSpec
+from .sources.bucket import ObjectChange
+
+log = structlog.get_logger("eventsim.router")
+
+Submit = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class S3Route:
+    function: str
+    configuration_id: str
+    events: tuple[str, ...]
+    prefix: str
+    suffix: str
+
+    def matches(self, change: ObjectChange, encoded_key: str) -> bool:
+        return event_type_matches(self.events, change.event_name) and key_matches(
+            self.prefix, self.suffix, encoded_key
+        )
+
+
+def s3_routes(config: Config) -> dict[str, list[S3Route]]:
+    """Every bucket's notification configurations, in config order."""
+    routes: dict[str, list[S3Route]] = {name: [] for name in config.buckets}
+    for name, function in config.functions.items():
+        for index, trigger in enumerate(function.triggers):
+            if isinstance(spec := trigger.spec, S3Trigger):
+                routes[spec.bucket].append(
+                    S3Route(
+                        name,
+                        spec.id or f"eventsim-{name}-{index}",
+                        tuple(spec.events),
+                        spec.prefix,
+                        spec.suffix,
+                    )
+                )
+    return routes
+
+
+class S3Router:
+    """Turns bucket changes into asynchronous invocations, one per matching configuration."""
+
+    def __init__(
+        self,
+        config: Config,
+        functions: dict[str, FunctionSpec],
+        submit: Submit,
+        rng: random.Random,
+    ) -> None:
+        self._routes = s3_routes(config)
+        self._functions = functions
+        self._submit = submit
+        self._rng = rng
+        self._region = config.region
+
+    def __call__(self, change: ObjectChange) -> None:
+        encoded = s3.encode_key(change.key)
+        matched = [r for r in self._routes.get(change.bucket, []) if r.matches(change, encoded)]
+        if not matched:
+            log.info(
+                "s3.no_match",
+                bucket=change.bucket,
+                key=change.key,
+                event_name=change.event_name,
+                reason="no notification configuration matches this event type and key",
+            )
+        for route in matched:
+            event = s3.notification(self._record(change, route.configuration_id))
+            self._submit(
+                self._functions[route.function],
+                json.dumps(event).encode(),
+                event=event,
+                source=f"s3:{change.bucket}",
+            )
+
+    def _record(self, change: ObjectChange, configuration_id: str) -> dict[str, Any]:
+        common: dict[str, Any] = dict(
+            bucket=change.bucket,
+            key=change.key,
+            sequencer=s3.sequencer(change.sequencer),
+            configuration_id=configuration_id,
+            time=change.time,
+            region=self._region,
+            request_id=ids.hex_id(self._rng, 16, upper=True),
+            host_id=ids.host_id(self._rng),
+        )
+        if change.kind == "Put":
+            assert change.size is not None and change.etag is not None
+            return s3.object_created("Put", size=change.size, etag=change.etag, **common)
+        return s3.object_removed("Delete", **common)
