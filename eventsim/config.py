@@ -369,6 +369,9 @@ class Config(Model):
     account: str = Field(default="123456789012", pattern=r"^\d{12}$")
     state_dir: ResolvedPath = Path(".eventsim")
     account_concurrency: int = Field(default=1000, ge=1)
+    #: Environments eventsim runs at once per function; more concurrent requests wait for one.
+    #: AWS would scale further; a laptop cannot run a thousand Python processes.
+    max_environments: int = Field(default=10, ge=1, le=1000)
     idle_timeout: float = Field(default=DEFAULT_IDLE_TIMEOUT_S, gt=0)
     server: ServerConfig = Field(default_factory=ServerConfig)
     functions: dict[Annotated[str, Field(pattern=FUNCTION_NAME)], FunctionConfig] = Field(

@@ -124,6 +124,7 @@ class Simulator:
             sink=LogSink(self.state_dir),
             account_concurrency=self.config.account_concurrency,
             idle_timeout=self.config.idle_timeout,
+            max_environments=self.config.max_environments,
         )
         self._invoker = Invoker(self._runtime, self.ledger, self.activity, self.clock)
         self._async = AsyncInvoker(

@@ -131,6 +131,14 @@ async def test_concurrent_invokes_use_separate_environments(make_sim: MakeSim) -
     assert all(r.init_duration_ms is None for r in again)
 
 
+async def test_requests_beyond_max_environments_wait_for_one(make_sim: MakeSim) -> None:
+    sim = await make_sim({"count": function("count")}, max_environments=1)
+    results = await asyncio.gather(*(sim.invoke("count") for _ in range(4)))
+    assert sorted(r.payload["count"] for r in results) == [1, 2, 3, 4]  # one environment
+    assert len({r.payload["pid"] for r in results}) == 1
+    assert all(r.function_error is None for r in results)
+
+
 async def test_idle_environments_expire_on_the_clock(make_sim: MakeSim) -> None:
     sim = await make_sim({"count": function("count")}, idle_timeout=300)
     await sim.invoke("count")

@@ -2,8 +2,10 @@
 
 A ``FunctionPool`` keeps a function's warm environments, creates one (a cold start) when none is
 idle, and refuses work beyond the function's reserved concurrency or the account's cap with
-``TooManyRequests`` (reference §8.5). ``Runtime`` holds every pool and retires environments
-that stayed idle for ``idle_timeout`` seconds of clock time.
+``TooManyRequests`` (reference §8.5). Independently of those AWS limits, at most
+``max_environments`` environments of a function run at once: further requests wait for one.
+``Runtime`` holds every pool and retires environments that stayed idle for ``idle_timeout``
+seconds of clock time.
 """
 
 from __future__ import annotations
@@ -36,12 +38,18 @@ class FunctionPool:
         self.idle: list[Environment] = []  # most recently used last
         self.live: set[Environment] = set()
         self.busy = 0
+        self._slots = asyncio.Semaphore(runtime.max_environments)
 
     async def run(self, request: InvokeRequest) -> tuple[Execution, InvocationLog]:
         """Run ``request`` in a warm environment or a new one; raise ``TooManyRequests``."""
         runtime = self._runtime
         self._reserve()
         env: Environment | None = None
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            self._release()
+            raise
         try:
             env = self.idle.pop() if self.idle else None
             cold = env is None
@@ -60,10 +68,14 @@ class FunctionPool:
                 env = None
             return execution, invocation
         finally:
-            self.busy -= 1
-            runtime.busy -= 1
+            self._slots.release()
+            self._release()
             if env is not None:  # not returned to the idle list: retire it
                 await self.retire(env)
+
+    def _release(self) -> None:
+        self.busy -= 1
+        self._runtime.busy -= 1
 
     def _reserve(self) -> None:
         reserved = self.spec.reserved_concurrency
@@ -119,12 +131,14 @@ class Runtime:
         sink: LogSink,
         account_concurrency: int,
         idle_timeout: float,
+        max_environments: int = 10,
     ) -> None:
         self.clock = clock
         self.activity = activity
         self.sink = sink
         self.account_concurrency = account_concurrency
         self.idle_timeout = idle_timeout
+        self.max_environments = max_environments
         self.thread_host = ThreadHost()
         self.busy = 0
         self.pools = {name: FunctionPool(spec, self) for name, spec in specs.items()}
