@@ -126,3 +126,13 @@ async def test_zero_reserved_concurrency_goes_straight_to_on_failure(make_sim: M
     assert dropped.outcome is Outcome.DROPPED and dropped.reason == "ZeroReservedConcurrency"
     record = sim.ledger.for_function("dlq")[0].event
     assert "responsePayload" not in record  # it never ran
+
+
+async def test_waiting_for_an_environment_is_not_throttling(make_sim: MakeSim) -> None:
+    # More events than environments and than account concurrency: they queue, none throttle.
+    sim = await make_sim({"f": function("echo")}, max_environments=1, account_concurrency=2)
+    for n in range(6):
+        await sim.invoke("f", n, invocation_type="Event")
+    await sim.settle()
+    assert sorted(a.event for a in sim.ledger.for_function("f")) == list(range(6))
+    assert {a.outcome for a in sim.ledger.for_function("f")} == {Outcome.SUCCESS}

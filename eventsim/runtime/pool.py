@@ -41,37 +41,37 @@ class FunctionPool:
         self._slots = asyncio.Semaphore(runtime.max_environments)
 
     async def run(self, request: InvokeRequest) -> tuple[Execution, InvocationLog]:
-        """Run ``request`` in a warm environment or a new one; raise ``TooManyRequests``."""
-        runtime = self._runtime
-        self._reserve()
-        env: Environment | None = None
-        try:
-            await self._slots.acquire()
-        except BaseException:
-            self._release()
-            raise
-        try:
-            env = self.idle.pop() if self.idle else None
-            cold = env is None
-            if env is None:
-                env = self._create()
-            invocation = runtime.sink.invocation(self.spec.name, env.log_stream, request.request_id)
-            if cold:
-                await env.start(invocation.write)
-            invocation.start()
-            execution = await env.invoke(request, invocation.write)
-            invocation.finish(execution, self.spec.memory_mb)
-            if env.usable:
-                env.idle_since = runtime.clock.time()
-                self.idle.append(env)
-                runtime.became_idle()
-                env = None
-            return execution, invocation
-        finally:
-            self._slots.release()
-            self._release()
-            if env is not None:  # not returned to the idle list: retire it
-                await self.retire(env)
+        """Run ``request`` in a warm environment or a new one; raise ``TooManyRequests``.
+
+        Waiting for one of the ``max_environments`` slots comes first and is not concurrency
+        in AWS's sense: only a request that has an environment counts as busy.
+        """
+        async with self._slots:
+            self._reserve()
+            env: Environment | None = None
+            try:
+                env = self.idle.pop() if self.idle else None
+                cold = env is None
+                if env is None:
+                    env = self._create()
+                invocation = self._runtime.sink.invocation(
+                    self.spec.name, env.log_stream, request.request_id
+                )
+                if cold:
+                    await env.start(invocation.write)
+                invocation.start()
+                execution = await env.invoke(request, invocation.write)
+                invocation.finish(execution, self.spec.memory_mb)
+                if env.usable:
+                    env.idle_since = self._runtime.clock.time()
+                    self.idle.append(env)
+                    self._runtime.became_idle()
+                    env = None
+                return execution, invocation
+            finally:
+                self._release()
+                if env is not None:  # not returned to the idle list: retire it
+                    await self.retire(env)
 
     def _release(self) -> None:
         self.busy -= 1
