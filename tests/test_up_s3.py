@@ -1,0 +1,108 @@
+"""`eventsim up` as a user runs it, with files dropped into its bucket folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .helpers import REPO
+
+NAMES = ["plain.txt", "with space.txt", "a+b=c.txt", "ünïcødé.txt"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "eventsim.yaml").write_text(
+        f"""\
+state_dir: state
+functions:
+  summarize:
+    handler: summarize.handler
+    code: {REPO / "sample_functions"}
+    environment: {{BUCKET_ROOT: {tmp_path / "uploads"}}}
+    triggers:
+      - s3: {{bucket: uploads, prefix: incoming/}}
+buckets:
+  uploads: {{path: uploads}}
+"""
+    )
+    return tmp_path
+
+
+class Up:
+    """A running `eventsim up`; waits on its log lines (state), never on time."""
+
+    def __init__(self, project: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eventsim", "up", "-c", str(project / "eventsim.yaml")],
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self.wait_for("eventsim ready")
+
+    def wait_for(self, *texts: str) -> None:
+        missing = set(texts)
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            missing = {t for t in missing if t not in line}
+            if not missing:
+                return
+        pytest.fail(f"eventsim up exited ({self.process.wait()}) before logging {missing}")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def up(project: Path) -> Iterator[Up]:
+    running = Up(project)
+    yield running
+    running.process.kill()
+    running.process.wait()
+
+
+def test_dropped_files_run_the_function(project: Path, up: Up) -> None:
+    incoming = project / "uploads" / "incoming"
+    incoming.mkdir()
+    for name in NAMES:
+        (incoming / name).write_text(f"{name}\nsecond line\n")
+    up.wait_for(*(f"summarised incoming/{name}" for name in NAMES))
+
+    for name in NAMES:
+        summary = json.loads((project / "uploads" / "summaries" / f"{name}.json").read_text())
+        assert summary["key"] == f"incoming/{name}"
+        assert summary["lines"] == 2
+        assert summary["event"] == "ObjectCreated:Put"
+    # Files written by the function outside the trigger's prefix trigger nothing further.
+    up.stop()
+
+
+def test_changes_while_down_are_announced_on_restart(project: Path, up: Up) -> None:
+    incoming = project / "uploads" / "incoming"
+    incoming.mkdir()
+    (incoming / "before.txt").write_text("1\n")
+    up.wait_for("summarised incoming/before.txt")
+    up.stop()
+
+    (incoming / "while down.txt").write_text("1\n2\n3\n")
+    shutil.copy(incoming / "before.txt", incoming / "copy=of+before.txt")
+
+    again = Up(project)
+    try:
+        again.wait_for(
+            "summarised incoming/while down.txt", "summarised incoming/copy=of+before.txt"
+        )
+        again.stop()
+    finally:
+        again.process.kill()
+    summary = json.loads((project / "uploads" / "summaries" / "while down.txt.json").read_text())
+    assert summary["lines"] == 3
