@@ -194,39 +194,30 @@ class BucketSource(Source):
 
     def hint(self, key: str) -> None:
         """Look at ``key`` soon (called on the loop for each filesystem event)."""
-        self._activity.begin("bucket")
-        self._spawn(self._sync_and_release(key))
+        self._run(self.sync(key), key=key)
 
     def hint_tree(self, prefix: str) -> None:
-        self._activity.begin("bucket")
-        self._spawn(self._reconcile_and_release(prefix))
+        """Look at everything below ``prefix`` soon."""
+        self._run(self.reconcile(prefix), prefix=prefix)
 
     def hint_new_folder(self, prefix: str) -> None:
-        self._activity.begin("bucket")
-        self._spawn(self._reconcile_new_folder(prefix))
+        """A folder appeared: reconcile it once watchdog surely watches it."""
+        self._run(self._reconcile_new_folder(prefix), prefix=prefix)
 
     async def _reconcile_new_folder(self, prefix: str) -> None:
-        try:
-            await asyncio.sleep(NEW_FOLDER_DELAY_S)  # real time: the writers are real
-            await self.reconcile(prefix, written_before=time.time() - NEW_FOLDER_MARGIN_S)
-        except Exception:
-            log.exception("bucket.reconcile_failed", bucket=self.name, prefix=prefix)
-        finally:
-            self._activity.end("bucket")
+        await asyncio.sleep(NEW_FOLDER_DELAY_S)  # real time: the writers are real
+        await self.reconcile(prefix, written_before=time.time() - NEW_FOLDER_MARGIN_S)
 
-    async def _sync_and_release(self, key: str) -> None:
-        try:
-            await self.sync(key)
-        except Exception:
-            log.exception("bucket.sync_failed", bucket=self.name, key=key)
-        finally:
-            self._activity.end("bucket")
+    def _run(self, work: Coroutine[Any, Any, object], **context: str) -> None:
+        """Run ``work`` as a task, counted as pending work until it is done."""
+        self._activity.begin("bucket")
+        self._spawn(self._tracked(work, context))
 
-    async def _reconcile_and_release(self, prefix: str) -> None:
+    async def _tracked(self, work: Coroutine[Any, Any, object], context: dict[str, str]) -> None:
         try:
-            await self.reconcile(prefix)
+            await work
         except Exception:
-            log.exception("bucket.reconcile_failed", bucket=self.name, prefix=prefix)
+            log.exception("bucket.reconcile_failed", bucket=self.name, **context)
         finally:
             self._activity.end("bucket")
 
