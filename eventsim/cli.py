@@ -10,7 +10,9 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
+from random import Random
 from typing import Any, TypeVar
 
 import click
@@ -18,10 +20,13 @@ import structlog
 
 from . import __version__
 from . import log as logconfig
+from .clock import RealClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import ConfigError, EventsimError
 from .generate import generate_event
+from .router import schedule_triggers
 from .simulator import Simulator
+from .sources.schedule import ScheduleSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -186,6 +191,34 @@ async def _invoke(config: Config, function: str, event: bytes, invocation_type: 
     sys.stdout.buffer.write(result.raw_payload + b"\n")
     sys.stdout.flush()
     return 0 if result.function_error is None else 1
+
+
+@cli.command()
+@_config_option
+@click.option("--next", "count", default=5, show_default=True, type=click.IntRange(1, 1000))
+def schedules(config_path: Path, count: int) -> None:
+    """Print the next fire times of every schedule (in UTC and in its time zone)."""
+    config = _load(config_path)
+    now = datetime.now(UTC)
+    found = schedule_triggers(config)
+    if not found:
+        click.echo(f"{config_path}: no schedules")
+    for function, name, trigger in found:
+        source = ScheduleSource(
+            function, name, trigger, clock=RealClock(), emit=_ignore, spawn=_ignore, rng=Random()
+        )
+        state = "" if trigger.enabled else " (disabled)"
+        click.echo(f"{function} <- {name}: {trigger.expression} [{trigger.timezone}]{state}")
+        times = source.fire_times(now, count)
+        for when in times:
+            local = when.astimezone(source.schedule.timezone)
+            click.echo(f"  {when:%Y-%m-%d %H:%M:%S}Z  ({local:%a %Y-%m-%d %H:%M %Z})")
+        if len(times) < count:
+            click.echo("  (no later firings)")
+
+
+def _ignore(*args: Any) -> None:
+    pass
 
 
 cli.add_command(generate_event)

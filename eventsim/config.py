@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from . import yamlpos
+from . import cron, yamlpos
 from .errors import ConfigError, ConfigIssue
 from .filters import configurations_overlap
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
@@ -191,9 +191,6 @@ class DynamoDbTrigger(Model):
         return value
 
 
-_SCHEDULE = re.compile(r"^(cron|rate|at)\(.+\)$")
-
-
 class ScheduleTrigger(Model):
     expression: str
     name: str | None = None
@@ -204,13 +201,15 @@ class ScheduleTrigger(Model):
     enabled: bool = True
     style: Literal["rule", "scheduler"] = "rule"
     run_on_start: bool = False
+    jitter: bool = False  # fire at a random second of the minute, as AWS does; default :00
 
     @field_validator("expression")
     @classmethod
-    def _expression_shape(cls, value: str) -> str:
-        # TODO(#7): full cron()/rate()/at() parsing lives in eventsim/cron.py.
-        if not _SCHEDULE.match(value.strip()):
-            raise ValueError("expected cron(...), rate(...) or at(...)")
+    def _expression(cls, value: str) -> str:
+        try:
+            cron.parse(value)
+        except cron.ScheduleExpressionError as exc:
+            raise ValueError(str(exc)) from None
         return value.strip()
 
     @field_validator("timezone")

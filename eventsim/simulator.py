@@ -35,12 +35,13 @@ from .errors import (
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.sync import Invoker, InvokeResult, new_request_id
 from .ledger import Ledger
-from .router import S3Router
+from .router import S3Router, ScheduleRouter, schedule_triggers
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .sources.base import Source
 from .sources.bucket import BucketSource
+from .sources.schedule import ScheduleSource
 from .unconfirmed import EMPTY_PAYLOAD
 
 log = structlog.get_logger("eventsim")
@@ -91,6 +92,7 @@ class Simulator:
         self._accepting = False
         self._buckets: dict[str, BucketSource] = {}
         self._sources: list[Source] = []
+        self.schedules: list[ScheduleSource] = []
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_CONFIG_PATH, **options: Any) -> Simulator:
@@ -161,7 +163,20 @@ class Simulator:
                 emit=router,
                 spawn=self._spawn,
             )
-        self._sources = list(self._buckets.values())
+        fire = ScheduleRouter(self.config, self.functions, self._async.submit, self.random)
+        self.schedules = [
+            ScheduleSource(
+                function,
+                name,
+                trigger,
+                clock=self.clock,
+                emit=fire,
+                spawn=self._spawn,
+                rng=self.random,
+            )
+            for function, name, trigger in schedule_triggers(self.config)
+        ]
+        self._sources = [*self._buckets.values(), *self.schedules]
         for source in self._sources:
             await source.start()
 

@@ -105,3 +105,6 @@ def stream_record_size(*parts: object) -> int:
 #: §6.1: the destination condition of an event sent straight on because the function's reserved
 #: concurrency is 0 (LocalStack's name).
 ZERO_CONCURRENCY_CONDITION = "ZeroReservedConcurrency"
+
+#: §4.4: what an EventBridge Scheduler target receives when it has no Input.
+SCHEDULER_DEFAULT_INPUT = "{}"

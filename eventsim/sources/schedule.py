@@ -1,0 +1,115 @@
+"""Schedules: sleep on the injected clock until the next instant, fire, repeat (§4).
+
+Each ``schedule`` trigger is one ``ScheduleSource``. It emits a ``Firing`` at each instant its
+expression gives, between ``start`` and ``end``; the function is invoked asynchronously, so a
+firing while the function is busy queues rather than being skipped. ``run_on_start`` adds one
+firing right after start; ``jitter`` moves each firing to a random second of its minute (AWS
+fires somewhere in the minute; eventsim fires at second 0 by default, deterministically).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from .. import cron
+from ..clock import Clock
+from ..config import ScheduleTrigger
+from .base import Source
+
+log = structlog.get_logger("eventsim.schedule")
+
+_TINY = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Firing:
+    function: str
+    name: str  # the rule or schedule name
+    trigger: ScheduleTrigger
+    scheduled: datetime  # the instant the expression gave (UTC)
+    attempt: int = 1
+
+
+Emit = Callable[[Firing], None]
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None] | object"]
+
+
+class ScheduleSource(Source):
+    def __init__(
+        self,
+        function: str,
+        name: str,
+        trigger: ScheduleTrigger,
+        *,
+        clock: Clock,
+        emit: Emit,
+        spawn: Spawn,
+        rng: random.Random,
+    ) -> None:
+        self.function = function
+        self.name = name
+        self.trigger = trigger
+        self.schedule = cron.parse(trigger.expression, trigger.timezone)
+        self._clock = clock
+        self._emit = emit
+        self._spawn = spawn
+        self._rng = rng
+        self._task: object = None
+
+    def _aware(self, when: datetime | None) -> datetime | None:
+        if when is None or when.tzinfo is not None:
+            return when
+        return when.replace(tzinfo=self.schedule.timezone)
+
+    def fire_times(self, after: datetime, count: int) -> list[datetime]:
+        """The next ``count`` instants after ``after`` (for ``eventsim schedules``)."""
+        start, end = self._aware(self.trigger.start), self._aware(self.trigger.end)
+        anchor = start or after
+        times: list[datetime] = []
+        instant = max(after, anchor - _TINY) if start else after
+        while len(times) < count:
+            nxt = self.schedule.next_after(instant, start=anchor)
+            if nxt is None or (end is not None and nxt > end):
+                break
+            times.append(nxt)
+            instant = nxt
+        return times
+
+    async def start(self) -> None:
+        if not self.trigger.enabled:
+            log.info("schedule.disabled", function=self.function, schedule=self.name)
+            return
+        self._task = self._spawn(self._run(self._clock.now()))
+
+    async def stop(self) -> None:
+        if isinstance(self._task, asyncio.Task):
+            self._task.cancel()
+
+    async def _run(self, started: datetime) -> None:
+        start, end = self._aware(self.trigger.start), self._aware(self.trigger.end)
+        anchor = start or started
+        instant = max(started, anchor - _TINY)
+        if self.trigger.run_on_start:
+            self._fire(started)
+        while True:
+            scheduled = self.schedule.next_after(instant, start=anchor)
+            if scheduled is None or (end is not None and scheduled > end):
+                log.info("schedule.ended", function=self.function, schedule=self.name)
+                return
+            offset = self._rng.randrange(60) if self.trigger.jitter else 0
+            await self._clock.sleep_until(scheduled.timestamp() + offset)
+            self._fire(scheduled)
+            instant = scheduled
+
+    def _fire(self, scheduled: datetime) -> None:
+        try:
+            self._emit(Firing(self.function, self.name, self.trigger, scheduled.astimezone(UTC)))
+        except Exception:
+            log.exception("schedule.fire_failed", function=self.function, schedule=self.name)
