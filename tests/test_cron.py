@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pyawscron import AWSCron  # type: ignore[import-untyped]
 
 from eventsim.cron import ScheduleExpressionError, parse
 
@@ -123,3 +124,26 @@ def test_invalid_expressions(expression: str, message: str) -> None:
 def test_unknown_time_zone() -> None:
     with pytest.raises(ScheduleExpressionError, match="unknown IANA time zone"):
         parse("rate(1 minute)", "Mars/Base")
+
+
+# Expressions an independent AWS cron implementation (pyawscron) evaluates; it cannot do
+# LW, Feb 29, impossible days in a step (10/5) or wrapping ranges, which the tables above cover.
+CORPUS = [
+    "0 10 * * ? *", "15 12 * * ? *", "0 18 ? * MON-FRI *", "0 8 1 * ? *",
+    "0/10 * ? * MON-FRI *", "0/5 8-17 ? * MON-FRI *", "15 10 ? * 6L 2019-2030",
+    "5,35 14 * * ? *", "0 0 L * ? *", "0 0 1W * ? *", "0 0 15W * ? *", "0 0 31W * ? *",
+    "0 0 ? * 2#5 *", "0 0 ? * 3#2 *", "1/10 * * * ? *", "0 12 ? JAN,JUL MON *",
+    "30 6 ? * 1,7 *", "0 0/3 * * ? *", "0 0 1-7 * ? *", "59 23 L * ? *", "0 0 ? * 7L *",
+    "0 9 ? * 2-6 2026-2027", "45 23 ? * SUN#1 *", "0 4 28-31 * ? *",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("expression", CORPUS)
+def test_agrees_with_an_independent_implementation(expression: str) -> None:
+    theirs, ours = AWSCron(expression), parse(f"cron({expression})")
+    instant: datetime | None = utc(2026, 1, 1)
+    for _ in range(40):
+        assert instant is not None
+        expected = theirs.occurrence(instant).next().astimezone(UTC)
+        instant = ours.next_after(instant)
+        assert instant == expected
