@@ -131,3 +131,25 @@ def test_up_reports_ready_and_stops_cleanly_on_sigterm(config: Path) -> None:
         assert "simulator.stopped" in process.stderr.read()
     finally:
         process.kill()
+
+
+def test_schedules_prints_next_fire_times(tmp_path: Path) -> None:
+    config = tmp_path / "eventsim.yaml"
+    config.write_text(
+        f"""\
+functions:
+  tick:
+    handler: behaviours.echo
+    code: {FUNCTIONS}
+    triggers:
+      - schedule: {{expression: "cron(0 12 ? * MON *)", timezone: Europe/Paris, name: weekly}}
+      - schedule: {{expression: "at(2020-01-01T00:00:00)"}}
+"""
+    )
+    done = eventsim("schedules", "-c", str(config), "--next", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "tick <- weekly: cron(0 12 ? * MON *) [Europe/Paris]"
+    assert all(" (Mon " in line and " 12:00 CE" in line for line in lines[1:3])
+    assert lines[3] == "tick <- eventsim-tick-1: at(2020-01-01T00:00:00) [UTC]"
+    assert lines[4] == "  (no later firings)"
