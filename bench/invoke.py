@@ -58,10 +58,10 @@ class PipeFloor:
     async def rate(self, n: int) -> float:
         stdin, stdout = self.child.stdin, self.child.stdout
         assert stdin is not None and stdout is not None
-        message = json.dumps({"n": 1}).encode() + b"\n"
         started = time.perf_counter()
         for _ in range(n):
-            stdin.write(message)
+            # A whole JSON round trip: encode, send, the child decodes and encodes, decode.
+            stdin.write(json.dumps({"n": 1}).encode() + b"\n")
             await stdin.drain()
             json.loads(await stdout.readline())
         return n / (time.perf_counter() - started)
