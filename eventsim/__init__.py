@@ -29,6 +29,7 @@ __all__ = [
     "RequestTooLarge",
     "Simulator",
     "SimulatorStateError",
+    "StartupError",
     "TooManyRequests",
     "UnknownResourceError",
     "VirtualClock",
@@ -53,6 +54,7 @@ _HOMES = {
     "RequestTooLarge": "errors",
     "Simulator": "simulator",
     "SimulatorStateError": "errors",
+    "StartupError": "errors",
     "TooManyRequests": "errors",
     "UnknownResourceError": "errors",
     "VirtualClock": "clock",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         InvokeError,
         RequestTooLarge,
         SimulatorStateError,
+        StartupError,
         TooManyRequests,
         UnknownResourceError,
     )

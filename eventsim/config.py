@@ -316,6 +316,14 @@ class FunctionConfig(Model):
 class BucketConfig(Model):
     path: ResolvedPath
     announce_existing: bool = False  # on a first start (no manifest): Put every file found
+
+    @field_validator("path")
+    @classmethod
+    def _folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{str(value)!r} exists and is not a folder")
+        return value
+
     ignore: list[str] = Field(
         default_factory=lambda: [
             "*.tmp",

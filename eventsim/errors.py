@@ -12,6 +12,7 @@ Every error eventsim raises on purpose derives from ``EventsimError``::
      │    ├── RequestTooLarge        payload over the sync (6 MB) or async (1 MB) limit
      │    ├── InvalidRequestContent  the event is not valid JSON
      │    └── TooManyRequests        throttled: reserved or account concurrency exhausted (429)
+     ├── StartupError                a part could not start (a bucket folder it cannot create...)
      └── SimulatorStateError         the simulator is not running (not started yet, or closed)
 
 A *function error* (the handler raised, timed out or crashed) is not an exception here: as in AWS
@@ -109,6 +110,10 @@ class TooManyRequests(InvokeError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class StartupError(EventsimError):
+    """A part of the simulator could not start; the simulator was closed again."""
 
 
 class SimulatorStateError(EventsimError):

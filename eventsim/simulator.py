@@ -27,9 +27,11 @@ from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import (
+    EventsimError,
     FunctionNotFound,
     InvalidRequestContent,
     SimulatorStateError,
+    StartupError,
     UnknownResourceError,
 )
 from .invocation.asynchronous import AsyncInvoker
@@ -141,7 +143,11 @@ class Simulator:
         ready = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._supervise(ready), name="eventsim")
         await ready
-        await self._start_sources()
+        try:
+            await self._start_sources()
+        except (OSError, EventsimError) as exc:
+            await self.close()
+            raise StartupError(f"could not start: {exc}") from exc
         self._accepting = True
         log.info(
             "simulator.started",

@@ -87,7 +87,7 @@ async def test_settle_waits_for_pending_work() -> None:
     activity = Activity()
     activity.begin("invoke")
     settled = asyncio.create_task(activity.settle())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn so settle() starts waiting (scheduling only)
     assert not settled.done()
     assert activity.pending() == {"invoke": 1}
     activity.end("invoke")

@@ -239,6 +239,12 @@ def test_overlapping_notification_configurations_are_refused(tmp_path: Path) -> 
     assert f"{path}:3:" in problem
 
 
+def test_a_bucket_path_must_be_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    found = errors(write(tmp_path, "buckets:\n  uploads: {path: file.txt}\n"))
+    assert any("buckets.uploads.path:" in line and "is not a folder" in line for line in found)
+
+
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from eventsim import (
     RequestTooLarge,
     Simulator,
     SimulatorStateError,
+    StartupError,
     TooManyRequests,
 )
 from eventsim.testing import SimulatorFactory
@@ -165,6 +167,18 @@ async def test_using_a_closed_or_unstarted_simulator_is_a_clear_error(
     await started.close()
     with pytest.raises(SimulatorStateError):
         await started.invoke("hello")
+
+
+async def test_a_part_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should go")
+    sim = Simulator.from_dict(
+        {"buckets": {"uploads": {"path": str(blocker / "uploads")}}}, state_dir=tmp_path / "s"
+    )
+    with pytest.raises(StartupError, match="could not start"):
+        await sim.start()
+    assert not sim.running
+    await sim.close()  # harmless after a failed start
 
 
 async def test_close_kills_every_child_process(make_sim: MakeSim) -> None:
