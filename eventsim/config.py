@@ -33,7 +33,7 @@ from pydantic import (
 
 from . import cron, yamlpos
 from .errors import ConfigError, ConfigIssue
-from .filters import configurations_overlap
+from .filters import FilterSet, PatternError, configurations_overlap
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
 DEFAULT_CONFIG_PATH = Path("config/eventsim.yaml")
@@ -131,6 +131,17 @@ DestinationRef = Annotated[Destination, BeforeValidator(_parse_destination)]
 FilterPattern = dict[str, Any]
 
 
+def _check_filters(patterns: list[FilterPattern]) -> list[FilterPattern]:
+    try:
+        FilterSet.compile(patterns)
+    except PatternError as exc:
+        raise ValueError(str(exc)) from None
+    return patterns
+
+
+Filters = Annotated[list[FilterPattern], AfterValidator(_check_filters)]
+
+
 # --- triggers -----------------------------------------------------------------------------
 
 
@@ -158,7 +169,7 @@ class SqsTrigger(Model):
     batching_window: int = Field(default=0, ge=0, le=300)
     report_batch_item_failures: bool = False
     maximum_concurrency: int | None = Field(default=None, ge=2, le=1000)
-    filters: list[FilterPattern] = Field(default_factory=list, max_length=10)
+    filters: Filters = Field(default_factory=list, max_length=10)
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -180,7 +191,7 @@ class DynamoDbTrigger(Model):
     tumbling_window: int = Field(default=0, ge=0, le=900)
     on_failure: DestinationRef | None = None
     report_batch_item_failures: bool = False
-    filters: list[FilterPattern] = Field(default_factory=list, max_length=10)
+    filters: Filters = Field(default_factory=list, max_length=10)
     enabled: bool = True
 
     @field_validator("maximum_record_age")
@@ -343,11 +354,13 @@ class Redrive(Model):
 
 
 class QueueConfig(Model):
+    """SQS queue attributes, with AWS's names in snake_case (reference §3.4)."""
+
     visibility_timeout: int = Field(default=30, ge=0, le=43200)
-    delay: int = Field(default=0, ge=0, le=900)
-    retention: int = Field(default=345600, ge=60, le=1209600)
-    max_message_size: int = Field(default=1048576, ge=1024, le=1048576)
-    receive_wait: int = Field(default=0, ge=0, le=20)
+    delay_seconds: int = Field(default=0, ge=0, le=900)
+    message_retention_period: int = Field(default=345600, ge=60, le=1209600)
+    maximum_message_size: int = Field(default=1048576, ge=1024, le=1048576)
+    receive_message_wait_time_seconds: int = Field(default=0, ge=0, le=20)
     content_based_deduplication: bool = False
     redrive: Redrive | None = None
     persist: bool = False
