@@ -15,7 +15,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +43,7 @@ from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .sources.base import Source
 from .sources.bucket import BucketSource
+from .sources.queue import Queue
 from .sources.schedule import ScheduleSource
 from .unconfirmed import EMPTY_PAYLOAD
 
@@ -93,6 +94,7 @@ class Simulator:
         self._stopping: asyncio.Event | None = None
         self._accepting = False
         self._buckets: dict[str, BucketSource] = {}
+        self._queues: dict[str, Queue] = {}
         self._sources: list[Source] = []
         self.schedules: list[ScheduleSource] = []
 
@@ -156,8 +158,25 @@ class Simulator:
             clock="virtual" if isinstance(self.clock, VirtualClock) else "real",
         )
 
+    def _build_queues(self) -> None:
+        for name, queue in self.config.queues.items():
+            target = queue.redrive.dead_letter_queue if queue.redrive else None
+            self._queues[name] = Queue(
+                name,
+                queue,
+                clock=self.clock,
+                rng=self.random,
+                region=self.config.region,
+                account=self.config.account,
+                dead_letter=self._queue_lookup(target),
+            )
+
+    def _queue_lookup(self, name: str | None) -> Callable[[], Queue | None]:
+        return lambda: self._queues.get(name) if name is not None else None
+
     async def _start_sources(self) -> None:
         assert self._async is not None
+        self._build_queues()
         router = S3Router(self.config, self.functions, self._async.submit, self.random)
         for name, bucket in self.config.buckets.items():
             self._buckets[name] = BucketSource(
@@ -277,6 +296,15 @@ class Simulator:
         if bucket is None:
             raise UnknownResourceError("bucket", name, list(self.config.buckets))
         return bucket
+
+    def queue(self, name: str) -> Queue:
+        """The queue ``name``: ``send_message``, ``receive_messages``, ``delete_message``,
+        ``change_message_visibility``, ``purge``, ``counts``, ``snapshot``."""
+        self._check_running()
+        queue = self._queues.get(name)
+        if queue is None:
+            raise UnknownResourceError("queue", name, list(self.config.queues))
+        return queue
 
     # --- invocation -----------------------------------------------------------------------
 
