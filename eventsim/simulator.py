@@ -25,7 +25,7 @@ import structlog
 
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
-from .config import DEFAULT_CONFIG_PATH, Config, load_config
+from .config import DEFAULT_CONFIG_PATH, Config, SqsTrigger, load_config
 from .errors import (
     EventsimError,
     FunctionNotFound,
@@ -35,6 +35,7 @@ from .errors import (
     UnknownResourceError,
 )
 from .invocation.asynchronous import AsyncInvoker
+from .invocation.polling import SqsMapping
 from .invocation.sync import Invoker, InvokeResult, new_request_id
 from .ledger import Ledger
 from .router import S3Router, ScheduleRouter, schedule_triggers
@@ -201,7 +202,24 @@ class Simulator:
             )
             for function, name, trigger in schedule_triggers(self.config)
         ]
-        self._sources = [*self._buckets.values(), *self.schedules]
+        assert self._invoker is not None
+        mappings = [
+            SqsMapping(
+                self.functions[name],
+                trigger.spec,
+                self._queues[trigger.spec.queue],
+                invoker=self._invoker,
+                ledger=self.ledger,
+                activity=self.activity,
+                clock=self.clock,
+                spawn=self._spawn,
+                region=self.config.region,
+            )
+            for name, function in self.config.functions.items()
+            for trigger in function.triggers
+            if isinstance(trigger.spec, SqsTrigger)
+        ]
+        self._sources = [*self._buckets.values(), *self.schedules, *mappings]
         for source in self._sources:
             await source.start()
 

@@ -320,17 +320,22 @@ class Queue:
             self.config.visibility_timeout if visibility_timeout is None else visibility_timeout
         )
         taken: list[Message] = []
-        for message in self._candidates(now, max_messages):
-            if now - message.sent_at >= self.config.message_retention_period:
-                self._remove(message)
-                continue
-            redrive = self.config.redrive
-            if redrive is not None and message.receive_count >= redrive.max_receive_count:
-                self._move_to_dead_letter(message)
-                continue
-            taken.append(self._deliver(message, now, visibility))
-        if self.fifo:
-            self._requeue_groups(now)
+        while len(taken) < max_messages:
+            # Candidates that expired or moved to the dead-letter queue do not count.
+            candidates = self._candidates(now, max_messages - len(taken))
+            if not candidates:
+                break
+            for message in candidates:
+                if now - message.sent_at >= self.config.message_retention_period:
+                    self._remove(message)
+                    continue
+                redrive = self.config.redrive
+                if redrive is not None and message.receive_count >= redrive.max_receive_count:
+                    self._move_to_dead_letter(message)
+                    continue
+                taken.append(self._deliver(message, now, visibility))
+            if self.fifo:
+                self._requeue_groups(now)
         if not self._has_visible():
             self.changed.clear()
         return taken

@@ -1,0 +1,291 @@
+"""Event source mappings: pollers that read a source in batches and invoke synchronously.
+
+The SQS mapping (reference §7.1): woken by every send (no polling delay when idle), it takes up
+to ``batch_size`` visible messages (waiting up to ``batching_window`` on the clock for a fuller
+batch), drops the ones no filter matches (deleting them, and saying so in the ledger), and runs
+the function with the rest, at most ``maximum_concurrency`` batches at a time. Then:
+
+* success: every message of the batch is deleted;
+* function error or timeout: nothing is deleted; the messages reappear after the queue's
+  visibility timeout with a higher receive count, and the queue's redrive policy moves them
+  to its dead-letter queue after ``max_receive_count`` receives;
+* ``report_batch_item_failures``: the response is read as §7.1's table says (an empty or null
+  list is success; valid message ids are partial failures, the rest are deleted; an empty,
+  null or unknown id, a wrong key or anything else malformed fails the whole batch);
+* a throttle: retried with back-off while the messages are still invisible.
+
+A message is in one batch at a time: received messages are invisible until deleted or their
+visibility timeout expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..activity import Activity
+from ..clock import Clock
+from ..config import SqsTrigger
+from ..errors import TooManyRequests
+from ..events import sqs
+from ..filters import FilterSet, sqs_view
+from ..ledger import Attempt, Ledger, Outcome
+from ..runtime.spec import FunctionSpec
+from ..sources.base import Source
+from ..sources.queue import Message, Queue
+from .sync import Invoker, InvokeResult
+
+log = structlog.get_logger("eventsim.polling")
+
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+
+#: AWS starts a standard-queue mapping with 5 concurrent batches and scales up; locally the
+#: function's environments bound it anyway.
+DEFAULT_CONCURRENCY = 5
+THROTTLE_BACKOFF_S = (1.0, 60.0)
+
+
+class _ItemFailure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    itemIdentifier: str = Field(min_length=1)
+
+
+class BatchResponse(BaseModel):
+    """A function's partial batch response (§7.1), parsed strictly."""
+
+    model_config = ConfigDict(extra="forbid")
+    batchItemFailures: list[_ItemFailure] | None = None
+
+    @classmethod
+    def failed_ids(cls, payload: Any, batch_ids: set[str]) -> set[str] | None:
+        """The ids to keep, or None when the response fails the whole batch."""
+        if payload is None:
+            return set()
+        try:
+            response = cls.model_validate(payload)
+        except ValidationError:
+            return None
+        failed = {f.itemIdentifier for f in response.batchItemFailures or []}
+        return failed if failed <= batch_ids else None
+
+
+class SqsMapping(Source):
+    """One ``sqs`` trigger: a queue feeding a function."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        trigger: SqsTrigger,
+        queue: Queue,
+        *,
+        invoker: Invoker,
+        ledger: Ledger,
+        activity: Activity,
+        clock: Clock,
+        spawn: Spawn,
+        region: str,
+    ) -> None:
+        self.name = f"{queue.name}->{spec.name}"
+        self._spec = spec
+        self._trigger = trigger
+        self._queue = queue
+        self._invoker = invoker
+        self._ledger = ledger
+        self._activity = activity
+        self._clock = clock
+        self._spawn = spawn
+        self._region = region
+        self._filters = FilterSet.compile(trigger.filters)
+        self._slots = asyncio.Semaphore(trigger.maximum_concurrency or DEFAULT_CONCURRENCY)
+        self._wake = asyncio.Event()
+        self._pending = False
+        self._task: object = None
+
+    async def start(self) -> None:
+        if not self._trigger.enabled:
+            return
+        self._queue.listeners.append(self._on_send)
+        self._task = self._spawn(self._poll())
+        if len(self._queue):
+            self._on_send()
+
+    async def stop(self) -> None:
+        if self._on_send in self._queue.listeners:
+            self._queue.listeners.remove(self._on_send)
+        if isinstance(self._task, asyncio.Task):
+            self._task.cancel()
+        self._set_pending(False)
+
+    def _on_send(self) -> None:
+        """Called synchronously by the queue: a message is deliverable now or later."""
+        self._set_pending(True)
+        self._wake.set()
+
+    def _set_pending(self, pending: bool) -> None:
+        if pending and not self._pending:
+            self._activity.begin("sqs")
+        elif not pending and self._pending:
+            self._activity.end("sqs")
+        self._pending = pending
+
+    # --- polling --------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                batch = await self._gather()
+            except BaseException:
+                self._slots.release()
+                raise
+            if batch:
+                self._activity.begin("batch")
+                self._spawn(self._run(batch))
+            else:
+                self._slots.release()
+
+    async def _gather(self) -> list[Message]:
+        """A batch: what is visible now, filled up to the batching window."""
+        size, window = self._trigger.batch_size, self._trigger.batching_window
+        batch = self._take(size)
+        while not batch:
+            await self._wait(self._queue.next_change())
+            batch = self._take(size)
+        if window and len(batch) < size:
+            deadline = self._clock.time() + window
+            while len(batch) < size and self._clock.time() < deadline:
+                await self._wait(deadline)
+                batch += self._take(size - len(batch))
+        return batch
+
+    def _take(self, count: int) -> list[Message]:
+        taken: list[Message] = []
+        while len(taken) < count:
+            found = self._queue.receive_now(min(10, count - len(taken)))
+            if not found:
+                break
+            taken += found
+        return taken
+
+    async def _wait(self, until: float | None) -> None:
+        """Until a send wakes us or the clock reaches ``until``; the wait is not work."""
+        self._wake.clear()
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._wake.wait())]
+        if until is not None:
+            waiters.append(asyncio.ensure_future(self._sleep_until(until)))
+            # One loop turn lets the sleep register with the clock (tasks run in order)
+            # before this poller stops counting as work; else advance() could pass it by.
+            await asyncio.sleep(0)
+        self._set_pending(False)
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._set_pending(True)  # look again before settling
+
+    async def _sleep_until(self, until: float) -> None:
+        await self._clock.sleep_until(until)
+        # Still inside the woken sleeper's step: count as work before the clock stops
+        # counting the wake-up, so the poller runs before time moves on.
+        self._set_pending(True)
+
+    # --- one batch ------------------------------------------------------------------------
+
+    async def _run(self, batch: list[Message]) -> None:
+        try:
+            await self._deliver(batch)
+        except Exception:
+            log.exception("sqs.batch_failed", mapping=self.name)
+        finally:
+            self._slots.release()
+            # Deletes may have made messages visible (the next of a FIFO group): look again.
+            self._on_send()
+            self._activity.end("batch")
+
+    def _record(self, message: Message) -> dict[str, Any]:
+        return sqs.record(
+            message_id=message.message_id,
+            receipt_handle=message.receipt_handle,
+            body=message.body,
+            attributes=message.attributes,
+            message_attributes=message.message_attributes,
+            queue_arn=self._queue.arn,
+            region=self._region,
+        )
+
+    async def _deliver(self, batch: list[Message]) -> None:
+        records, handles = [], {}
+        for message in batch:
+            record = self._record(message)
+            if self._filters.passes(sqs_view(record)):
+                records.append(record)
+                handles[message.message_id] = message.receipt_handle
+            else:
+                self._queue.delete_message(message.receipt_handle)
+                self._dropped(
+                    record, "filtered out: the message matches no filter, so it was deleted"
+                )
+        if not records:
+            return
+        event = sqs.batch(records)
+        result = await self._invoke(event)
+        if result is None or result.function_error is not None:
+            return  # the messages reappear after the visibility timeout
+        keep: set[str] = set()
+        if self._trigger.report_batch_item_failures:
+            failed = BatchResponse.failed_ids(result.payload, set(handles))
+            if failed is None:
+                log.warning(
+                    "sqs.malformed_batch_response", mapping=self.name, payload=result.payload
+                )
+                return
+            keep = failed
+        for message_id, handle in handles.items():
+            if message_id not in keep:
+                self._queue.delete_message(handle)
+
+    async def _invoke(self, event: dict[str, Any]) -> InvokeResult | None:
+        body = json.dumps(event).encode()
+        first, cap = THROTTLE_BACKOFF_S
+        deadline = self._clock.time() + self._queue.config.visibility_timeout
+        throttles = 0
+        while True:
+            try:
+                return await self._invoker.invoke(
+                    self._spec,
+                    body,
+                    event=event,
+                    source=f"sqs:{self._queue.name}",
+                    reason_if_failed="messages reappear after the visibility timeout",
+                )
+            except TooManyRequests:
+                throttles += 1
+                delay = min(first * 2.0 ** (throttles - 1), cap)
+                if self._clock.time() + delay >= deadline:
+                    return None  # the messages reappear; the next receive tries again
+                self._activity.end("batch")
+                try:
+                    await self._clock.sleep(delay)
+                finally:
+                    self._activity.begin("batch")
+
+    def _dropped(self, record: dict[str, Any], reason: str) -> None:
+        self._ledger.record(
+            Attempt(
+                function=self._spec.name,
+                request_id=record["messageId"],
+                invocation_type="RequestResponse",
+                source=f"sqs:{self._queue.name}",
+                event=record,
+                attempt=0,
+                started_at=self._clock.now(),
+                outcome=Outcome.DROPPED,
+                reason=reason,
+            )
+        )
