@@ -98,7 +98,9 @@ def test_bad_input_is_a_message_not_a_traceback(
 def test_validate_summarises_a_good_config() -> None:
     done = eventsim("validate")
     assert done.returncode == 0
-    assert "config/eventsim.yaml: ok: 3 functions (hello, summarize, heartbeat)" in done.stdout
+    assert (
+        "config/eventsim.yaml: ok: 4 functions (hello, summarize, heartbeat, orders)" in done.stdout
+    )
 
 
 def test_validate_lists_every_error_with_its_location(tmp_path: Path) -> None:

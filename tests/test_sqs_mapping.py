@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 from eventsim import Outcome, Simulator
 from eventsim.testing import SimulatorFactory
 
-from .helpers import function
+from .helpers import REPO, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -191,3 +191,21 @@ async def test_every_message_is_processed_dead_lettered_or_queued(
     assert sorted(processed) == sorted(b for b in sent if b.startswith("ok"))  # once each
     assert sorted(dead) == sorted(b for b in sent if b.startswith("fail"))
     assert len(sim.queue("jobs")) == 0
+
+
+async def test_the_readme_example_on_the_demo(eventsim_factory: SimulatorFactory) -> None:
+    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml")
+    sim.queue("orders").send_message('{"id": 6, "total": 10}')
+    sim.queue("orders").send_message('{"id": 7, "total": -1}')
+    await sim.settle()
+    await sim.advance(seconds=60)
+    await sim.advance(seconds=30)
+    assert sim.queue("orders-dlq").snapshot()["visible"] == ['{"id": 7, "total": -1}']
+    assert len(sim.queue("orders")) == 0
+    receives = [
+        r["attributes"]["ApproximateReceiveCount"]
+        for a in sim.ledger.for_function("orders")
+        for r in a.event["Records"]
+        if '"id": 7' in r["body"]
+    ]
+    assert receives == ["1", "2", "3"]

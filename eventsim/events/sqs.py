@@ -117,16 +117,24 @@ def record(
     message_attributes: Mapping[str, Mapping[str, Any]],
     queue_arn: str,
     region: str,
+    digests: tuple[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """One record of an SQS event, keys in the order AWS sends them."""
+    """One record of an SQS event, keys in the order AWS sends them.
+
+    ``digests`` is (md5OfBody, md5OfMessageAttributes) when the queue already computed them.
+    """
+    body_md5, attributes_md5 = digests or (
+        md5_of_body(body),
+        md5_of_message_attributes(message_attributes),
+    )
     return {
         "messageId": message_id,
         "receiptHandle": receipt_handle,
         "body": body,
         "attributes": attributes,
         "messageAttributes": lambda_message_attributes(message_attributes),
-        "md5OfMessageAttributes": md5_of_message_attributes(message_attributes),
-        "md5OfBody": md5_of_body(body),
+        "md5OfMessageAttributes": attributes_md5,
+        "md5OfBody": body_md5,
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": region,

@@ -217,13 +217,14 @@ class SqsMapping(Source):
             message_attributes=message.message_attributes,
             queue_arn=self._queue.arn,
             region=self._region,
+            digests=(message.md5_of_body, message.md5_of_message_attributes),
         )
 
     async def _deliver(self, batch: list[Message]) -> None:
         records, handles = [], {}
         for message in batch:
             record = self._record(message)
-            if self._filters.passes(sqs_view(record)):
+            if not self._filters.patterns or self._filters.passes(sqs_view(record)):
                 records.append(record)
                 handles[message.message_id] = message.receipt_handle
             else:
