@@ -45,6 +45,7 @@ from .runtime.spec import FunctionSpec
 from .sources.base import Source
 from .sources.bucket import BucketSource
 from .sources.queue import Queue
+from .sources.queue_store import QueueStore
 from .sources.schedule import ScheduleSource
 from .unconfirmed import EMPTY_PAYLOAD
 
@@ -96,6 +97,7 @@ class Simulator:
         self._accepting = False
         self._buckets: dict[str, BucketSource] = {}
         self._queues: dict[str, Queue] = {}
+        self._queue_store: QueueStore | None = None
         self._sources: list[Source] = []
         self.schedules: list[ScheduleSource] = []
 
@@ -160,6 +162,8 @@ class Simulator:
         )
 
     def _build_queues(self) -> None:
+        if any(queue.persist for queue in self.config.queues.values()):
+            self._queue_store = QueueStore(self.state_dir / "queues.sqlite3")
         for name, queue in self.config.queues.items():
             target = queue.redrive.dead_letter_queue if queue.redrive else None
             self._queues[name] = Queue(
@@ -170,7 +174,11 @@ class Simulator:
                 region=self.config.region,
                 account=self.config.account,
                 dead_letter=self._queue_lookup(target),
+                store=self._queue_store,
             )
+            restored = self._queues[name].restore()
+            if restored:
+                log.info("queue.restored", queue=name, messages=restored)
 
     def _queue_lookup(self, name: str | None) -> Callable[[], Queue | None]:
         return lambda: self._queues.get(name) if name is not None else None
@@ -265,6 +273,8 @@ class Simulator:
         await self._runner
         assert self._runtime is not None
         await self._runtime.close()
+        if self._queue_store is not None:
+            self._queue_store.close()
         log.info(
             "simulator.stopped",
             drained=drained,

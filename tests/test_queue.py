@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -185,3 +188,62 @@ async def test_receive_limits_and_stale_handles(eventsim_factory: SimulatorFacto
     jobs.send_message("x")
     jobs.purge()
     assert len(jobs) == 0
+
+
+async def test_persisted_queues_survive_a_restart(
+    eventsim_factory: SimulatorFactory, tmp_path: Any
+) -> None:
+    config = {
+        "queues": {
+            "kept": {"persist": True, "visibility_timeout": 60},
+            "kept.fifo": {"persist": True, "content_based_deduplication": True},
+            "lost": {},
+        }
+    }
+    state = tmp_path / "state"
+    first = await eventsim_factory(config, state_dir=state)
+    blob = {"blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}}
+    for body in ("a", "b", "c"):
+        first.queue("kept").send_message(body, attributes=blob)
+    first.queue("kept.fifo").send_message("f1", group_id="g")
+    first.queue("lost").send_message("gone")
+    [received] = await first.queue("kept").receive_messages()
+    first.queue("kept").delete_message(received.receipt_handle)  # "a" is done
+    await first.queue("kept").receive_messages()  # "b" is in flight for 60 s
+    await first.close()
+
+    second = await eventsim_factory(config, state_dir=state)
+    kept = second.queue("kept")
+    assert kept.snapshot() == {"visible": ["c"], "in_flight": ["b"], "delayed": []}
+    [c] = await kept.receive_messages()
+    assert c.message_attributes == blob
+    assert second.queue("kept.fifo").snapshot()["visible"] == ["f1"]
+    assert len(second.queue("lost")) == 0
+    await second.advance(seconds=60)
+    [b] = await kept.receive_messages()
+    assert b.body == "b" and b.attributes["ApproximateReceiveCount"] == "2"
+
+
+async def test_persisted_messages_survive_a_killed_process(
+    eventsim_factory: SimulatorFactory, tmp_path: Any
+) -> None:
+    state = tmp_path / "state"
+    script = textwrap.dedent(
+        f"""
+        import asyncio, os
+        from eventsim import Simulator
+
+        async def main():
+            sim = Simulator.from_dict({{"queues": {{"kept": {{"persist": True}}}}}},
+                                      virtual_time=True, state_dir={str(state)!r})
+            await sim.start()
+            for n in range(3):
+                sim.queue("kept").send_message(f"m{{n}}")
+            os._exit(0)  # no close, no flush: as if killed
+
+        asyncio.run(main())
+        """
+    )
+    await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script], check=True, timeout=60)
+    sim = await eventsim_factory({"queues": {"kept": {"persist": True}}}, state_dir=state)
+    assert sim.queue("kept").snapshot()["visible"] == ["m0", "m1", "m2"]

@@ -36,6 +36,7 @@ from ..config import QueueConfig
 from ..errors import EventsimError
 from ..events import ids
 from ..events.sqs import md5_of_body, md5_of_message_attributes, queue_arn, system_attributes
+from .queue_store import QueueStore
 
 #: §3.4: FIFO deduplication interval.
 DEDUP_WINDOW_S = 300
@@ -112,6 +113,7 @@ class Queue:
         region: str,
         account: str,
         dead_letter: Callable[[], Queue | None] = lambda: None,
+        store: QueueStore | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -130,6 +132,7 @@ class Queue:
         self._dedup_order: deque[tuple[float, str]] = deque()
         self._seq = itertools.count()
         self._sequence = itertools.count(1)
+        self._store = store if config.persist else None
         self.changed = asyncio.Event()  # set whenever a message may have become visible
         self.listeners: list[Callable[[], None]] = []  # called synchronously on sends
 
@@ -248,8 +251,41 @@ class Queue:
         elif group_id:
             raise QueueError("InvalidParameterValue", "MessageGroupId is for FIFO queues")
 
-    def _add(self, message: _Message, now: float) -> None:
+    def restore(self) -> int:
+        """Load a persisted queue's messages (``persist: true``); return how many."""
+        if self._store is None:
+            return 0
+        now = self._clock.time()
+        restored = self._store.load(self.name, _Message)
+        for message in restored:
+            in_flight = message.in_flight and message.available_at > now
+            message.in_flight = False
+            message.receipt_handle = None  # handles do not survive a restart
+            self._add(message, now, save=False)
+            if in_flight:  # still hidden until its visibility timeout ends
+                self._hide_until(message, message.available_at)
+        if restored:
+            self._seq = itertools.count(restored[-1].seq + 1)
+            numbers = [int(m.sequence_number) for m in restored if m.sequence_number]
+            self._sequence = itertools.count(max(numbers, default=0) + 1)
+        return len(restored)
+
+    def _hide_until(self, message: _Message, until: float) -> None:
+        message.in_flight = True
+        message.version += 1
+        message.available_at = until
+        heapq.heappush(self._timeline, (until, message.seq, message.version, message.id))
+        if self.fifo:
+            self._groups[message.group_id or ""].in_flight += 1
+
+    def _save(self, message: _Message) -> None:
+        if self._store is not None:
+            self._store.save(self.name, message)
+
+    def _add(self, message: _Message, now: float, save: bool = True) -> None:
         self._messages[message.id] = message
+        if save:
+            self._save(message)
         if self.fifo:
             group = self._groups.setdefault(message.group_id or "", _Group())
             group.messages.append(message)
@@ -375,6 +411,7 @@ class Queue:
         )
         if self.fifo:
             self._groups[message.group_id or ""].in_flight += 1
+        self._save(message)
         return self._view(message)
 
     def _view(self, message: _Message) -> Message:
@@ -469,9 +506,12 @@ class Queue:
         heapq.heappush(
             self._timeline, (message.available_at, message.seq, message.version, message.id)
         )
+        self._save(message)
         self._apply_due(now)
 
     def purge(self) -> None:
+        if self._store is not None:
+            self._store.purge(self.name)
         self._messages.clear()
         self._by_handle.clear()
         self._timeline.clear()
@@ -482,6 +522,8 @@ class Queue:
 
     def _remove(self, message: _Message) -> None:
         del self._messages[message.id]
+        if self._store is not None:
+            self._store.delete(self.name, message.id)
         if message.receipt_handle is not None:
             self._by_handle.pop(message.receipt_handle, None)
         if self.fifo:
