@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -32,19 +32,12 @@ from pydantic import (
 )
 
 from . import cron, yamlpos
+from .config_checks import check_references, error_message
 from .errors import ConfigError, ConfigIssue
-from .filters import FilterSet, PatternError, configurations_overlap
+from .filters import FilterSet, PatternError
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
 DEFAULT_CONFIG_PATH = Path("config/eventsim.yaml")
-
-#: What AWS accepts as a name, in words, for error messages.
-NAME_RULES = {
-    "functions": "a function name is 1-64 letters, digits, - or _",
-    "buckets": "a bucket name is 3-63 lowercase letters, digits, . or -",
-    "queues": "a queue name is up to 80 letters, digits, - or _, optionally ending in .fifo",
-    "tables": "a table name is 3-255 letters, digits, _, . or -",
-}
 
 # Names as AWS accepts them.
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
@@ -430,7 +423,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
     except yamlpos.YamlError as exc:
         raise ConfigError(
             [
-                ConfigIssue(str(path), p.line, p.column, _dotted(p.path), p.message)
+                ConfigIssue(str(path), p.line, p.column, yamlpos.dotted(p.path), p.message)
                 for p in exc.problems
             ]
         ) from None
@@ -450,14 +443,14 @@ def _validate(
 
     def issue(path: yamlpos.Path, message: str) -> ConfigIssue:
         line, column = positions.find(path) or (None, None)
-        return ConfigIssue(file, line, column, _dotted(path), message)
+        return ConfigIssue(file, line, column, yamlpos.dotted(path), message)
 
     try:
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(
             [
-                issue(tuple(p for p in e["loc"] if p != "[key]"), _message(e))
+                issue(tuple(p for p in e["loc"] if p != "[key]"), error_message(e, Config))
                 for e in exc.errors(include_url=False)
             ]
         ) from None
@@ -465,150 +458,3 @@ def _validate(
     if problems:
         raise ConfigError(problems)
     return config.model_copy(update={"source": source.resolve() if source else None})
-
-
-def _dotted(path: yamlpos.Path) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def _message(error: Any) -> str:
-    kind, loc, msg = error["type"], error["loc"], str(error["msg"])
-    if kind == "extra_forbidden":
-        allowed = _fields_at(tuple(loc[:-1]))
-        hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-        return f"unknown key {loc[-1]!r}{hint}"
-    if kind == "missing":
-        return f"missing required key {loc[-1]!r}" if loc else "missing"
-    if kind == "model_type":
-        return "expected a mapping of settings"
-    if loc and loc[-1] == "[key]" and str(loc[0]) in NAME_RULES:
-        return f"invalid name {error.get('input')!r}: {NAME_RULES[str(loc[0])]}"
-    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    value = error.get("input")
-    if isinstance(value, str | int | float | bool) and kind not in ("value_error",):
-        msg = f"{msg} (got {value!r})"
-    return msg
-
-
-def _fields_at(loc: yamlpos.Path) -> list[str]:
-    """The keys the model at ``loc`` accepts, for 'unknown key' messages."""
-    annotation: Any = Config
-    for part in loc:
-        annotation = _unwrap(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
-            if field is None:
-                return []
-            annotation = field.annotation
-        elif get_origin(annotation) in (dict, list):
-            annotation = get_args(annotation)[-1]
-        else:
-            return []
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [name for name, f in annotation.model_fields.items() if not f.exclude]
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is Union or str(origin) == "<class 'types.UnionType'>":
-            options = [a for a in get_args(annotation) if a is not type(None)]
-            annotation = options[0]
-        else:
-            return annotation
-
-
-def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
-    """Problems that span sections: names that refer to nothing, incompatible pairs."""
-    problems: list[tuple[yamlpos.Path, str]] = []
-
-    def known(kind: str, name: str, names: dict[str, Any], path: yamlpos.Path) -> bool:
-        if name in names:
-            return True
-        choices = ", ".join(sorted(names)) or f"no {kind}s are defined"
-        problems.append((path, f"unknown {kind} {name!r} (defined: {choices})"))
-        return False
-
-    def destination(dest: Destination | None, path: yamlpos.Path) -> None:
-        if dest is None:
-            return
-        names: dict[str, Any] = config.functions if dest.kind == "function" else config.queues
-        if known(dest.kind, dest.name, names, path) and dest.name.endswith(".fifo"):
-            problems.append((path, "a destination queue must be a standard (non-FIFO) queue"))
-
-    def async_destination(dest: Destination | None, path: yamlpos.Path) -> None:
-        # TODO(#5): deliver to queues once they exist; until then say so at load.
-        if dest is not None and dest.kind == "queue":
-            problems.append(
-                (path, "queue destinations need SQS queues, which eventsim does not run yet "
-                 "(#5); use function:NAME for now")
-            )  # fmt: skip
-        else:
-            destination(dest, path)
-
-    routes: dict[tuple[str, str], str] = {}
-    notifications: dict[str, list[tuple[yamlpos.Path, str, S3Trigger]]] = {}
-    for fname, function in config.functions.items():
-        base: yamlpos.Path = ("functions", fname)
-        async_destination(function.on_success, (*base, "on_success"))
-        async_destination(function.on_failure, (*base, "on_failure"))
-        for index, trigger in enumerate(function.triggers):
-            at: yamlpos.Path = (*base, "triggers", index, trigger.kind)
-            spec = trigger.spec
-            if isinstance(spec, S3Trigger):
-                if known("bucket", spec.bucket, config.buckets, (*at, "bucket")):
-                    for other_at, other_name, other in notifications.get(spec.bucket, []):
-                        if configurations_overlap(
-                            other.events, other.prefix, other.suffix,
-                            spec.events, spec.prefix, spec.suffix,
-                        ):  # fmt: skip
-                            problems.append(
-                                (at, f"overlaps the notification configuration of "
-                                 f"{other_name!r} ({_dotted(other_at)}) on bucket "
-                                 f"{spec.bucket!r}: S3 refuses configurations whose event "
-                                 f"types, prefixes and suffixes all overlap")
-                            )  # fmt: skip
-                            break
-                    notifications.setdefault(spec.bucket, []).append((at, fname, spec))
-            elif isinstance(spec, SqsTrigger):
-                if (
-                    known("queue", spec.queue, config.queues, (*at, "queue"))
-                    and spec.queue.endswith(".fifo")
-                    and spec.batch_size > 10
-                ):
-                    problems.append(((*at, "batch_size"), "a FIFO queue allows batch_size 1..10"))
-            elif isinstance(spec, DynamoDbTrigger):
-                if known("table", spec.table, config.tables, (*at, "table")):
-                    if config.tables[spec.table].stream is None:
-                        problems.append(
-                            ((*at, "table"), f"table {spec.table!r} has no stream: set its stream")
-                        )
-                destination(spec.on_failure, (*at, "on_failure"))
-            elif isinstance(spec, HttpTrigger):
-                route = (spec.method, spec.path)
-                if route in routes:
-                    problems.append(
-                        (
-                            (*at, "path"),
-                            f"{spec.method} {spec.path} is already routed to {routes[route]!r}",
-                        )
-                    )
-                routes.setdefault(route, fname)
-
-    for qname, queue in config.queues.items():
-        if queue.redrive is None:
-            continue
-        at = ("queues", qname, "redrive", "dead_letter_queue")
-        dlq = queue.redrive.dead_letter_queue
-        if known("queue", dlq, config.queues, at):
-            if dlq == qname:
-                problems.append((at, "a queue cannot be its own dead-letter queue"))
-            elif dlq.endswith(".fifo") != qname.endswith(".fifo"):
-                problems.append(
-                    (at, "the dead-letter queue must be FIFO exactly when the queue is")
-                )
-    return problems

@@ -15,6 +15,11 @@ import yaml
 Path = tuple[str | int, ...]
 
 
+def dotted(path: Path) -> str:
+    """``("functions", "hello", "timeout")`` as ``functions.hello.timeout``."""
+    return ".".join(str(p) for p in path)
+
+
 @dataclass
 class Positions:
     """Where each key path stands in the source."""

@@ -37,7 +37,8 @@ from ..filters import FilterSet, sqs_view
 from ..ledger import Attempt, Ledger, Outcome
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
-from ..sources.queue import Message, Queue
+from ..sources.messages import Message
+from ..sources.queue import Queue
 from .sync import Invoker, InvokeResult
 
 log = structlog.get_logger("eventsim.polling")

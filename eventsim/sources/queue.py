@@ -25,79 +25,20 @@ import hashlib
 import heapq
 import itertools
 import random
-import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
 from ..config import QueueConfig
-from ..errors import EventsimError
 from ..events import ids
 from ..events.sqs import md5_of_body, md5_of_message_attributes, queue_arn, system_attributes
+from .messages import Counts, Message, QueueError, _Group, _Message, check_send
 from .queue_store import QueueStore
 
 #: §3.4: FIFO deduplication interval.
 DEDUP_WINDOW_S = 300
 MAX_RECEIVE = 10
-_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-
-
-class QueueError(EventsimError, ValueError):
-    """A request SQS would refuse; ``code`` is SQS's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(slots=True)
-class _Message:
-    id: str
-    body: str
-    message_attributes: dict[str, dict[str, Any]]
-    md5_of_body: str
-    md5_of_attributes: str | None
-    sent_at: float
-    seq: int
-    available_at: float
-    group_id: str | None = None
-    deduplication_id: str | None = None
-    sequence_number: str | None = None
-    receive_count: int = 0
-    first_receive_at: float | None = None
-    receipt_handle: str | None = None
-    in_flight: bool = False
-    version: int = 0
-    dead_letter_source: str | None = None
-
-
-@dataclass(frozen=True)
-class Message:
-    """A received message, as ReceiveMessage returns it."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    attributes: dict[str, str]
-    message_attributes: dict[str, dict[str, Any]]
-    md5_of_body: str
-    md5_of_message_attributes: str | None
-
-
-@dataclass(frozen=True)
-class Counts:
-    visible: int
-    in_flight: int
-    delayed: int
-
-
-@dataclass
-class _Group:
-    messages: deque[_Message] = field(default_factory=deque)
-    in_flight: int = 0
-    queued: bool = False  # an entry for it is in the ready heap
 
 
 class Queue:
@@ -151,7 +92,7 @@ class Queue:
         now = self._clock.time()
         self._apply_due(now)
         copied = {name: dict(value) for name, value in (attributes or {}).items()}
-        self._check(body, copied, delay_seconds, group_id)
+        check_send(self.name, self.config, self.fifo, body, copied, delay_seconds, group_id)
         if self.fifo:
             deduplication_id = deduplication_id or (
                 hashlib.sha256(body.encode()).hexdigest()
@@ -193,63 +134,6 @@ class Queue:
         if not 1 <= len(entries) <= MAX_RECEIVE:
             raise QueueError("TooManyEntriesInBatchRequest", "a batch holds 1 to 10 entries")
         return [self.send_message(**entry) for entry in entries]
-
-    def _check(
-        self,
-        body: str,
-        attributes: dict[str, dict[str, Any]],
-        delay: int | None,
-        group_id: str | None,
-    ) -> None:
-        size = len(body.encode()) + sum(
-            len(n)
-            + len(a.get("DataType", ""))
-            + len(str(a.get("StringValue", a.get("BinaryValue", ""))))
-            for n, a in attributes.items()
-        )
-        if not body:
-            raise QueueError("InvalidParameterValue", "the message body must not be empty")
-        if size > self.config.maximum_message_size:
-            raise QueueError(
-                "InvalidParameterValue",
-                f"{self.name}: message of {size} bytes is over the maximum of "
-                f"{self.config.maximum_message_size}",
-            )
-        if len(attributes) > 10:
-            raise QueueError("InvalidParameterValue", "at most 10 message attributes")
-        for name, attribute in attributes.items():
-            lowered = name.lower()
-            if (
-                not _ATTRIBUTE_NAME.match(name)
-                or lowered.startswith(("aws.", "amazon."))
-                or name.startswith(".")
-                or name.endswith(".")
-                or ".." in name
-            ):
-                raise QueueError(
-                    "InvalidParameterValue", f"invalid message attribute name {name!r}"
-                )
-            data_type = attribute.get("DataType", "")
-            base = data_type.split(".", 1)[0]
-            value_key = "BinaryValue" if base == "Binary" else "StringValue"
-            if base not in ("String", "Number", "Binary") or value_key not in attribute:
-                raise QueueError(
-                    "InvalidParameterValue",
-                    f"message attribute {name!r}: DataType String, Number or Binary with its value",
-                )
-        if delay is not None and not 0 <= delay <= 900:
-            raise QueueError("InvalidParameterValue", "DelaySeconds must be 0..900")
-        if self.fifo:
-            if delay is not None:
-                raise QueueError(
-                    "InvalidParameterValue", "FIFO queues take no per-message DelaySeconds"
-                )
-            if not group_id:
-                raise QueueError(
-                    "MissingParameter", f"{self.name}: FIFO messages need a MessageGroupId"
-                )
-        elif group_id:
-            raise QueueError("InvalidParameterValue", "MessageGroupId is for FIFO queues")
 
     def restore(self) -> int:
         """Load a persisted queue's messages (``persist: true``); return how many."""
