@@ -96,22 +96,12 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
         if known(dest.kind, dest.name, names, path) and dest.name.endswith(".fifo"):
             problems.append((path, "a destination queue must be a standard (non-FIFO) queue"))
 
-    def async_destination(dest: Destination | None, path: yamlpos.Path) -> None:
-        # TODO(#5): deliver to queues once they exist; until then say so at load.
-        if dest is not None and dest.kind == "queue":
-            problems.append(
-                (path, "queue destinations need SQS queues, which eventsim does not run yet "
-                 "(#5); use function:NAME for now")
-            )  # fmt: skip
-        else:
-            destination(dest, path)
-
     routes: dict[tuple[str, str], str] = {}
     notifications: dict[str, list[tuple[yamlpos.Path, str, S3Trigger]]] = {}
     for fname, function in config.functions.items():
         base: yamlpos.Path = ("functions", fname)
-        async_destination(function.on_success, (*base, "on_success"))
-        async_destination(function.on_failure, (*base, "on_failure"))
+        destination(function.on_success, (*base, "on_success"))
+        destination(function.on_failure, (*base, "on_failure"))
         for index, trigger in enumerate(function.triggers):
             at: yamlpos.Path = (*base, "triggers", index, trigger.kind)
             if (spec := trigger.s3) is not None:

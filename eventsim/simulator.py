@@ -143,6 +143,7 @@ class Simulator:
             activity=self.activity,
             clock=self.clock,
             spawn=self._spawn,
+            send_to_queue=self._send_to_queue,
         )
         self._stopping = asyncio.Event()
         ready = asyncio.get_running_loop().create_future()
@@ -179,6 +180,9 @@ class Simulator:
             restored = self._queues[name].restore()
             if restored:
                 log.info("queue.restored", queue=name, messages=restored)
+
+    def _send_to_queue(self, name: str, body: str) -> str:
+        return self._queues[name].send_message(body)
 
     def _queue_lookup(self, name: str | None) -> Callable[[], Queue | None]:
         return lambda: self._queues.get(name) if name is not None else None

@@ -4,6 +4,7 @@ driven by the virtual clock."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -136,3 +137,16 @@ async def test_waiting_for_an_environment_is_not_throttling(make_sim: MakeSim) -
     await sim.settle()
     assert sorted(a.event for a in sim.ledger.for_function("f")) == list(range(6))
     assert {a.outcome for a in sim.ledger.for_function("f")} == {Outcome.SUCCESS}
+
+
+async def test_queue_destinations_get_the_record_as_a_message(make_sim: MakeSim) -> None:
+    sim = await make_sim(
+        {"f": function("fail", retries=0, on_failure="queue:failures")}, queues={"failures": {}}
+    )
+    accepted = await sim.invoke("f", {"n": 1}, invocation_type="Event")
+    await sim.settle()
+    [message] = await sim.queue("failures").receive_messages()
+    record = json.loads(message.body)
+    assert record["requestContext"]["requestId"] == accepted.request_id
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"] == {"n": 1}

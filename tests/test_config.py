@@ -205,11 +205,7 @@ def test_file_errors_are_located(tmp_path: Path, text: str, expected: str) -> No
             "on_success: function:nope",
             "functions.resize.on_success: unknown function 'nope' (defined: audit, resize)",
         ),
-        (
-            "on_failure: function:audit",
-            "on_failure: queue:failed",
-            "functions.resize.on_failure: queue destinations need SQS queues",
-        ),
+        ("on_failure: function:audit", "on_failure: queue:nope", "unknown queue 'nope'"),
         (
             "dead_letter_queue: jobs-dlq",
             "dead_letter_queue: jobs",

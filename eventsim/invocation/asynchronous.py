@@ -11,7 +11,8 @@ the caller gets the request id at once (HTTP 202 in the Invoke API). Then, for e
   without using up a retry, bounded only by the event's age;
 * a function whose reserved concurrency is 0 never runs it;
 * the outcome goes to the ``on_success`` / ``on_failure`` destination as the invocation record
-  of §6.2 (a ``function:NAME`` destination is invoked asynchronously with it).
+  of §6.2 (a ``function:NAME`` destination is invoked asynchronously with it; a ``queue:NAME``
+  destination gets it as a message body).
 
 Every attempt is in the ledger; a failed one says in ``reason`` what happens next, and an event
 that never ran is recorded as ``dropped`` with the condition as reason.
@@ -75,8 +76,10 @@ class AsyncInvoker:
         activity: Activity,
         clock: Clock,
         spawn: Spawn,
+        send_to_queue: Callable[[str, str], object] | None = None,
     ) -> None:
         self._invoker = invoker
+        self._send_to_queue = send_to_queue
         self._functions = functions
         self._ledger = ledger
         self._activity = activity
@@ -204,7 +207,11 @@ class AsyncInvoker:
             timestamp=self._clock.now(),
             **response,
         )
-        # Config validation guarantees a function destination (queues arrive with #5).
+        body = json.dumps(record)
+        if destination.kind == "queue":
+            # §6.2: the record is the message body (config allows standard queues only).
+            assert self._send_to_queue is not None
+            self._send_to_queue(destination.name, body)
+            return
         target = self._functions[destination.name]
-        body = json.dumps(record).encode()
-        self.submit(target, body, event=record, source=f"destination:{item.spec.name}")
+        self.submit(target, body.encode(), event=record, source=f"destination:{item.spec.name}")
