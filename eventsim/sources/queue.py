@@ -187,12 +187,18 @@ class Queue:
                 self._ready, (message.available_at, message.seq, message.version, message.id)
             )
             return
-        group = self._groups[message.group_id or ""]
-        if group.in_flight == 0 and not group.queued and group.messages:
-            head = group.messages[0]
-            if head.available_at <= self._clock.time() and not head.in_flight:
-                group.queued = True
-                heapq.heappush(self._group_heap, (head.seq, message.group_id or ""))
+        self._offer_group(message.group_id or "")
+
+    def _offer_group(self, group_id: str) -> None:
+        """Hand a FIFO group out again if nothing of it is in flight and its head is visible."""
+        group = self._groups.get(group_id)
+        if group is None or group.queued or group.in_flight or not group.messages:
+            return
+        head = group.messages[0]
+        if not head.in_flight and head.available_at <= self._clock.time():
+            group.queued = True
+            heapq.heappush(self._group_heap, (head.seq, group_id))
+            self.changed.set()
 
     # --- time -----------------------------------------------------------------------------
 
@@ -254,8 +260,8 @@ class Queue:
                     self._move_to_dead_letter(message)
                     continue
                 taken.append(self._deliver(message, now, visibility))
-            if self.fifo:
-                self._requeue_groups(now)
+            for group_id in {m.group_id or "" for m in candidates if self.fifo}:
+                self._offer_group(group_id)  # a group whose candidates were all dropped
         if not self._has_visible():
             self.changed.clear()
         return taken
@@ -317,14 +323,6 @@ class Queue:
             md5_of_body=message.md5_of_body,
             md5_of_message_attributes=message.md5_of_attributes,
         )
-
-    def _requeue_groups(self, now: float) -> None:
-        for group_id, group in self._groups.items():
-            if not group.queued and group.in_flight == 0 and group.messages:
-                head = group.messages[0]
-                if head.available_at <= now:
-                    group.queued = True
-                    heapq.heappush(self._group_heap, (head.seq, group_id))
 
     def _has_visible(self) -> bool:
         return bool(self._ready) if not self.fifo else bool(self._group_heap)
@@ -421,17 +419,7 @@ class Queue:
             if not group.messages and group.in_flight == 0:
                 del self._groups[message.group_id or ""]
             else:
-                self._make_available_group(message.group_id or "")
-
-    def _make_available_group(self, group_id: str) -> None:
-        group = self._groups.get(group_id)
-        if group is None or group.queued or group.in_flight or not group.messages:
-            return
-        head = group.messages[0]
-        if not head.in_flight and head.available_at <= self._clock.time():
-            group.queued = True
-            heapq.heappush(self._group_heap, (head.seq, group_id))
-            self.changed.set()
+                self._offer_group(message.group_id or "")
 
     def _move_to_dead_letter(self, message: _Message) -> None:
         dead_letter = self._dead_letter()
