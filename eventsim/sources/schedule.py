@@ -10,8 +10,9 @@ fires somewhere in the minute; eventsim fires at second 0 by default, determinis
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,19 +69,20 @@ class ScheduleSource(Source):
             return when
         return when.replace(tzinfo=self.schedule.timezone)
 
-    def fire_times(self, after: datetime, count: int) -> list[datetime]:
-        """The next ``count`` instants after ``after`` (for ``eventsim schedules``)."""
+    def instants(self, after: datetime) -> Iterator[datetime]:
+        """The instants the expression gives after ``after``, within ``start``..``end``."""
         start, end = self._aware(self.trigger.start), self._aware(self.trigger.end)
         anchor = start or after
-        times: list[datetime] = []
-        instant = max(after, anchor - _TINY) if start else after
-        while len(times) < count:
-            nxt = self.schedule.next_after(instant, start=anchor)
-            if nxt is None or (end is not None and nxt > end):
-                break
-            times.append(nxt)
-            instant = nxt
-        return times
+        instant = max(after, anchor - _TINY)
+        while (scheduled := self.schedule.next_after(instant, start=anchor)) is not None:
+            if end is not None and scheduled > end:
+                return
+            yield scheduled
+            instant = scheduled
+
+    def fire_times(self, after: datetime, count: int) -> list[datetime]:
+        """The next ``count`` instants after ``after`` (for ``eventsim schedules``)."""
+        return list(itertools.islice(self.instants(after), count))
 
     async def start(self) -> None:
         if not self.trigger.enabled:
@@ -93,20 +95,13 @@ class ScheduleSource(Source):
             self._task.cancel()
 
     async def _run(self, started: datetime) -> None:
-        start, end = self._aware(self.trigger.start), self._aware(self.trigger.end)
-        anchor = start or started
-        instant = max(started, anchor - _TINY)
         if self.trigger.run_on_start:
             self._fire(started)
-        while True:
-            scheduled = self.schedule.next_after(instant, start=anchor)
-            if scheduled is None or (end is not None and scheduled > end):
-                log.info("schedule.ended", function=self.function, schedule=self.name)
-                return
+        for scheduled in self.instants(started):
             offset = self._rng.randrange(60) if self.trigger.jitter else 0
             await self._clock.sleep_until(scheduled.timestamp() + offset)
             self._fire(scheduled)
-            instant = scheduled
+        log.info("schedule.ended", function=self.function, schedule=self.name)
 
     def _fire(self, scheduled: datetime) -> None:
         try:
