@@ -24,7 +24,7 @@ While an event waits for its retry it is not pending work: ``settle()`` returns,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +37,12 @@ from ..errors import RequestTooLarge, TooManyRequests
 from ..events import destinations
 from ..ledger import Attempt, Ledger, Outcome
 from ..runtime.spec import FunctionSpec
+from ..types import Spawn
 from ..unconfirmed import ZERO_CONCURRENCY_CONDITION
 from .sync import ASYNC_PAYLOAD_LIMIT, Invoker, InvokeResult, new_request_id
 
 log = structlog.get_logger("eventsim.invocation")
 
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
 #: §6.1: waits before the first and second retry of a function error.
 RETRY_DELAYS_S = (60.0, 120.0)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -39,11 +38,11 @@ from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
 from ..sources.messages import Message
 from ..sources.queue import Queue
+from ..types import Spawn
 from .sync import Invoker, InvokeResult
 
 log = structlog.get_logger("eventsim.polling")
 
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
 #: AWS starts a standard-queue mapping with 5 concurrent batches and scales up; locally the
 #: function's environments bound it anyway.

@@ -52,6 +52,7 @@ from ..activity import Activity
 from ..clock import Clock
 from ..config import BucketConfig
 from ..errors import EventsimError
+from ..types import Spawn
 from .base import Source
 
 log = structlog.get_logger("eventsim.bucket")
@@ -94,7 +95,6 @@ class _Entry:
 
 
 Emit = Callable[[ObjectChange], None]
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
 
 class BucketSource(Source):

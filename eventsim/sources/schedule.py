@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
 from .. import cron
 from ..clock import Clock
 from ..config import ScheduleTrigger
+from ..types import Spawn
 from .base import Source
 
 log = structlog.get_logger("eventsim.schedule")
@@ -39,7 +39,6 @@ class Firing:
 
 
 Emit = Callable[[Firing], None]
-Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None] | object"]
 
 
 class ScheduleSource(Source):
