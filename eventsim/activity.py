@@ -19,6 +19,9 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+from .clock import Clock
 
 
 class Activity:
@@ -72,3 +75,53 @@ class Activity:
                 return
             self._idle.clear()
             await self._idle.wait()
+
+
+class Waiter:
+    """The work token of a long-lived task that waits for wake-ups or the clock (a poller).
+
+    The task counts as pending work while it runs, and stops counting while it waits in
+    ``wait()``; ``wake()`` (called synchronously by whoever produced something for it) counts
+    it again at once, so ``settle()`` cannot return between the wake-up and the task's run.
+    """
+
+    def __init__(self, activity: Activity, clock: Clock, kind: str) -> None:
+        self._activity = activity
+        self._clock = clock
+        self._kind = kind
+        self._event = asyncio.Event()
+        self._busy = False
+
+    def wake(self) -> None:
+        self.set_busy(True)
+        self._event.set()
+
+    def set_busy(self, busy: bool) -> None:
+        if busy and not self._busy:
+            self._activity.begin(self._kind)
+        elif not busy and self._busy:
+            self._activity.end(self._kind)
+        self._busy = busy
+
+    async def wait(self, until: float | None = None) -> None:
+        """Until ``wake()`` or the clock reaches ``until``; the wait is not work."""
+        self._event.clear()
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._event.wait())]
+        if until is not None:
+            waiters.append(asyncio.ensure_future(self._sleep_until(until)))
+            # One loop turn lets the sleep register with the clock (tasks run in order)
+            # before this task stops counting as work; else advance() could pass it by.
+            await asyncio.sleep(0)
+        self.set_busy(False)
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self.set_busy(True)  # look again before settling
+
+    async def _sleep_until(self, until: float) -> None:
+        await self._clock.sleep_until(until)
+        # Still inside the woken sleeper's step: count as work before the clock stops
+        # counting the wake-up, so the task runs before time moves on.
+        self.set_busy(True)

@@ -360,12 +360,13 @@ class QueueConfig(Model):
 
 
 KeyType = Literal["S", "N", "B"]
+KEY_NAME = r'^[^"\\]+$'  # any name but quotes and backslashes (they would break the SQL layout)
 
 
 class TableConfig(Model):
-    partition_key: str = Field(min_length=1, max_length=255)
+    partition_key: str = Field(min_length=1, max_length=255, pattern=KEY_NAME)
     partition_key_type: KeyType = "S"
-    sort_key: str | None = Field(default=None, min_length=1, max_length=255)
+    sort_key: str | None = Field(default=None, min_length=1, max_length=255, pattern=KEY_NAME)
     sort_key_type: KeyType = "S"
     stream: Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
 

@@ -136,6 +136,14 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
                             )
                         )
                 destination(stream.on_failure, (*at, "on_failure"))
+                if stream.on_failure is not None and stream.on_failure.kind != "queue":
+                    problems.append(
+                        (
+                            (*at, "on_failure"),
+                            "a stream mapping sends failed batches to a queue (queue:NAME); "
+                            "AWS does not allow a function here",
+                        )
+                    )
             elif (http := trigger.http) is not None:
                 route = (http.method, http.path)
                 if route in routes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -25,7 +26,7 @@ import structlog
 
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
-from .config import DEFAULT_CONFIG_PATH, Config, SqsTrigger, load_config
+from .config import DEFAULT_CONFIG_PATH, Config, DynamoDbTrigger, SqsTrigger, load_config
 from .errors import (
     EventsimError,
     FunctionNotFound,
@@ -36,6 +37,7 @@ from .errors import (
 )
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.polling import SqsMapping
+from .invocation.streams import StreamMapping
 from .invocation.sync import Invoker, InvokeResult, new_request_id
 from .ledger import Ledger
 from .router import S3Router, ScheduleRouter, schedule_triggers
@@ -47,6 +49,8 @@ from .sources.bucket import BucketSource
 from .sources.queue import Queue
 from .sources.queue_store import QueueStore
 from .sources.schedule import ScheduleSource
+from .sources.table import Table
+from .sources.table_watch import TableWatcher
 from .unconfirmed import EMPTY_PAYLOAD
 
 log = structlog.get_logger("eventsim")
@@ -98,6 +102,8 @@ class Simulator:
         self._buckets: dict[str, BucketSource] = {}
         self._queues: dict[str, Queue] = {}
         self._queue_store: QueueStore | None = None
+        self._tables: dict[str, Table] = {}
+        self._table_watcher: TableWatcher | None = None
         self._sources: list[Source] = []
         self.schedules: list[ScheduleSource] = []
 
@@ -181,6 +187,48 @@ class Simulator:
             if restored:
                 log.info("queue.restored", queue=name, messages=restored)
 
+    def _build_tables(self) -> None:
+        for name, table in self.config.tables.items():
+            try:
+                self._tables[name] = Table(
+                    name,
+                    table,
+                    state_dir=self.state_dir,
+                    clock=self.clock,
+                    region=self.config.region,
+                    account=self.config.account,
+                )
+            except sqlite3.Error as exc:
+                raise StartupError(f"table {name!r}: {exc}") from exc
+        if self._tables:
+            self._table_watcher = TableWatcher(self.state_dir / "tables", self._tables)
+            self._table_watcher.start()
+
+    def _stream_mappings(self) -> list[StreamMapping]:
+        assert self._invoker is not None
+        mappings: list[StreamMapping] = []
+        for name, function in self.config.functions.items():
+            for trigger in function.triggers:
+                if not isinstance(trigger.spec, DynamoDbTrigger):
+                    continue
+                key = f"{name}:{trigger.spec.table}"
+                same = sum(m.key.startswith(key) for m in mappings)
+                mappings.append(
+                    StreamMapping(
+                        self.functions[name],
+                        trigger.spec,
+                        self._tables[trigger.spec.table],
+                        key=f"{key}#{same}" if same else key,
+                        invoker=self._invoker,
+                        ledger=self.ledger,
+                        activity=self.activity,
+                        clock=self.clock,
+                        spawn=self._spawn,
+                        send_to_queue=self._send_to_queue,
+                    )
+                )
+        return mappings
+
     def _send_to_queue(self, name: str, body: str) -> str:
         return self._queues[name].send_message(body)
 
@@ -190,6 +238,7 @@ class Simulator:
     async def _start_sources(self) -> None:
         assert self._async is not None
         self._build_queues()
+        self._build_tables()
         router = S3Router(self.config, self.functions, self._async.submit, self.random)
         for name, bucket in self.config.buckets.items():
             self._buckets[name] = BucketSource(
@@ -231,7 +280,8 @@ class Simulator:
             for trigger in function.triggers
             if isinstance(trigger.spec, SqsTrigger)
         ]
-        self._sources = [*self._buckets.values(), *self.schedules, *mappings]
+        streams = self._stream_mappings()
+        self._sources = [*self._buckets.values(), *self.schedules, *mappings, *streams]
         for source in self._sources:
             await source.start()
 
@@ -279,6 +329,10 @@ class Simulator:
         await self._runtime.close()
         if self._queue_store is not None:
             self._queue_store.close()
+        if self._table_watcher is not None:
+            self._table_watcher.stop()
+        for table in self._tables.values():
+            table.close()
         log.info(
             "simulator.stopped",
             drained=drained,
@@ -337,6 +391,15 @@ class Simulator:
         if queue is None:
             raise UnknownResourceError("queue", name, list(self.config.queues))
         return queue
+
+    def table(self, name: str) -> Table:
+        """The table ``name``: ``put_item``, ``get_item``, ``update_item``, ``delete_item``,
+        ``query``, ``scan``, ``batch_write`` (and their DynamoDB JSON twins)."""
+        self._check_running()
+        table = self._tables.get(name)
+        if table is None:
+            raise UnknownResourceError("table", name, list(self.config.tables))
+        return table
 
     # --- invocation -----------------------------------------------------------------------
 

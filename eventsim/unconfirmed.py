@@ -108,3 +108,10 @@ ZERO_CONCURRENCY_CONDITION = "ZeroReservedConcurrency"
 
 #: §4.4: what an EventBridge Scheduler target receives when it has no Input.
 SCHEDULER_DEFAULT_INPUT = "{}"
+
+#: §7.2: the delay before a failed stream batch is retried: doubling from the first value up
+#: to the second (AWS retries "with backoff" without publishing the curve).
+STREAM_RETRY_BACKOFF_S = (1.0, 60.0)
+
+#: §2.3 sim: one shard per table; its id in tumbling-window events and on-failure records.
+STREAM_SHARD_ID = "shardId-00000000000000000001-00000001"

@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..activity import Activity
+from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import SqsTrigger
 from ..errors import TooManyRequests
@@ -102,8 +102,7 @@ class SqsMapping(Source):
         self._region = region
         self._filters = FilterSet.compile(trigger.filters)
         self._slots = asyncio.Semaphore(trigger.maximum_concurrency or DEFAULT_CONCURRENCY)
-        self._wake = asyncio.Event()
-        self._pending = False
+        self._waiter = Waiter(activity, clock, "sqs")
         self._task: object = None
 
     async def start(self) -> None:
@@ -119,19 +118,11 @@ class SqsMapping(Source):
             self._queue.listeners.remove(self._on_send)
         if isinstance(self._task, asyncio.Task):
             self._task.cancel()
-        self._set_pending(False)
+        self._waiter.set_busy(False)
 
     def _on_send(self) -> None:
         """Called synchronously by the queue: a message is deliverable now or later."""
-        self._set_pending(True)
-        self._wake.set()
-
-    def _set_pending(self, pending: bool) -> None:
-        if pending and not self._pending:
-            self._activity.begin("sqs")
-        elif not pending and self._pending:
-            self._activity.end("sqs")
-        self._pending = pending
+        self._waiter.wake()
 
     # --- polling --------------------------------------------------------------------------
 
@@ -154,12 +145,12 @@ class SqsMapping(Source):
         size, window = self._trigger.batch_size, self._trigger.batching_window
         batch = self._take(size)
         while not batch:
-            await self._wait(self._queue.next_change())
+            await self._waiter.wait(self._queue.next_change())
             batch = self._take(size)
         if window and len(batch) < size:
             deadline = self._clock.time() + window
             while len(batch) < size and self._clock.time() < deadline:
-                await self._wait(deadline)
+                await self._waiter.wait(deadline)
                 batch += self._take(size - len(batch))
         return batch
 
@@ -171,29 +162,6 @@ class SqsMapping(Source):
                 break
             taken += found
         return taken
-
-    async def _wait(self, until: float | None) -> None:
-        """Until a send wakes us or the clock reaches ``until``; the wait is not work."""
-        self._wake.clear()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._wake.wait())]
-        if until is not None:
-            waiters.append(asyncio.ensure_future(self._sleep_until(until)))
-            # One loop turn lets the sleep register with the clock (tasks run in order)
-            # before this poller stops counting as work; else advance() could pass it by.
-            await asyncio.sleep(0)
-        self._set_pending(False)
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        self._set_pending(True)  # look again before settling
-
-    async def _sleep_until(self, until: float) -> None:
-        await self._clock.sleep_until(until)
-        # Still inside the woken sleeper's step: count as work before the clock stops
-        # counting the wake-up, so the poller runs before time moves on.
-        self._set_pending(True)
 
     # --- one batch ------------------------------------------------------------------------
 

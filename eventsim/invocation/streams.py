@@ -1,0 +1,396 @@
+"""The DynamoDB stream event source mapping (reference §7.2).
+
+A reader takes new stream rows of the table after the mapping's position (woken by every
+commit, in-process or noticed from another process), drops the ones no filter matches (the
+position moves past them; the ledger says so) and hands each record to a *lane*: one lane per
+``parallelization_factor``, chosen by the item's key, so order is kept per item. Each lane
+delivers its records in order, in batches of up to ``batch_size`` (waiting up to
+``batching_window`` on the clock for a fuller batch), and a failing batch blocks its lane:
+
+* function error or timeout: with ``bisect_on_error`` the batch is split in half and each half
+  tried on its own (splitting is not a retry), down to single records; otherwise it is retried
+  whole, after a back-off on the clock, until ``maximum_retry_attempts`` (``-1``: no limit);
+* ``report_batch_item_failures``: the records before the lowest returned sequence number are
+  done and only the rest is retried; a malformed response fails the whole batch;
+* a record older than ``maximum_record_age`` (or the stream's 24-hour retention) is discarded
+  with its batch before the next attempt;
+* a discarded batch sends the on-failure record (DDBStreamBatchInfo) to ``on_failure``;
+* throttles are retried with back-off and do not count as attempts.
+
+The checkpoint (in the table's SQLite file) is the highest sequence number below which every
+record is done; it is saved after every batch, so a restart resumes there (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from ..activity import Activity, Waiter
+from ..clock import Clock
+from ..config import DynamoDbTrigger
+from ..errors import TooManyRequests
+from ..events import destinations, dynamodb
+from ..filters import FilterSet
+from ..ledger import Attempt, Ledger, Outcome
+from ..runtime.spec import FunctionSpec
+from ..sources.base import Source
+from ..sources.table import STREAM_RETENTION_S, Table
+from ..types import Spawn
+from ..unconfirmed import STREAM_RETRY_BACKOFF_S, STREAM_SHARD_ID
+from .polling import BatchResponse
+from .sync import Invoker, InvokeResult, new_request_id
+
+log = structlog.get_logger("eventsim.streams")
+
+THROTTLE_BACKOFF_S = (1.0, 60.0)
+#: Records read ahead of the lanes; the reader waits when this many are buffered.
+READ_AHEAD = 10_000
+
+
+@dataclass(slots=True)
+class _Entry:
+    seq: int
+    record: dict[str, Any]
+    created: float
+
+
+@dataclass(slots=True)
+class _Lane:
+    waiter: Waiter
+    pending: deque[_Entry] = field(default_factory=deque)
+    state: dict[str, Any] | None = None  # tumbling window state
+    window: float | None = None  # start of the current tumbling window
+
+
+class StreamMapping(Source):
+    """One ``dynamodb`` trigger: a table's stream feeding a function."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        trigger: DynamoDbTrigger,
+        table: Table,
+        *,
+        key: str,
+        invoker: Invoker,
+        ledger: Ledger,
+        activity: Activity,
+        clock: Clock,
+        spawn: Spawn,
+        send_to_queue: Any,
+    ) -> None:
+        self.name = f"{table.name}->{spec.name}"
+        self.key = key
+        self._spec = spec
+        self._trigger = trigger
+        self._table = table
+        self._invoker = invoker
+        self._ledger = ledger
+        self._activity = activity
+        self._clock = clock
+        self._spawn = spawn
+        self._send_to_queue = send_to_queue
+        self._filters = FilterSet.compile(trigger.filters)
+        self._reader = Waiter(activity, clock, "stream")
+        self._lanes = [
+            _Lane(Waiter(activity, clock, "stream")) for _ in range(trigger.parallelization_factor)
+        ]
+        self._position = 0  # the last sequence number read
+        self._saved = 0
+        self._tasks: list[object] = []
+
+    @property
+    def checkpoint(self) -> int:
+        """Every record up to this sequence number is done."""
+        heads = [lane.pending[0].seq - 1 for lane in self._lanes if lane.pending]
+        return min(heads) if heads else self._position
+
+    async def start(self) -> None:
+        if not self._trigger.enabled:
+            return
+        store = self._table.store
+        saved = store.checkpoint(self.key)
+        if saved is None:
+            saved = 0 if self._trigger.starting_position == "TRIM_HORIZON" else store.last_seq()
+            store.save_checkpoint(self.key, saved)
+        self._position = self._saved = saved
+        self._table.listeners.append(self._reader.wake)
+        self._tasks = [self._spawn(self._read())]
+        self._tasks += [self._spawn(self._deliver(lane)) for lane in self._lanes]
+        self._reader.wake()
+
+    async def stop(self) -> None:
+        if self._reader.wake in self._table.listeners:
+            self._table.listeners.remove(self._reader.wake)
+        for task in self._tasks:
+            if isinstance(task, asyncio.Task):
+                task.cancel()
+        self._reader.set_busy(False)
+        for lane in self._lanes:
+            lane.waiter.set_busy(False)
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            buffered = sum(len(lane.pending) for lane in self._lanes)
+            changes = (
+                self._table.changes(self._position, READ_AHEAD - buffered)
+                if buffered < READ_AHEAD
+                else []
+            )
+            if not changes:
+                await self._reader.wait()
+                continue
+            for change in changes:
+                record = self._table.record(change)
+                self._position = change.seq
+                if self._filters.patterns and not self._filters.passes(record):
+                    self._dropped(record, "filtered out: the record matches no filter (skipped)")
+                    continue
+                lane = self._lanes[self._lane_of(record)]
+                lane.pending.append(_Entry(change.seq, record, change.created))
+                lane.waiter.wake()
+            self._save()
+
+    def _lane_of(self, record: dict[str, Any]) -> int:
+        if len(self._lanes) == 1:
+            return 0
+        keys = json.dumps(record["dynamodb"]["Keys"], sort_keys=True).encode()
+        return int.from_bytes(hashlib.md5(keys).digest()[:4], "big") % len(self._lanes)
+
+    def _save(self) -> None:
+        checkpoint = self.checkpoint
+        if checkpoint != self._saved:
+            self._table.store.save_checkpoint(self.key, checkpoint)
+            self._saved = checkpoint
+
+    # --- delivering -----------------------------------------------------------------------
+
+    async def _deliver(self, lane: _Lane) -> None:
+        size, window = self._trigger.batch_size, self._trigger.batching_window
+        tumbling = self._trigger.tumbling_window
+        while True:
+            if not lane.pending:
+                ends = lane.window + tumbling if lane.window is not None else None
+                if ends is not None and self._clock.time() >= ends:
+                    await self._final_invoke(lane)
+                    continue
+                await lane.waiter.wait(ends)
+                continue
+            if window and len(lane.pending) < size:
+                deadline = lane.pending[0].created + window
+                if self._clock.time() < deadline:
+                    await lane.waiter.wait(deadline)
+                    if len(lane.pending) < size and self._clock.time() < deadline:
+                        continue
+            batch = self._next_batch(lane, size)
+            if not batch:  # the lane's tumbling window ended first
+                await self._final_invoke(lane)
+                continue
+            await self._process(lane, batch)
+            self._save()
+            if sum(len(lane.pending) for lane in self._lanes) < READ_AHEAD:
+                self._reader.wake()
+
+    def _next_batch(self, lane: _Lane, size: int) -> list[_Entry]:
+        tumbling = self._trigger.tumbling_window
+        batch: list[_Entry] = []
+        for entry in lane.pending:
+            if len(batch) == size:
+                break
+            if tumbling:
+                start = entry.created - entry.created % tumbling
+                if lane.window is None:
+                    lane.window, lane.state = start, {}
+                if start != lane.window:
+                    break
+            batch.append(entry)
+        return batch
+
+    async def _process(self, lane: _Lane, batch: list[_Entry]) -> None:
+        """Deliver ``batch`` (the head of the lane) until it is done or discarded."""
+        work: deque[tuple[list[_Entry], int]] = deque([(batch, 0)])
+        while work:
+            entries, retries = work.popleft()
+            condition = self._expired(entries)
+            if condition is not None:
+                self._discard(lane, entries, condition, retries)
+                continue
+            result = await self._invoke(lane, entries)
+            if result is None:  # throttled until the records expired: discarded next turn
+                work.appendleft((entries, retries))
+                continue
+            if result.function_error is not None:
+                if self._trigger.bisect_on_error and len(entries) > 1:
+                    half = len(entries) // 2  # splitting is not a retry
+                    work.extendleft([(entries[half:], retries), (entries[:half], retries)])
+                    continue
+            else:
+                failed = self._failed_from(lane, entries, result.payload)
+                if failed is None:
+                    self._done(lane, entries)
+                    continue
+                # A partial batch response: the records before the lowest failure are done.
+                self._done(lane, entries[:failed])
+                entries = entries[failed:]
+            retries += 1
+            limit = self._trigger.maximum_retry_attempts
+            if limit != -1 and retries > limit:
+                self._discard(lane, entries, "RetryAttemptsExhausted", retries)
+                continue
+            await self._back_off(lane, retries)
+            work.appendleft((entries, retries))
+
+    def _failed_from(self, lane: _Lane, entries: list[_Entry], payload: Any) -> int | None:
+        """None if the handler's response means success, else the first record to retry."""
+        if self._trigger.tumbling_window:
+            if not isinstance(payload, dict) or not isinstance(payload.get("state"), dict):
+                log.warning("stream.window_state_missing", mapping=self.name)
+                return 0
+            lane.state = payload["state"]
+            payload = {k: v for k, v in payload.items() if k != "state"}
+        if not self._trigger.report_batch_item_failures:
+            return None
+        ids = [entry.record["dynamodb"]["SequenceNumber"] for entry in entries]
+        failed = BatchResponse.failed_ids(payload, set(ids))
+        if failed is None:
+            log.warning("stream.malformed_batch_response", mapping=self.name, payload=payload)
+            return 0
+        if not failed:
+            return None
+        return min(ids.index(seq) for seq in failed)
+
+    def _done(self, lane: _Lane, entries: list[_Entry]) -> None:
+        for _ in entries:
+            lane.pending.popleft()
+
+    def _expired(self, entries: list[_Entry]) -> str | None:
+        age = self._clock.time() - entries[0].created
+        limit = self._trigger.maximum_record_age
+        if age > STREAM_RETENTION_S or (limit != -1 and age > limit):
+            return "RecordAgeExceeded"
+        return None
+
+    async def _back_off(self, lane: _Lane, retries: int) -> None:
+        first, cap = STREAM_RETRY_BACKOFF_S
+        await self._sleep(lane, min(first * 2.0 ** min(retries - 1, 32), cap))
+
+    async def _sleep(self, lane: _Lane, seconds: float) -> None:
+        deadline = self._clock.time() + seconds
+        while self._clock.time() < deadline:
+            await lane.waiter.wait(deadline)
+
+    # --- one invocation -------------------------------------------------------------------
+
+    def _event(self, lane: _Lane, entries: list[_Entry], final: bool) -> dict[str, Any]:
+        event = dynamodb.batch([entry.record for entry in entries])
+        if self._trigger.tumbling_window:
+            assert lane.window is not None
+            start = datetime.fromtimestamp(lane.window, UTC)
+            end = datetime.fromtimestamp(lane.window + self._trigger.tumbling_window, UTC)
+            event.update(
+                window={"start": _iso(start), "end": _iso(end)},
+                state=lane.state or {},
+                shardId=STREAM_SHARD_ID,
+                eventSourceARN=self._table.stream_arn,
+                isFinalInvokeForWindow=final,
+                isWindowTerminatedEarly=False,
+            )
+        return event
+
+    async def _invoke(
+        self, lane: _Lane, entries: list[_Entry], final: bool = False
+    ) -> InvokeResult | None:
+        """One attempt; throttles are retried (not counted) until the records expire."""
+        event = self._event(lane, entries, final)
+        body = json.dumps(event).encode()
+        first, cap = THROTTLE_BACKOFF_S
+        throttles = 0
+        while True:
+            try:
+                return await self._invoker.invoke(
+                    self._spec,
+                    body,
+                    event=event,
+                    source=f"dynamodb:{self._table.name}",
+                    reason_if_failed="the batch is retried; it blocks its shard until then",
+                )
+            except TooManyRequests:
+                throttles += 1
+                if entries and self._expired(entries):
+                    return None
+                await self._sleep(lane, min(first * 2.0 ** min(throttles - 1, 32), cap))
+
+    async def _final_invoke(self, lane: _Lane) -> None:
+        """The last invocation of a tumbling window: no records, the final state."""
+        result = await self._invoke(lane, [], final=True)
+        if result is None or result.function_error is not None:
+            log.warning("stream.final_window_invoke_failed", mapping=self.name)
+        lane.window, lane.state = None, None
+
+    # --- giving up ------------------------------------------------------------------------
+
+    def _discard(self, lane: _Lane, entries: list[_Entry], condition: str, retries: int) -> None:
+        self._done(lane, entries)
+        destination = self._trigger.on_failure
+        reason = f"discarded ({condition}) after {retries} failed attempt(s)"
+        if destination is not None:
+            first, last = entries[0], entries[-1]
+            record = destinations.stream_failure_record(
+                request_id=new_request_id(),
+                function_arn=self._spec.arn,
+                condition=condition,  # type: ignore[arg-type]
+                approximate_invoke_count=retries,
+                timestamp=self._clock.now(),
+                shard_id=STREAM_SHARD_ID,
+                start_sequence_number=first.record["dynamodb"]["SequenceNumber"],
+                end_sequence_number=last.record["dynamodb"]["SequenceNumber"],
+                first_arrival=datetime.fromtimestamp(first.created, UTC),
+                last_arrival=datetime.fromtimestamp(last.created, UTC),
+                batch_size=len(entries),
+                stream_arn=self._table.stream_arn,
+            )
+            self._send_to_queue(destination.name, json.dumps(record))
+            reason += f"; on-failure record sent to {destination}"
+        log.warning("stream.batch_discarded", mapping=self.name, reason=reason)
+        self._ledger.record(
+            Attempt(
+                function=self._spec.name,
+                request_id=new_request_id(),
+                invocation_type="RequestResponse",
+                source=f"dynamodb:{self._table.name}",
+                event=dynamodb.batch([entry.record for entry in entries]),
+                attempt=0,
+                started_at=self._clock.now(),
+                outcome=Outcome.DROPPED,
+                reason=reason,
+            )
+        )
+
+    def _dropped(self, record: dict[str, Any], reason: str) -> None:
+        self._ledger.record(
+            Attempt(
+                function=self._spec.name,
+                request_id=record["eventID"],
+                invocation_type="RequestResponse",
+                source=f"dynamodb:{self._table.name}",
+                event=record,
+                attempt=0,
+                started_at=self._clock.now(),
+                outcome=Outcome.DROPPED,
+                reason=reason,
+            )
+        )
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,188 @@
+"""DynamoDB UpdateExpressions (pure): ``SET`` (with ``+``, ``-``, ``if_not_exists``,
+``list_append``), ``REMOVE``, ``ADD`` and ``DELETE``, applied to DynamoDB JSON items.
+
+Example::
+
+    update = parse_update("SET total = total + :inc REMOVE draft", names, values)
+    new_item = update.apply(item)        # ``item`` itself is unchanged
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .events.dynamodb_json import number
+from .expressions import (
+    AV,
+    MISSING_OPERAND,
+    ExpressionError,
+    Item,
+    Operand,
+    Parser,
+    Path,
+    contains,
+    get_path,
+    remove_path,
+    set_path,
+    tag_of,
+)
+
+# --- updates ------------------------------------------------------------------------------
+
+
+def _set_value(p: Parser) -> Operand:
+    left = _set_operand(p)
+    token = p.peek()
+    if token is not None and token[1] in ("+", "-") and token[0] == "op":
+        p.take()
+        right = _set_operand(p)
+        sign = 1 if token[1] == "+" else -1
+        return lambda item: _arithmetic(left(item), right(item), sign)
+    return left
+
+
+def _set_operand(p: Parser) -> Operand:
+    token = p.peek()
+    if token is not None and token[0] == "word" and p.is_call():
+        _, name = p.take()
+        p.expect("(")
+        if name == "if_not_exists":
+            path = p.path()
+            p.expect(",")
+            fallback = _set_operand(p)
+            p.expect(")")
+            return lambda item: v if (v := get_path(item, path)) is not None else fallback(item)
+        if name == "list_append":
+            first = _set_operand(p)
+            p.expect(",")
+            second = _set_operand(p)
+            p.expect(")")
+            return lambda item: _list_append(first(item), second(item))
+        raise ExpressionError(f"unknown function {name!r} in an update expression")
+    return p.operand()
+
+
+def _arithmetic(a: AV | None, b: AV | None, sign: int) -> AV:
+    if a is None or b is None:
+        raise ExpressionError(MISSING_OPERAND)
+    if tag_of(a) != "N" or tag_of(b) != "N":
+        raise ExpressionError("An operand in the update expression has an incorrect data type")
+    return {"N": number(Decimal(a["N"]) + sign * Decimal(b["N"]))}
+
+
+def _list_append(a: AV | None, b: AV | None) -> AV:
+    if a is None or b is None or tag_of(a) != "L" or tag_of(b) != "L":
+        raise ExpressionError("list_append takes two lists")
+    return {"L": [*a["L"], *b["L"]]}
+
+
+Action = Callable[[Item], None]
+
+
+def _add(path: Path, operand: AV) -> Action:
+    def act(item: Item) -> None:
+        current = get_path(item, path)
+        tag = tag_of(operand)
+        if tag == "N":
+            base = current if current is not None else {"N": "0"}
+            set_path(item, path, _arithmetic(base, operand, 1))
+        elif tag in ("SS", "NS", "BS"):
+            if current is not None and tag_of(current) != tag:
+                raise ExpressionError("ADD needs a set of the same type as the attribute")
+            members = list(current[tag]) if current is not None else []
+            members += [m for m in operand[tag] if not contains({tag: members}, {tag[0]: m})]
+            set_path(item, path, {tag: members})
+        else:
+            raise ExpressionError("ADD takes a number or a set")
+
+    return act
+
+
+def _delete(path: Path, operand: AV) -> Action:
+    def act(item: Item) -> None:
+        current = get_path(item, path)
+        tag = tag_of(operand)
+        if tag not in ("SS", "NS", "BS"):
+            raise ExpressionError("DELETE takes a set")
+        if current is None:
+            return
+        if tag_of(current) != tag:
+            raise ExpressionError("DELETE needs a set of the same type as the attribute")
+        kept = [m for m in current[tag] if not contains(operand, {tag[0]: m})]
+        if kept:
+            set_path(item, path, {tag: kept})
+        else:
+            remove_path(item, path)
+
+    return act
+
+
+@dataclass(frozen=True)
+class Update:
+    """A parsed UpdateExpression."""
+
+    actions: tuple[Action, ...]
+    paths: tuple[Path, ...]
+
+    def apply(self, item: Item) -> Item:
+        """A new item with the update applied (``item`` is not changed)."""
+        result = copy.deepcopy(item)
+        for action in self.actions:
+            action(result)
+        return result
+
+
+def _assign(path: Path, value: Operand) -> Action:
+    def act(item: Item) -> None:
+        result = value(item)
+        if result is None:
+            raise ExpressionError(MISSING_OPERAND)
+        set_path(item, path, result)
+
+    return act
+
+
+def _unset(path: Path) -> Action:
+    return lambda item: remove_path(item, path)
+
+
+def _update(p: Parser) -> Update:
+    actions: list[Action] = []
+    paths: list[Path] = []
+    seen: set[str] = set()
+    while p.peek() is not None:
+        _, word = p.take()
+        clause = word.upper()
+        if clause not in ("SET", "REMOVE", "ADD", "DELETE"):
+            raise ExpressionError(f"expected SET, REMOVE, ADD or DELETE, found {word!r}")
+        if clause in seen:
+            raise ExpressionError(f"the {clause} clause appears more than once")
+        seen.add(clause)
+        while True:
+            path = p.path()
+            paths.append(path)
+            if clause == "SET":
+                p.expect("=")
+                actions.append(_assign(path, _set_value(p)))
+            elif clause == "REMOVE":
+                actions.append(_unset(path))
+            else:
+                operand = p.value()
+                actions.append((_add if clause == "ADD" else _delete)(path, operand))
+            token = p.peek()
+            if token is None or token[1] != ",":
+                break
+            p.take()
+    return Update(tuple(actions), tuple(paths))
+
+
+def parse_update(
+    text: str, names: Mapping[str, str] | None = None, values: Mapping[str, AV] | None = None
+) -> Update:
+    p = Parser(text, names or {}, values or {})
+    update = _update(p)
+    p.done()
+    return update
