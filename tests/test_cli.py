@@ -99,7 +99,8 @@ def test_validate_summarises_a_good_config() -> None:
     done = eventsim("validate")
     assert done.returncode == 0
     assert (
-        "config/eventsim.yaml: ok: 4 functions (hello, summarize, heartbeat, orders)" in done.stdout
+        "config/eventsim.yaml: ok: 5 functions (hello, summarize, heartbeat, orders, stock)"
+        in done.stdout
     )
 
 

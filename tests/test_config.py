@@ -212,6 +212,12 @@ def test_file_errors_are_located(tmp_path: Path, text: str, expected: str) -> No
             "queues.jobs.redrive.dead_letter_queue: a queue cannot be its own dead-letter queue",
         ),
         ("stream: NEW_AND_OLD_IMAGES", "stream: null", "table 'orders' has no stream"),
+        (
+            "on_failure: queue:order-failures",
+            "on_failure: function:audit",
+            "triggers.2.dynamodb.on_failure: a stream mapping sends failed batches to a queue",
+        ),
+        ("partition_key: pk", "partition_key: 'p\"k'", "tables.orders.partition_key"),
     ],
 )
 def test_cross_references_are_checked(tmp_path: Path, replace: str, by: str, expected: str) -> None:

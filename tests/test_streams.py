@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 from eventsim import Outcome, Simulator
 from eventsim.testing import SimulatorFactory
 
-from .helpers import function
+from .helpers import REPO, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -331,3 +331,29 @@ async def test_writes_with_sql_from_another_process_are_delivered(
     records = attempt.event["Records"]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
     assert records[1]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
+
+
+README_SQL = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute(
+    "INSERT INTO items (item) VALUES "
+    "('{\\"sku\\":{\\"S\\":\\"apple\\"},\\"count\\":{\\"N\\":\\"5\\"}}')"
+)
+db.execute("UPDATE items SET item = json_set(item, '$.count.N', '3') WHERE pk = 'apple'")
+"""
+
+
+async def test_the_demo_stock_table_with_the_readme_sql(eventsim_factory: SimulatorFactory) -> None:
+    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml", virtual_time=False)
+    path = sim.table("stock").path
+    writer = await asyncio.create_subprocess_exec(sys.executable, "-c", README_SQL, str(path))
+    assert await writer.wait() == 0
+    await sim.ledger.wait_for("stock", count=1, timeout=10)
+    while sum(len(a.event["Records"]) for a in sim.ledger.for_function("stock")) < 2:
+        await sim.ledger.wait_for("stock", count=len(sim.ledger.for_function("stock")) + 1)
+    records = [r for a in sim.ledger.for_function("stock") for r in a.event["Records"]]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    assert records[1]["dynamodb"]["OldImage"]["count"] == {"N": "5"}
+    assert records[1]["dynamodb"]["NewImage"]["count"] == {"N": "3"}
+    assert sim.ledger.for_function("stock")[-1].outcome is Outcome.SUCCESS

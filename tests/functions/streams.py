@@ -56,3 +56,18 @@ def powertools(event, context):
     return process_partial_response(
         event=event, record_handler=_record_handler, processor=processor, context=context
     )
+
+
+def append_to_file(event, context):
+    """Appends 'key n' per record to $OUT, slowly enough to be killed mid-stream."""
+    import os
+    import time
+
+    with open(os.environ["OUT"], "a") as out:
+        for record in event["Records"]:
+            image = record["dynamodb"]["NewImage"]
+            line = f"{image['pk']['S']} {image['n']['N']}"
+            out.write(line + "\n")
+            out.flush()
+            print(f"processed {line}")
+    time.sleep(0.005)
