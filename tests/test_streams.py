@@ -357,3 +357,16 @@ async def test_the_demo_stock_table_with_the_readme_sql(eventsim_factory: Simula
     assert records[1]["dynamodb"]["OldImage"]["count"] == {"N": "5"}
     assert records[1]["dynamodb"]["NewImage"]["count"] == {"N": "3"}
     assert sim.ledger.for_function("stock")[-1].outcome is Outcome.SUCCESS
+
+
+async def test_throttles_do_not_count_as_attempts(eventsim_factory: SimulatorFactory) -> None:
+    sim = await mapped(
+        eventsim_factory, "changes",
+        {"maximum_retry_attempts": 0, "maximum_record_age": 60, "on_failure": "queue:failures"},
+        reserved_concurrency=0,
+    )  # fmt: skip
+    put(sim, "a1")
+    await sim.advance(minutes=3)
+    assert sim.ledger.for_function("worker", Outcome.THROTTLED)
+    [message] = await sim.queue("failures").receive_messages()
+    assert json.loads(message.body)["requestContext"]["condition"] == "RecordAgeExceeded"
