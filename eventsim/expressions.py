@@ -463,7 +463,11 @@ def parse_key_condition(
     p = Parser(text, names or {}, values or {})
     partition: AV | None = None
     sort: Predicate | None = None
+    depth = 0  # parentheses, as boto3's condition builder writes them
     while True:
+        while p.peek() == ("op", "("):
+            p.take()
+            depth += 1
         token = p.peek()
         if token is not None and token[0] == "word" and token[1] == "begins_with":
             p.take()
@@ -497,8 +501,13 @@ def parse_key_condition(
                     if name not in (partition_key, sort_key)
                     else "the partition key condition must be an equality"
                 )
+        while depth and p.peek() == ("op", ")"):
+            p.take()
+            depth -= 1
         if not p.keyword("AND"):
             break
+    if depth:
+        raise ExpressionError("unbalanced parentheses")
     p.done()
     if partition is None:
         raise ExpressionError("Query condition missed key schema element: " + partition_key)

@@ -16,7 +16,7 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +46,7 @@ from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .sources.base import Source
 from .sources.bucket import BucketSource
+from .sources.messages import config_from_attributes
 from .sources.queue import Queue
 from .sources.queue_store import QueueStore
 from .sources.schedule import ScheduleSource
@@ -382,6 +383,37 @@ class Simulator:
         if bucket is None:
             raise UnknownResourceError("bucket", name, list(self.config.buckets))
         return bucket
+
+    @property
+    def queues(self) -> Mapping[str, Queue]:
+        """Every queue by name: the config's and those made with ``create_queue``."""
+        return self._queues
+
+    @property
+    def tables(self) -> Mapping[str, Table]:
+        return self._tables
+
+    def create_queue(self, name: str, attributes: Mapping[str, str] | None = None) -> Queue:
+        """A queue made at run time, as SQS's CreateQueue does (``attributes`` by AWS's
+        names); it lasts until the simulator closes. The existing queue if ``name`` exists."""
+        self._check_running()
+        if name in self._queues:
+            return self._queues[name]
+        config = config_from_attributes(name, attributes or {})
+        target = config.redrive.dead_letter_queue if config.redrive else None
+        if target is not None and target not in self._queues:
+            raise ValueError(f"the dead-letter queue {target!r} does not exist")
+        self._queues[name] = Queue(
+            name,
+            config,
+            clock=self.clock,
+            rng=self.random,
+            region=self.config.region,
+            account=self.config.account,
+            dead_letter=self._queue_lookup(target),
+        )
+        log.info("queue.created", queue=name)
+        return self._queues[name]
 
     def queue(self, name: str) -> Queue:
         """The queue ``name``: ``send_message``, ``receive_messages``, ``delete_message``,

@@ -33,3 +33,9 @@ def host_id(rng: random.Random) -> str:
 def receipt_handle(rng: random.Random) -> str:
     """An opaque SQS receipt handle, different on every receive."""
     return "AQEB" + base64.b64encode(rng.randbytes(120)).decode()
+
+
+def looks_like_receipt_handle(text: str) -> bool:
+    """Whether ``text`` has the form of a handle ``receipt_handle`` makes (SQS refuses a
+    malformed handle, but accepts a well-formed one of a message already gone)."""
+    return text.startswith("AQEB") and len(text) == 4 + 160

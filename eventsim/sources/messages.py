@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import QueueConfig
+from pydantic import ValidationError
+
+from ..config import QUEUE_NAME, QueueConfig
 from ..errors import EventsimError
 
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
@@ -123,3 +127,43 @@ def check_send(
             raise QueueError("MissingParameter", f"{name}: FIFO messages need a MessageGroupId")
     elif group_id:
         raise QueueError("InvalidParameterValue", "MessageGroupId is for FIFO queues")
+
+
+#: CreateQueue's attribute names and the config keys they set (reference §3.4).
+_ATTRIBUTE_KEYS = {
+    "VisibilityTimeout": "visibility_timeout",
+    "DelaySeconds": "delay_seconds",
+    "MessageRetentionPeriod": "message_retention_period",
+    "MaximumMessageSize": "maximum_message_size",
+    "ReceiveMessageWaitTimeSeconds": "receive_message_wait_time_seconds",
+    "ContentBasedDeduplication": "content_based_deduplication",
+}
+
+
+def config_from_attributes(name: str, attributes: Mapping[str, str]) -> QueueConfig:
+    """A queue's config from CreateQueue's attributes; ``ValueError`` says what is wrong."""
+    if not re.match(QUEUE_NAME, name) or len(name) > 80:
+        raise ValueError(f"invalid queue name {name!r}: 1-80 letters, digits, - or _ (.fifo)")
+    fifo = str(attributes.get("FifoQueue", "false")).lower() == "true"
+    if fifo != name.endswith(".fifo"):
+        raise ValueError("a FIFO queue's name ends in .fifo, and only a FIFO queue's does")
+    values: dict[str, Any] = {}
+    for attribute, value in attributes.items():
+        if attribute in _ATTRIBUTE_KEYS:
+            values[_ATTRIBUTE_KEYS[attribute]] = value
+        elif attribute == "RedrivePolicy":
+            try:
+                policy = json.loads(value)
+                values["redrive"] = {
+                    "dead_letter_queue": policy["deadLetterTargetArn"].rsplit(":", 1)[-1],
+                    "max_receive_count": int(policy["maxReceiveCount"]),
+                }
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise ValueError(f"invalid RedrivePolicy {value!r}") from None
+        elif attribute != "FifoQueue":
+            raise ValueError(f"unknown or unsupported queue attribute {attribute!r}")
+    try:
+        return QueueConfig.model_validate(values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None

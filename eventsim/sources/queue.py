@@ -368,7 +368,7 @@ class Queue:
         self._apply_due(self._clock.time())
         message_id = self._by_handle.get(receipt_handle)
         if message_id is None:
-            if self.fifo:
+            if self.fifo or not ids.looks_like_receipt_handle(receipt_handle):
                 raise QueueError("ReceiptHandleIsInvalid", f"{self.name}: unknown receipt handle")
             return
         message = self._messages.get(message_id)

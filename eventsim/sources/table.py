@@ -58,6 +58,7 @@ SORT_KEY_LIMIT = 1024
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 PAGE_BYTES = 1024 * 1024  # a Query or Scan page holds at most 1 MB of items
+SCAN_ROWS = 10_000  # rows a Scan page reads from SQLite at most
 
 ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
 
@@ -375,9 +376,12 @@ class Table:
     ) -> Page:
         after = self._key(canonical(start_key), exact=True) if start_key else None
         values = _canon_values(values)
-        rows = self.store.scan(after, limit or 10_000)
-        return self._page([item for _, _, item in rows], filter, names, values, projection,
-                          limit, None)  # fmt: skip
+        cap = limit or SCAN_ROWS
+        rows = [item for _, _, item in self.store.scan(after, cap + 1)]
+        page = self._page(rows[:cap], filter, names, values, projection, limit, None)
+        if page.last_key is None and len(rows) > cap:  # more rows than this page read
+            page = Page(page.items, page.scanned_count, self.key_of(rows[cap - 1]))
+        return page
 
     def _page(
         self,
