@@ -1,4 +1,5 @@
-"""The ``eventsim`` command: thin over ``Simulator``; signal handling lives only here.
+"""The ``eventsim`` command: thin over ``Simulator``, ``daemon`` (``up``, with its signal
+handling) and ``remote`` (helpers talking to a running ``up``).
 
 Exit codes: 0 success, 1 the function returned an error (``invoke``), 2 bad input (config,
 event, options).
@@ -7,30 +8,30 @@ event, options).
 from __future__ import annotations
 
 import asyncio
-import signal
+import json
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from random import Random
 from typing import Any, TypeVar
 
 import click
-import structlog
 
-from . import __version__
+from . import __version__, daemon, logfiles
 from . import log as logconfig
 from .clock import RealClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import ConfigError, EventsimError
 from .generate import generate_event
+from .remote import Remote
 from .router import schedule_triggers
+from .runtime.logs import LogSink
 from .simulator import Simulator
 from .sources.schedule import ScheduleSource
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-log = structlog.get_logger("eventsim")
 
 
 def _config_option(command: F) -> F:
@@ -118,34 +119,101 @@ def _count(items: dict[str, Any], noun: str) -> str:
 
 @cli.command()
 @_config_option
-@click.option("--port", type=click.IntRange(0, 65535), help="Port of the HTTP edge server.")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port of the edge (AWS APIs).")
+@click.option(
+    "--http-port", type=click.IntRange(0, 65535), help="Port of the HTTP triggers (0: any)."
+)
+@click.option("--reload", is_flag=True, help="Restart environments when handler code changes.")
 @_log_options
-def up(config_path: Path, port: int | None, log_format: str, log_level: str) -> None:
-    """Run the simulator until Ctrl-C or SIGTERM."""
+def up(
+    config_path: Path,
+    port: int | None,
+    http_port: int | None,
+    reload: bool,
+    log_format: str,
+    log_level: str,
+) -> None:
+    """Run the simulator, the edge and the HTTP triggers until Ctrl-C or SIGTERM."""
     logconfig.configure(log_format, log_level)  # type: ignore[arg-type]  # click.Choice
     config = _load(config_path)
-    if port is not None:
-        config = config.model_copy(
-            update={"server": config.server.model_copy(update={"port": port})}
-        )
-    _run(_up(config))
+    server = config.server.model_copy(
+        update={k: v for k, v in {"port": port, "http_port": http_port}.items() if v is not None}
+    )
+    _run(daemon.run(config.model_copy(update={"server": server}), reload=reload))
 
 
-async def _up(config: Config) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with Simulator(config) as sim:
-        log.info(
-            "eventsim ready",
-            config=str(config.source),
-            functions=sorted(sim.functions),
-            state_dir=str(sim.state_dir),
-        )
-        await stop.wait()
-        log.info("eventsim stopping")
-    return 0
+def _endpoint_option(command: F) -> F:
+    return click.option(
+        "--endpoint",
+        envvar="EVENTSIM_ENDPOINT",
+        help="The running eventsim's edge URL. Default: from the config's server section.",
+    )(command)
+
+
+def _remote(endpoint: str | None, config_path: Path) -> Remote:
+    if endpoint:
+        return Remote(endpoint)
+    server = _load(config_path).server
+    return Remote(f"http://{server.host}:{server.port}")
+
+
+@cli.command("send-message")
+@click.argument("queue")
+@click.argument("body")
+@click.option("--group-id", help="MessageGroupId (FIFO queues).")
+@click.option("--deduplication-id", help="MessageDeduplicationId (FIFO queues).")
+@click.option("--delay", type=click.IntRange(0, 900), help="DelaySeconds.")
+@_config_option
+@_endpoint_option
+def send_message(
+    queue: str,
+    body: str,
+    group_id: str | None,
+    deduplication_id: str | None,
+    delay: int | None,
+    config_path: Path,
+    endpoint: str | None,
+) -> None:
+    """Send BODY to QUEUE of a running `eventsim up`; print the message id."""
+    options = {
+        "MessageGroupId": group_id,
+        "MessageDeduplicationId": deduplication_id,
+        "DelaySeconds": delay,
+    }
+    remote = _remote(endpoint, config_path)
+    click.echo(remote.send_message(queue, body, **{k: v for k, v in options.items() if v}))
+
+
+@cli.command("put-item")
+@click.argument("table")
+@click.argument("item")
+@click.option("--typed", is_flag=True, help='ITEM is DynamoDB JSON ({"pk": {"S": ...}}).')
+@_config_option
+@_endpoint_option
+def put_item(table: str, item: str, typed: bool, config_path: Path, endpoint: str | None) -> None:
+    """Write ITEM (a JSON object; numbers stay exact) to TABLE of a running `eventsim up`."""
+    try:
+        value = json.loads(item, parse_float=Decimal)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="ITEM") from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("an item is a JSON object", param_hint="ITEM")
+    _remote(endpoint, config_path).put_item(table, value, typed=typed)
+    click.echo(f"{table}: item written")
+
+
+@cli.command()
+@click.argument("function")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come.")
+@click.option("-n", "--lines", default=50, show_default=True, help="How many lines to show.")
+@_config_option
+def logs(function: str, follow: bool, lines: int, config_path: Path) -> None:
+    """Print FUNCTION's log (every environment's stream, as CloudWatch Logs would hold it)."""
+    config = _load(config_path)
+    if function not in config.functions:
+        raise click.BadParameter(f"no function {function!r} in {config_path}")
+    folder = LogSink(config.state_dir).directory / function
+    logfiles.show(folder, lines, follow)
 
 
 @cli.command()
@@ -164,21 +232,38 @@ async def _up(config: Config) -> int:
     default="RequestResponse",
     show_default=True,
 )
+@click.option("--remote", is_flag=True, help="Invoke through a running `eventsim up`.")
 @_config_option
+@_endpoint_option
 @_log_options
 def invoke(
     function: str,
     event_file: Any,
     invocation_type: str,
+    remote: bool,
     config_path: Path,
+    endpoint: str | None,
     log_format: str,
     log_level: str,
 ) -> None:
     """Invoke FUNCTION once; print its result on stdout, logs on stderr."""
     logconfig.configure(log_format, log_level)  # type: ignore[arg-type]  # click.Choice
-    config = _load(config_path)
     event = event_file.read() if event_file is not None else b""
-    _run(_invoke(config, function, event, invocation_type))
+    if remote:
+        raise SystemExit(_invoke_remote(_remote(endpoint, config_path), function, event,
+                                        invocation_type))  # fmt: skip
+    _run(_invoke(_load(config_path), function, event, invocation_type))
+
+
+def _invoke_remote(remote: Remote, function: str, event: bytes, invocation_type: str) -> int:
+    result = remote.invoke(function, event, invocation_type)
+    click.echo(Remote.log_tail(result), err=True, nl=False)
+    if invocation_type != "RequestResponse":
+        click.echo(f'{{"StatusCode": {result.status}}}')
+        return 0
+    sys.stdout.buffer.write(result.body + b"\n")
+    sys.stdout.flush()
+    return 1 if result.headers.get("X-Amz-Function-Error") else 0
 
 
 async def _invoke(config: Config, function: str, event: bytes, invocation_type: str) -> int:

@@ -372,8 +372,11 @@ class TableConfig(Model):
 
 
 class ServerConfig(Model):
+    """Where ``eventsim up`` listens: the edge (AWS APIs) and the HTTP triggers."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8642, ge=0, le=65535)
+    http_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
 
 
 class Config(Model):

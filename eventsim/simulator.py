@@ -99,6 +99,7 @@ class Simulator:
         self._task_group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping: asyncio.Event | None = None
+        self._draining: asyncio.Future[None] | None = None
         self._accepting = False
         self._buckets: dict[str, BucketSource] = {}
         self._queues: dict[str, Queue] = {}
@@ -318,11 +319,10 @@ class Simulator:
         started = time.perf_counter()
         for source in reversed(self._sources):  # stop intake first
             await source.stop()
-        drained = True
-        try:
-            await asyncio.wait_for(self.activity.settle(), grace)
-        except TimeoutError:
-            drained = False
+        self._draining = asyncio.ensure_future(self.activity.settle())
+        done, _ = await asyncio.wait([self._draining], timeout=grace)
+        drained = bool(done) and not self._draining.cancelled()
+        self._draining.cancel()
         pending = self.activity.pending()
         self._stopping.set()
         await self._runner
@@ -342,6 +342,18 @@ class Simulator:
             seconds=round(time.perf_counter() - started, 3),
         )
         self._runner = None
+
+    async def reload(self, functions: list[str] | None = None) -> None:
+        """Restart the execution environments of ``functions`` (default: all), so the next
+        invocation loads the handler code afresh (a cold start)."""
+        assert self._runtime is not None
+        for name in functions or list(self.functions):
+            await self._runtime.pools[name].recycle()
+
+    def stop_draining(self) -> None:
+        """Make a ``close()`` in progress stop waiting for in-flight work (a second Ctrl-C)."""
+        if self._draining is not None:
+            self._draining.cancel()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -481,6 +493,15 @@ class Simulator:
         return await self._invoker.invoke(
             spec, body, event=decoded, client_context=client_context, invoked_arn=None
         )
+
+    async def invoke_for(self, source: str, function: str, event: Any) -> InvokeResult:
+        """Invoke ``function`` synchronously on behalf of a trigger (an HTTP route...); the
+        ledger records the attempt under ``source``."""
+        self._check_running()
+        spec = self.function(function)
+        body, decoded = _encode_event(event)
+        assert self._invoker is not None
+        return await self._invoker.invoke(spec, body, event=decoded, source=source)
 
     def _check_running(self) -> None:
         if not self._accepting:

@@ -115,3 +115,10 @@ STREAM_RETRY_BACKOFF_S = (1.0, 60.0)
 
 #: §2.3 sim: one shard per table; its id in tumbling-window events and on-failure records.
 STREAM_SHARD_ID = "shardId-00000000000000000001-00000001"
+
+#: §5.4: the API Gateway integration timeouts (REST 29 s, HTTP API 30 s), real seconds.
+REST_INTEGRATION_TIMEOUT_S = 29.0
+HTTP_INTEGRATION_TIMEOUT_S = 30.0
+
+#: §5.4: what an HTTP API answers for a path no route matches ("Not Found" text unconfirmed).
+HTTP_API_NOT_FOUND = "Not Found"

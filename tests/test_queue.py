@@ -184,7 +184,12 @@ async def test_receive_limits_and_stale_handles(eventsim_factory: SimulatorFacto
             jobs.receive_now(bad)
     with pytest.raises(QueueError, match="receipt handle"):
         jobs.change_message_visibility("nope", 10)
-    jobs.delete_message("nope")  # a standard queue accepts a stale handle
+    with pytest.raises(QueueError, match="receipt handle"):
+        jobs.delete_message("nope")  # malformed
+    jobs.send_message("x")
+    [message] = jobs.receive_now()
+    jobs.delete_message(message.receipt_handle)
+    jobs.delete_message(message.receipt_handle)  # a standard queue accepts a stale handle
     jobs.send_message("x")
     jobs.purge()
     assert len(jobs) == 0

@@ -39,22 +39,37 @@ buckets:
 class Up:
     """A running `eventsim up`; waits on its log lines (state), never on time."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, *options: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "eventsim", "up", "-c", str(project / "eventsim.yaml")],
+            [
+                sys.executable,
+                "-m",
+                "eventsim",
+                "up",
+                "-c",
+                str(project / "eventsim.yaml"),
+                "--port",
+                "0",
+                "--http-port",
+                "0",
+                *options,
+            ],  # fmt: skip
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
         )
-        self.wait_for("eventsim ready")
+        self.ready = self.wait_for("eventsim ready", "export AWS_ACCESS_KEY_ID")
 
-    def wait_for(self, *texts: str) -> None:
+    def wait_for(self, *texts: str) -> str:
+        """Read the log until every text appeared; return what was read."""
         missing = set(texts)
+        seen = []
         assert self.process.stderr is not None
         for line in self.process.stderr:
+            seen.append(line)
             missing = {t for t in missing if t not in line}
             if not missing:
-                return
+                return "".join(seen)
         pytest.fail(f"eventsim up exited ({self.process.wait()}) before logging {missing}")
 
     def stop(self) -> None:

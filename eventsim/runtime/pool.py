@@ -39,6 +39,9 @@ class FunctionPool:
         self.live: set[Environment] = set()
         self.busy = 0
         self._slots = asyncio.Semaphore(runtime.max_environments)
+        #: Bumped by ``recycle()``: environments of an older generation are not reused.
+        self.generation = 0
+        self._born: dict[Environment, int] = {}
 
     async def run(self, request: InvokeRequest) -> tuple[Execution, InvocationLog]:
         """Run ``request`` in a warm environment or a new one; raise ``TooManyRequests``.
@@ -62,7 +65,7 @@ class FunctionPool:
                 invocation.start()
                 execution = await env.invoke(request, invocation.write)
                 invocation.finish(execution, self.spec.memory_mb)
-                if env.usable:
+                if env.usable and self._born.get(env) == self.generation:
                     env.idle_since = self._runtime.clock.time()
                     self.idle.append(env)
                     self._runtime.became_idle()
@@ -103,10 +106,18 @@ class FunctionPool:
         else:
             env = ProcessEnvironment(self.spec, stream, env_id)
         self.live.add(env)
+        self._born[env] = self.generation
         return env
+
+    async def recycle(self) -> None:
+        """New code: retire idle environments now, busy ones when their invocation ends."""
+        self.generation += 1
+        for env in list(self.idle):
+            await self.retire(env)
 
     async def retire(self, env: Environment) -> None:
         self.live.discard(env)
+        self._born.pop(env, None)
         with contextlib.suppress(ValueError):
             self.idle.remove(env)
         try:

@@ -1,0 +1,162 @@
+"""``eventsim up``: the simulator, the edge server and the HTTP trigger server, until a signal.
+
+Start order: the edge binds first (so its URL is known), then the simulator starts with the
+``AWS_ENDPOINT_URL_*`` variables pointing at it (so handlers' own boto3 calls reach eventsim),
+then the HTTP trigger server; one ready block is printed. On SIGINT or SIGTERM: stop intake
+(both servers and every source), let in-flight invocations finish within the grace period,
+close (persisting queues and checkpoints), exit 0. A second signal stops waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from .config import (
+    Config,
+    DynamoDbTrigger,
+    HttpTrigger,
+    S3Trigger,
+    ScheduleTrigger,
+    SqsTrigger,
+)
+from .server.edge import EdgeServer
+from .simulator import SHUTDOWN_GRACE_S, Simulator
+from .sources.http import HttpTriggerServer
+
+log = structlog.get_logger("eventsim")
+
+SERVICES = ("LAMBDA", "SQS", "DYNAMODB")
+_background: set[asyncio.Future[None]] = set()
+
+
+def ready_block(sim: Simulator, edge: EdgeServer, http: HttpTriggerServer | None) -> str:
+    """What ``up`` prints once everything listens: functions, triggers, endpoints."""
+    lines = ["eventsim ready", f"  config:    {sim.config.source}", f"  state:     {sim.state_dir}"]
+    lines.append("  functions:")
+    for name, function in sim.config.functions.items():
+        triggers = ", ".join(_describe(t.kind, t.spec) for t in function.triggers)
+        lines.append(f"    {name} ({function.handler})" + (f" <- {triggers}" if triggers else ""))
+    lines.append(f"  edge:      {edge.url}  (Lambda, SQS, DynamoDB; {edge.url}/_eventsim/health)")
+    if http is not None:
+        lines.append(f"  http:      {http.url}")
+        for route in http.routes:
+            trigger = route.trigger
+            lines.append(f"    {trigger.method} {http.url}{trigger.path} -> {route.function}")
+    lines.append("  point your app at eventsim:")
+    lines += [f"    export AWS_ENDPOINT_URL_{service}={edge.url}" for service in SERVICES]
+    lines.append(
+        "    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
+        f"AWS_DEFAULT_REGION={sim.config.region}"
+    )
+    return "\n".join(lines)
+
+
+def _describe(kind: str, spec: object) -> str:
+    if isinstance(spec, S3Trigger):
+        return f"s3 {spec.bucket}/{spec.prefix}*{spec.suffix}"
+    if isinstance(spec, SqsTrigger):
+        return f"sqs {spec.queue}"
+    if isinstance(spec, DynamoDbTrigger):
+        return f"dynamodb {spec.table}"
+    if isinstance(spec, ScheduleTrigger):
+        return f"schedule {spec.expression}"
+    if isinstance(spec, HttpTrigger):
+        return f"http {spec.method} {spec.path}"
+    return kind
+
+
+async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_GRACE_S) -> int:
+    loop = asyncio.get_running_loop()
+    stop, force = asyncio.Event(), asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            force.set()
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+    sim = Simulator(config)
+    edge = EdgeServer(sim, config.server.host, config.server.port)
+    await edge.start()
+    for service in SERVICES:  # handlers' boto3 calls reach eventsim (unless set already)
+        os.environ.setdefault(f"AWS_ENDPOINT_URL_{service}", edge.url)
+    http: HttpTriggerServer | None = None
+    watcher: BaseObserver | None = None
+    try:
+        await sim.start()
+        http = HttpTriggerServer(sim, config.server.host, config.server.http_port)
+        if http.routes:
+            await http.start()
+        else:
+            http = None
+        if reload:
+            watcher = _watch_code(sim, loop)
+        print(ready_block(sim, edge, http), file=sys.stderr, flush=True)
+        await stop.wait()
+        log.info("eventsim stopping", grace_s=grace)
+        forcing = asyncio.ensure_future(_force_after(force, sim))
+        if http is not None:
+            await http.stop()
+        await edge.stop()
+        await sim.close(grace)
+        forcing.cancel()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+            watcher.join()
+        if http is not None:
+            await http.stop()
+        await edge.stop()
+        await sim.close(0)
+    log.info("eventsim stopped")
+    return 0
+
+
+async def _force_after(force: asyncio.Event, sim: Simulator) -> None:
+    await force.wait()
+    log.warning("eventsim forced: not waiting for in-flight work")
+    sim.stop_draining()
+
+
+def _watch_code(sim: Simulator, loop: asyncio.AbstractEventLoop) -> BaseObserver:
+    """``--reload``: a changed ``.py`` file under a function's code folder restarts that
+    function's environments."""
+    folders: dict[Path, list[str]] = {}
+    for name, spec in sim.functions.items():
+        folders.setdefault(spec.code_dir, []).append(name)
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            path = Path(str(event.src_path))
+            if path.suffix != ".py" or event.event_type not in ("modified", "created", "moved",
+                                                                "closed"):  # fmt: skip
+                return
+            names = sorted(
+                {n for folder, ns in folders.items() if path.is_relative_to(folder) for n in ns}
+            )
+            if names:
+                loop.call_soon_threadsafe(_reload, sim, names, str(path))
+
+    observer = Observer()
+    for folder in folders:
+        observer.schedule(Handler(), str(folder), recursive=True)
+    observer.start()
+    return observer
+
+
+def _reload(sim: Simulator, names: list[str], path: str) -> None:
+    if sim.running:
+        log.info("code.changed", file=path, restarting=names)
+        _background.add(task := asyncio.ensure_future(sim.reload(names)))
+        task.add_done_callback(_background.discard)

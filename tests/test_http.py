@@ -1,0 +1,145 @@
+"""HTTP triggers: real HTTP requests to the trigger port, answered as API Gateway would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import urllib3
+
+from eventsim import Simulator
+from eventsim.sources import http as http_source
+from eventsim.sources.http import HttpTriggerServer
+from eventsim.testing import SimulatorFactory
+
+from .helpers import function
+
+pytestmark = pytest.mark.asyncio
+
+ROUTES = {
+    "echo": function("web.echo", triggers=[
+        {"http": {"method": "GET", "path": "/items/{id}"}},
+        {"http": {"method": "ANY", "path": "/files/{proxy+}"}},
+        {"http": {"method": "POST", "path": "/upload"}},
+    ]),
+    "special": function("web.echo", triggers=[
+        {"http": {"method": "GET", "path": "/items/special"}},
+    ]),
+    "rest": function("web.v1", triggers=[
+        {"http": {"method": "POST", "path": "/orders/{id}", "payload_version": "1.0"}},
+    ]),
+    "bad": function("web.v1_bad_shape", triggers=[
+        {"http": {"path": "/bad", "payload_version": "1.0"}},
+    ]),
+    "png": function("web.png", triggers=[{"http": {"path": "/logo.png"}}]),
+    "fail": function("fail", triggers=[{"http": {"path": "/fail"}}]),
+    "fail1": function("fail", triggers=[{"http": {"path": "/fail1", "payload_version": "1.0"}}]),
+    "slow": function("web.slow", timeout=5, triggers=[
+        {"http": {"path": "/slow", "payload_version": "1.0"}},
+        {"http": {"path": "/slow2"}},
+    ]),
+    "throttled": function("web.echo", reserved_concurrency=0, triggers=[
+        {"http": {"path": "/throttled"}},
+    ]),
+}  # fmt: skip
+
+
+class Api:
+    def __init__(self, sim: Simulator, server: HttpTriggerServer) -> None:
+        self.sim = sim
+        self.server = server
+        self.http = urllib3.PoolManager()
+
+    async def request(self, method: str, path: str, **options: Any) -> Any:
+        return await asyncio.to_thread(
+            self.http.request, method, self.server.url + path, redirect=False, **options
+        )
+
+
+@pytest_asyncio.fixture
+async def api(eventsim_factory: SimulatorFactory) -> AsyncIterator[Api]:
+    sim = await eventsim_factory({"functions": ROUTES}, virtual_time=False)
+    server = HttpTriggerServer(sim, port=0)
+    await server.start()
+    try:
+        yield Api(sim, server)
+    finally:
+        await server.stop()
+
+
+async def test_v2_route_with_parameters_and_inference(api: Api) -> None:
+    response = await api.request("GET", "/items/42?q=a&q=b&x=1", headers={"Cookie": "c=1; d=2"})
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/json"
+    body = json.loads(response.data)
+    assert body["route"] == "GET /items/{id}" and body["params"] == {"id": "42"}
+    assert body["query"] == {"q": "a,b", "x": "1"}
+    assert body["cookies"] == ["c=1", "d=2"]
+    [attempt] = api.sim.ledger.for_function("echo")
+    assert attempt.source == "http:GET /items/{id}"
+    assert attempt.event["rawQueryString"] == "q=a&q=b&x=1"
+
+
+async def test_the_most_specific_route_wins(api: Api) -> None:
+    await api.request("GET", "/items/special")
+    assert len(api.sim.ledger.for_function("special")) == 1
+    greedy = json.loads((await api.request("DELETE", "/files/a/b/c.txt")).data)
+    assert greedy["params"] == {"proxy": "a/b/c.txt"} and greedy["route"] == "ANY /files/{proxy+}"
+    assert (await api.request("GET", "/files")).status == 404  # {proxy+} needs a segment
+    assert (await api.request("POST", "/items/1")).status == 404  # wrong method
+    missing = await api.request("GET", "/nowhere")
+    assert missing.status == 404 and json.loads(missing.data) == {"message": "Not Found"}
+
+
+async def test_binary_bodies_travel_as_base64(api: Api) -> None:
+    sent = await api.request("POST", "/upload", body=b"\x00\xff",
+                             headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    body = json.loads(sent.data)
+    assert body["base64"] is True and body["body"] == "AP8="
+    logo = await api.request("GET", "/logo.png")
+    assert logo.status == 200 and logo.data == b"\x89PNG\x00"
+    assert logo.headers["content-type"] == "image/png"
+    assert logo.headers.getlist("set-cookie") == ["session=1; Path=/", "theme=dark"]
+
+
+async def test_rest_v1_response_mapping(api: Api) -> None:
+    response = await api.request("POST", "/orders/7", body=b'{"n": 1}')
+    assert response.status == 201
+    assert response.headers["X-One"] == "1"
+    assert response.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+    assert json.loads(response.data) == {"resource": "/orders/{id}", "path": "/orders/7",
+                                         "method": "POST"}  # fmt: skip
+    [attempt] = api.sim.ledger.for_function("rest")
+    assert attempt.event["pathParameters"] == {"id": "7"} and attempt.event["body"] == '{"n": 1}'
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/bad", 502, "Internal server error"),
+        ("/fail1", 502, "Internal server error"),
+        ("/fail", 500, "Internal Server Error"),
+        ("/throttled", 500, "Internal Server Error"),
+    ],
+)
+async def test_function_errors_as_api_gateway_answers(
+    api: Api, path: str, status: int, message: str
+) -> None:
+    response = await api.request("GET", path)
+    assert response.status == status
+    assert json.loads(response.data) == {"message": message}
+
+
+async def test_integration_timeouts(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_source, "REST_INTEGRATION_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(http_source, "HTTP_INTEGRATION_TIMEOUT_S", 0.05)
+    rest = await api.request("GET", "/slow")
+    assert rest.status == 504 and json.loads(rest.data) == {"message": "Endpoint request timed out"}
+    http_api = await api.request("GET", "/slow2")
+    assert http_api.status == 503
+    # The functions keep running after API Gateway gives up, as in AWS.
+    await api.sim.ledger.wait_for("slow", count=2)
