@@ -35,7 +35,6 @@ from .sources.http import HttpTriggerServer
 log = structlog.get_logger("eventsim")
 
 SERVICES = ("LAMBDA", "SQS", "DYNAMODB")
-_background: set[asyncio.Future[None]] = set()
 
 
 def ready_block(sim: Simulator, edge: EdgeServer, http: HttpTriggerServer | None) -> str:
@@ -158,5 +157,4 @@ def _watch_code(sim: Simulator, loop: asyncio.AbstractEventLoop) -> BaseObserver
 def _reload(sim: Simulator, names: list[str], path: str) -> None:
     if sim.running:
         log.info("code.changed", file=path, restarting=names)
-        _background.add(task := asyncio.ensure_future(sim.reload(names)))
-        task.add_done_callback(_background.discard)
+        sim.reload(names)

@@ -343,12 +343,15 @@ class Simulator:
         )
         self._runner = None
 
-    async def reload(self, functions: list[str] | None = None) -> None:
-        """Restart the execution environments of ``functions`` (default: all), so the next
-        invocation loads the handler code afresh (a cold start)."""
+    def reload(self, functions: list[str] | None = None) -> None:
+        """Restart the execution environments of ``functions`` (default: all): from this call
+        on, invocations load the handler code afresh (a cold start)."""
+        self._check_running()
         assert self._runtime is not None
         for name in functions or list(self.functions):
-            await self._runtime.pools[name].recycle()
+            pool = self._runtime.pools[name]
+            for env in pool.recycle():
+                self._spawn(pool.retire(env))
 
     def stop_draining(self) -> None:
         """Make a ``close()`` in progress stop waiting for in-flight work (a second Ctrl-C)."""

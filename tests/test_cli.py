@@ -99,7 +99,7 @@ def test_validate_summarises_a_good_config() -> None:
     done = eventsim("validate")
     assert done.returncode == 0
     assert (
-        "config/eventsim.yaml: ok: 5 functions (hello, summarize, heartbeat, orders, stock)"
+        "config/eventsim.yaml: ok: 6 functions (hello, summarize, heartbeat, orders, stock, api)"
         in done.stdout
     )
 

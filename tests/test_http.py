@@ -16,7 +16,7 @@ from eventsim.sources import http as http_source
 from eventsim.sources.http import HttpTriggerServer
 from eventsim.testing import SimulatorFactory
 
-from .helpers import function
+from .helpers import REPO, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -143,3 +143,15 @@ async def test_integration_timeouts(api: Api, monkeypatch: pytest.MonkeyPatch) -
     assert http_api.status == 503
     # The functions keep running after API Gateway gives up, as in AWS.
     await api.sim.ledger.wait_for("slow", count=2)
+
+
+async def test_the_demo_route(eventsim_factory: SimulatorFactory) -> None:
+    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml", virtual_time=False)
+    server = HttpTriggerServer(sim, port=0)
+    await server.start()
+    try:
+        api = Api(sim, server)
+        response = await api.request("GET", "/hello/Ada?shout=1")
+    finally:
+        await server.stop()
+    assert response.status == 200 and json.loads(response.data) == {"message": "HELLO, ADA!"}

@@ -135,3 +135,23 @@ def test_sigterm_lets_in_flight_invocations_finish(up: Up) -> None:
     assert up.process.wait(timeout=30) == 0
     request.join()
     assert responses[0].status == 200 and json.loads(responses[0].data) == {"drained": True}
+
+
+def test_reload_picks_up_changed_handler_code(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "app.py").write_text("def handler(event, context):\n    return 'v1'\n")
+    (tmp_path / "eventsim.yaml").write_text(
+        f"state_dir: state\nfunctions:\n  app: {{handler: app.handler, code: {code}}}\n"
+    )
+    up = Up(tmp_path, "--reload")
+    try:
+        edge = re.search(r"AWS_ENDPOINT_URL_LAMBDA=(\S+)", up.ready)
+        assert edge is not None
+        config = ["-c", str(tmp_path / "eventsim.yaml"), "--endpoint", edge.group(1)]
+        assert eventsim("invoke", "app", "--remote", *config).stdout.strip() == '"v1"'
+        (code / "app.py").write_text("def handler(event, context):\n    return 'v2'\n")
+        up.wait_for("code.changed")
+        assert eventsim("invoke", "app", "--remote", *config).stdout.strip() == '"v2"'
+    finally:
+        up.stop()

@@ -109,11 +109,13 @@ class FunctionPool:
         self._born[env] = self.generation
         return env
 
-    async def recycle(self) -> None:
-        """New code: retire idle environments now, busy ones when their invocation ends."""
+    def recycle(self) -> list[Environment]:
+        """New code: no invocation starts in an environment made before this call. Returns the
+        idle environments, taken out, for the caller to retire; busy ones retire after their
+        invocation."""
         self.generation += 1
-        for env in list(self.idle):
-            await self.retire(env)
+        stale, self.idle = self.idle, []
+        return stale
 
     async def retire(self, env: Environment) -> None:
         self.live.discard(env)
