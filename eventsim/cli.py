@@ -203,6 +203,24 @@ def put_item(table: str, item: str, typed: bool, config_path: Path, endpoint: st
 
 
 @cli.command()
+@click.option("--key", help="An S3 object key.")
+@click.option("--message", help="An SQS message id (or text of its body).")
+@click.option("--item", help='An item\'s key as JSON, e.g. \'{"pk": "a"}\'.')
+@_config_option
+@_endpoint_option
+def explain(
+    key: str | None, message: str | None, item: str | None, config_path: Path,
+    endpoint: str | None,
+) -> None:  # fmt: skip
+    """Why did (or didn't) it fire? What a running `eventsim up` knows about a key, message
+    or item: every attempt, and every drop with its reason."""
+    query = {k: v for k, v in {"key": key, "message": message, "item": item}.items() if v}
+    if len(query) != 1:
+        raise click.UsageError("give exactly one of --key, --message, --item")
+    click.echo(_remote(endpoint, config_path).explain(**query), nl=False)
+
+
+@cli.command()
 @click.argument("function")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come.")
 @click.option("-n", "--lines", default=50, show_default=True, help="How many lines to show.")

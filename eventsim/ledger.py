@@ -107,6 +107,29 @@ class Ledger:
         attempts = self._by_function.get(function, ())
         return [a for a in attempts if outcome is None or a.outcome is outcome]
 
+    def query(
+        self,
+        function: str | None = None,
+        *,
+        source: str | None = None,
+        outcome: Outcome | None = None,
+        attempt: int | None = None,
+    ) -> list[Attempt]:
+        """Attempts by any of: function, trigger (``source``, e.g. ``"sqs:jobs"``; a prefix
+        such as ``"sqs:"`` matches every queue), outcome, attempt number."""
+        pool = self._by_function.get(function, ()) if function is not None else self._attempts
+        return [
+            a
+            for a in pool
+            if (
+                source is None
+                or a.source == source
+                or (source.endswith(":") and a.source.startswith(source))
+            )
+            and (outcome is None or a.outcome is outcome)
+            and (attempt is None or a.attempt == attempt)
+        ]
+
     def for_request(self, request_id: str) -> list[Attempt]:
         return [a for a in self._attempts if a.request_id == request_id]
 

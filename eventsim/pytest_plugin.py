@@ -1,41 +1,116 @@
 """pytest fixtures for eventsim, registered under the ``pytest11`` entry point.
 
-* ``eventsim_factory``: start simulators from a path, a dict or a ``Config``; all are closed
-  (and their child processes killed) at teardown.
-* ``eventsim``: one simulator built from ``eventsim_config``, virtual time.
-* ``eventsim_config``: what ``eventsim`` is built from; defaults to ``config/eventsim.yaml``
-  under the rootdir. Override it in a conftest or a test module to use another file or a dict.
+* ``eventsim``: a started simulator (async; virtual time unless told otherwise);
+* ``eventsim_sync``: the same for plain ``def`` tests — every method blocks until done;
+* ``eventsim_factory``: start any number of simulators from a path, a dict or a ``Config``;
+* ``eventsim_config``: what ``eventsim`` and ``eventsim_sync`` are built from; override it in
+  a conftest or a module, or use the marker.
 
-The fixtures are async and work with pytest-asyncio in strict mode::
+Options, most specific first: the marker
+``@pytest.mark.eventsim(config=..., virtual_time=..., isolation=...)``, then the ini options
+``eventsim_config`` (a path from the rootdir; default ``config/eventsim.yaml``),
+``eventsim_virtual_time`` (default true) and ``eventsim_isolation`` (``process`` or ``thread``:
+every function's isolation). Each simulator has its own state folder under the test's
+``tmp_path``; teardown closes it and kills every child process it started::
 
     @pytest.mark.asyncio
     async def test_hello(eventsim):
         result = await eventsim.invoke("hello", {"name": "Ada"})
         assert result.payload["message"] == "Hello, Ada!"
+
+    def test_hello_sync(eventsim_sync):
+        assert eventsim_sync.invoke("hello", {"name": "Ada"}).payload["message"]
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import __version__
 from .config import DEFAULT_CONFIG_PATH
 from .simulator import Simulator
-from .testing import ConfigSource, SimulatorFactory
+from .testing import ConfigSource, SimulatorFactory, SyncSimulator
 
 try:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - eventsim's fixtures need pytest-asyncio
+except ImportError:  # pragma: no cover - eventsim's async fixtures need pytest-asyncio
     pytest_asyncio = None  # type: ignore[assignment]  # checked below
+
+_ISOLATIONS = ("", "process", "thread")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "eventsim_config",
+        "eventsim: the config file of the eventsim fixtures, from the rootdir",
+        default=str(DEFAULT_CONFIG_PATH),
+    )
+    parser.addini(
+        "eventsim_virtual_time", "eventsim: run the fixtures on virtual time", type="bool",
+        default=True,
+    )  # fmt: skip
+    parser.addini(
+        "eventsim_isolation", "eventsim: process or thread, for every function", default=""
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "eventsim(config=None, virtual_time=None, isolation=None): options of the eventsim "
+        "and eventsim_sync fixtures for this test",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    isolation = config.getini("eventsim_isolation") or "per function"
+    return (
+        f"eventsim {__version__}: config={config.getini('eventsim_config')}, "
+        f"virtual_time={config.getini('eventsim_virtual_time')}, isolation={isolation}"
+    )
+
+
+def _options(request: pytest.FixtureRequest, config: ConfigSource) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("eventsim")
+    given = dict(marker.kwargs) if marker is not None else {}
+    unknown = set(given) - {"config", "virtual_time", "isolation"}
+    if unknown or (marker is not None and marker.args):
+        pytest.fail(f"@pytest.mark.eventsim takes config=, virtual_time=, isolation=; got "
+                    f"{sorted(unknown) or list(marker.args)}")  # fmt: skip
+    isolation = given.get("isolation", request.config.getini("eventsim_isolation"))
+    if isolation not in _ISOLATIONS:
+        pytest.fail(f"eventsim isolation must be process or thread, not {isolation!r}")
+    source = given.get("config", config)
+    if isinstance(source, str | Path) and not Path(source).is_absolute():
+        source = Path(request.config.rootpath) / source
+    return {
+        "config": source,
+        "virtual_time": given.get("virtual_time", request.config.getini("eventsim_virtual_time")),
+        "isolation": isolation or None,
+    }
 
 
 @pytest.fixture
 def eventsim_config(request: pytest.FixtureRequest) -> ConfigSource:
-    """The config the ``eventsim`` fixture uses: override to choose another."""
-    return Path(request.config.rootpath) / DEFAULT_CONFIG_PATH
+    """The config the ``eventsim`` fixtures use: override to choose another."""
+    return Path(request.config.rootpath) / str(request.config.getini("eventsim_config"))
+
+
+@pytest.fixture
+def eventsim_sync(
+    request: pytest.FixtureRequest, eventsim_config: ConfigSource, tmp_path: Path
+) -> Iterator[SyncSimulator]:
+    """A started simulator for plain ``def`` tests: every method blocks until done."""
+    options = _options(request, eventsim_config)
+    sim = SyncSimulator(options.pop("config"), state_dir=tmp_path / "eventsim-sync", **options)
+    try:
+        yield sim
+    finally:
+        sim.close()
 
 
 if pytest_asyncio is not None:
@@ -51,17 +126,20 @@ if pytest_asyncio is not None:
 
     @pytest_asyncio.fixture
     async def eventsim(
-        eventsim_factory: SimulatorFactory, eventsim_config: ConfigSource
+        request: pytest.FixtureRequest,
+        eventsim_factory: SimulatorFactory,
+        eventsim_config: ConfigSource,
     ) -> Simulator:
-        """A started simulator on virtual time, built from ``eventsim_config``."""
-        return await eventsim_factory(eventsim_config)
+        """A started simulator built from ``eventsim_config`` and the options."""
+        options = _options(request, eventsim_config)
+        return await eventsim_factory(options.pop("config"), **options)
 
 else:  # pragma: no cover
 
     @pytest.fixture
     def eventsim_factory() -> Any:
-        pytest.fail("eventsim's fixtures need pytest-asyncio: pip install 'eventsim[pytest]'")
+        pytest.fail("eventsim's async fixtures need pytest-asyncio: pip install 'eventsim[pytest]'")
 
     @pytest.fixture
     def eventsim() -> Any:
-        pytest.fail("eventsim's fixtures need pytest-asyncio: pip install 'eventsim[pytest]'")
+        pytest.fail("eventsim's async fixtures need pytest-asyncio: pip install 'eventsim[pytest]'")

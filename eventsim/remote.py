@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,17 @@ class Remote:
             message = json.loads(result.body or b"{}").get("message", "")
             raise RemoteError(f"{error_type}: {message}")
         return result
+
+    def explain(self, **query: str) -> str:
+        """What the running eventsim's ledger says about a key, message or item."""
+        url = f"{self.endpoint}/_eventsim/explain?{urllib.parse.urlencode(query)}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                return str(response.read().decode())
+        except urllib.error.HTTPError as exc:
+            raise RemoteError(exc.read().decode().strip()) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise RemoteError(f"cannot reach eventsim at {self.endpoint} ({exc})") from None
 
     @staticmethod
     def log_tail(result: RemoteResult) -> str:

@@ -75,20 +75,46 @@ class S3Router:
         self._submit = submit
         self._rng = rng
         self._region = config.region
+        self._held: dict[str, tuple[int, list[ObjectChange]]] = {}
+        #: Called with (bucket, key, event name, reason) for a change no configuration matches.
+        self.unmatched: Callable[[ObjectChange, str], None] | None = None
+
+    def hold(self, bucket: str, count: int) -> None:
+        """Fault injection: hold the next ``count`` changes of ``bucket``, then route them
+        newest first."""
+        if bucket not in self._routes:
+            raise KeyError(f"no bucket named {bucket!r}")
+        self._held[bucket] = (count, [])
 
     def __call__(self, change: ObjectChange) -> None:
+        held = self._held.get(change.bucket)
+        if held is not None:
+            count, changes = held
+            changes.append(change)
+            if len(changes) < count:
+                return
+            del self._held[change.bucket]
+            for earlier in reversed(changes):
+                self._route(earlier)
+            return
+        self._route(change)
+
+    def _route(self, change: ObjectChange) -> None:
         encoded = s3.encode_key(change.key)
         matched = [r for r in self._routes.get(change.bucket, []) if r.matches(change, encoded)]
         if not matched:
+            reason = "no notification configuration matches this event type and key"
             log.info(
                 "s3.no_match",
                 bucket=change.bucket,
                 key=change.key,
                 event_name=change.event_name,
-                reason="no notification configuration matches this event type and key",
+                reason=reason,
             )
+            if self.unmatched is not None:
+                self.unmatched(change, reason)
         for route in matched:
-            event = s3.notification(self._record(change, route.configuration_id))
+            event = s3.notification(self.record(change, route.configuration_id))
             self._submit(
                 self._functions[route.function],
                 json.dumps(event).encode(),
@@ -96,7 +122,7 @@ class S3Router:
                 source=f"s3:{change.bucket}",
             )
 
-    def _record(self, change: ObjectChange, configuration_id: str) -> dict[str, Any]:
+    def record(self, change: ObjectChange, configuration_id: str) -> dict[str, Any]:
         common: dict[str, Any] = dict(
             bucket=change.bucket,
             key=change.key,

@@ -24,6 +24,7 @@ from typing import Any, Literal, Self
 
 import structlog
 
+from . import explain
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
 from .config import DEFAULT_CONFIG_PATH, Config, DynamoDbTrigger, SqsTrigger, load_config
@@ -35,17 +36,19 @@ from .errors import (
     StartupError,
     UnknownResourceError,
 )
+from .events import s3
+from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.polling import SqsMapping
 from .invocation.streams import StreamMapping
 from .invocation.sync import Invoker, InvokeResult, new_request_id
-from .ledger import Ledger
+from .ledger import Attempt, Ledger, Outcome
 from .router import S3Router, ScheduleRouter, schedule_triggers
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .sources.base import Source
-from .sources.bucket import BucketSource
+from .sources.bucket import BucketSource, ObjectChange
 from .sources.messages import config_from_attributes
 from .sources.queue import Queue
 from .sources.queue_store import QueueStore
@@ -107,6 +110,13 @@ class Simulator:
         self._tables: dict[str, Table] = {}
         self._table_watcher: TableWatcher | None = None
         self._sources: list[Source] = []
+        self._s3_router: S3Router | None = None
+        #: Fault injection for tests: ``sim.faults.fail("fn", times=2)`` and more.
+        self.faults = Faults(
+            duplicate=lambda queue, n: self.queue(queue).redeliver_next(n),
+            reorder=lambda bucket, n: self._router().hold(bucket, n),
+            known=lambda: set(self.functions),
+        )
         self.schedules: list[ScheduleSource] = []
 
     @classmethod
@@ -144,6 +154,7 @@ class Simulator:
             max_environments=self.config.max_environments,
         )
         self._invoker = Invoker(self._runtime, self.ledger, self.activity, self.clock)
+        self._invoker.faults = self.faults
         self._async = AsyncInvoker(
             self._invoker,
             self.functions,
@@ -242,6 +253,8 @@ class Simulator:
         self._build_queues()
         self._build_tables()
         router = S3Router(self.config, self.functions, self._async.submit, self.random)
+        router.unmatched = self._unmatched
+        self._s3_router = router
         for name, bucket in self.config.buckets.items():
             self._buckets[name] = BucketSource(
                 name,
@@ -505,6 +518,42 @@ class Simulator:
         body, decoded = _encode_event(event)
         assert self._invoker is not None
         return await self._invoker.invoke(spec, body, event=decoded, source=source)
+
+    # --- testing ----------------------------------------------------------------------------
+
+    async def wait_for(
+        self, function: str, count: int = 1, outcome: Outcome | None = None,
+        timeout: float | None = 30.0,  # noqa: ASYNC109 - real seconds, explained on expiry
+    ) -> list[Attempt]:  # fmt: skip
+        """Until ``function`` has ``count`` attempts (of ``outcome``); see ``Ledger.wait_for``."""
+        return await self.ledger.wait_for(function, count, outcome, timeout)
+
+    def recorded(self, function: str) -> list[Any]:
+        """The events ``function`` handled successfully, in order (e.g. with the
+        ``eventsim.testing.record`` handler)."""
+        return [a.event for a in self.ledger.for_function(function, Outcome.SUCCESS)]
+
+    def explain(
+        self, *, key: str | None = None, message_id: str | None = None,
+        item: dict[str, Any] | None = None,
+    ) -> str:  # fmt: skip
+        """What happened to an S3 key, a message (id or body text) or an item (its key)."""
+        return explain.explain(self.ledger, key=key, message_id=message_id, item=item)
+
+    def _router(self) -> S3Router:
+        if self._s3_router is None:
+            raise SimulatorStateError("the simulator is not running")
+        return self._s3_router
+
+    def _unmatched(self, change: ObjectChange, reason: str) -> None:
+        event = s3.notification(self._router().record(change, "(none)"))
+        self.ledger.record(
+            Attempt(
+                function=explain.NO_FUNCTION, request_id=new_request_id(),
+                invocation_type="Event", source=f"s3:{change.bucket}", event=event,
+                attempt=0, started_at=self.clock.now(), outcome=Outcome.DROPPED, reason=reason,
+            )
+        )  # fmt: skip
 
     def _check_running(self) -> None:
         if not self._accepting:

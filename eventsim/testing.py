@@ -1,6 +1,14 @@
 """Helpers for testing event-driven code with eventsim; the pytest plugin is a thin layer over
 these.
 
+* ``SimulatorFactory``: started simulators, each in its own state folder, closed together.
+* ``SyncSimulator``: a simulator on a background event loop with a blocking twin of every
+  method, for plain ``def`` tests: ``sim.queue("jobs").send_message(...)``,
+  ``sim.advance(minutes=5)``, ``sim.settle()``, ``sim.invoke(...)``.
+* ``record``: a handler that records what it receives (``handler: eventsim.testing.record``).
+* ``assert_delivered``: an assertion on the ledger that explains a mismatch by listing what
+  was delivered.
+
 Example (without pytest)::
 
     factory = SimulatorFactory(state_root=Path("/tmp/run"))
@@ -11,14 +19,59 @@ Example (without pytest)::
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import itertools
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
 
 from .config import Config, load_config
+from .explain import describe
+from .faults import Faults
+from .ledger import Attempt, Ledger, Outcome
+from .recording import record
 from .simulator import Simulator
+from .sources.bucket import BucketSource
+from .sources.queue import Queue
+from .sources.table import Table
+
+__all__ = [
+    "ConfigSource",
+    "SimulatorFactory",
+    "SyncSimulator",
+    "assert_delivered",
+    "build",
+    "record",
+]
 
 ConfigSource = str | Path | dict[str, Any] | Config
+Isolation = Literal["process", "thread"]
+T = TypeVar("T")
+
+
+def build(
+    config: ConfigSource,
+    *,
+    base_dir: str | Path | None = None,
+    isolation: Isolation | None = None,
+    **options: Any,
+) -> Simulator:
+    """A simulator (not started) from a path, a dict or a ``Config``; ``isolation`` overrides
+    every function's. ``options`` go to ``Simulator`` (``virtual_time``, ``state_dir``...)."""
+    if isinstance(config, dict):
+        config = Config.from_dict(config, base_dir)
+    elif not isinstance(config, Config):
+        config = load_config(config)
+    if isolation is not None:
+        functions = {
+            name: function.model_copy(update={"isolation": isolation})
+            for name, function in config.functions.items()
+        }
+        config = config.model_copy(update={"functions": functions})
+    return Simulator(config, **options)
 
 
 class SimulatorFactory:
@@ -34,12 +87,16 @@ class SimulatorFactory:
         self.simulators: list[Simulator] = []
         self._numbers = itertools.count(1)
 
+    def state_dir(self) -> Path:
+        return self.state_root / f"sim{next(self._numbers)}"
+
     async def __call__(
         self,
         config: ConfigSource,
         *,
         virtual_time: bool = True,
         base_dir: str | Path | None = None,
+        isolation: Isolation | None = None,
         **options: Any,
     ) -> Simulator:
         """Start a simulator from a config file path, a config dict or a ``Config``.
@@ -47,12 +104,11 @@ class SimulatorFactory:
         Relative paths in a dict resolve against ``base_dir`` (default: the factory's, else the
         current directory). ``options`` go to ``Simulator`` (``start_time``, ``clock``...).
         """
-        if isinstance(config, dict):
-            config = Config.from_dict(config, base_dir or self.base_dir)
-        elif not isinstance(config, Config):
-            config = load_config(config)
-        options.setdefault("state_dir", self.state_root / f"sim{next(self._numbers)}")
-        simulator = Simulator(config, virtual_time=virtual_time, **options)
+        options.setdefault("state_dir", self.state_dir())
+        simulator = build(
+            config, base_dir=base_dir or self.base_dir, isolation=isolation,
+            virtual_time=virtual_time, **options,
+        )  # fmt: skip
         await simulator.start()
         self.simulators.append(simulator)
         return simulator
@@ -61,3 +117,149 @@ class SimulatorFactory:
         """Close every simulator made here, newest first (kills their child processes)."""
         while self.simulators:
             await self.simulators.pop().close()
+
+
+# --- the synchronous facade -----------------------------------------------------------------
+
+
+class _Portal:
+    """Runs work on the simulator's loop thread and blocks the caller until it is done."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        async def on_the_loop() -> T:
+            return function(*args, **kwargs)
+
+        return self.run(on_the_loop())
+
+
+_PROXIED = (Queue, Table, BucketSource, Ledger, Faults)
+
+
+class Blocking:
+    """An eventsim object whose methods run on the simulator's loop, coroutines awaited there.
+
+    ``sim.queue("jobs")`` on a ``SyncSimulator`` gives one of these around the queue, so
+    ``send_message`` and ``receive_messages`` block until done.
+    """
+
+    def __init__(self, target: Any, portal: _Portal) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_portal", portal)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        portal: _Portal = self._portal
+        if inspect.iscoroutinefunction(value):
+            return lambda *args, **kwargs: _wrap(portal.run(value(*args, **kwargs)), portal)
+        if callable(value) and not isinstance(value, type):
+            return lambda *args, **kwargs: _wrap(portal.call(value, *args, **kwargs), portal)
+        return _wrap(value, portal)
+
+    def __len__(self) -> int:
+        return int(self._portal.call(len, self._target))
+
+    def __repr__(self) -> str:
+        return f"<blocking {self._target!r}>"
+
+
+def _wrap(value: Any, portal: _Portal) -> Any:
+    return Blocking(value, portal) if isinstance(value, _PROXIED) else value
+
+
+class SyncSimulator(Blocking):
+    """A started simulator for plain ``def`` code: it runs on its own event loop thread and
+    every method blocks until done. Close it (or use ``with``) to stop the loop.
+
+    Example::
+
+        with SyncSimulator("config/eventsim.yaml", state_dir=tmp) as sim:
+            sim.queue("orders").send_message('{"id": 1}')
+            sim.settle()
+            assert sim.ledger.count("orders") == 1
+    """
+
+    def __init__(self, config: ConfigSource, **options: Any) -> None:
+        options.setdefault("virtual_time", True)
+        simulator = build(config, **options)
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="eventsim-loop", daemon=True)
+        thread.start()
+        portal = _Portal(loop)
+        super().__init__(simulator, portal)
+        object.__setattr__(self, "_thread", thread)
+        try:
+            portal.run(simulator.start())
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @property
+    def simulator(self) -> Simulator:
+        """The asynchronous simulator underneath (use it only on its loop)."""
+        return self._target  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the simulator (killing its child processes) and stop the loop thread."""
+        if self._thread.is_alive():
+            try:
+                self._portal.run(self.simulator.close())
+            finally:
+                self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        loop = self._portal.loop
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join()
+        loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# --- assertions -----------------------------------------------------------------------------
+
+
+def assert_delivered(
+    sim: Simulator | SyncSimulator,
+    function: str,
+    *,
+    count: int | None = None,
+    outcome: Outcome | None = Outcome.SUCCESS,
+    where: Callable[[Attempt], bool] | None = None,
+) -> list[Attempt]:
+    """The attempts of ``function`` with ``outcome`` (and ``where``); at least one, or exactly
+    ``count``. On a mismatch the AssertionError lists every attempt of the function, and for
+    a function that saw nothing, what the ledger dropped."""
+    ledger: Any = sim.ledger
+    attempts: list[Attempt] = list(ledger.for_function(function))
+    chosen = [
+        a for a in attempts
+        if (outcome is None or a.outcome is outcome) and (where is None or where(a))
+    ]  # fmt: skip
+    if (count is None and chosen) or (count is not None and len(chosen) == count):
+        return chosen
+    wanted = f"{count if count is not None else 'at least 1'} attempt(s)"
+    wanted += f" with outcome {outcome.value}" if outcome is not None else ""
+    lines = [f"{function}: wanted {wanted}{' matching where=' if where else ''}, "
+             f"found {len(chosen)}."]  # fmt: skip
+    if attempts:
+        lines.append(f"Every attempt of {function}:")
+        lines += [f"  {describe(a)}" for a in attempts]
+    else:
+        lines.append(f"{function} was never invoked.")
+        dropped = [a for a in ledger.all() if a.outcome is Outcome.DROPPED]
+        if dropped:
+            lines.append("Dropped events in the ledger:")
+            lines += [f"  {describe(a)}" for a in dropped[-20:]]
+    raise AssertionError("\n".join(lines))

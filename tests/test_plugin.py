@@ -92,3 +92,101 @@ def test_teardown_closes_simulators(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+OTHER = f"""\
+functions:
+  other: {{handler: behaviours.echo, code: {FUNCTIONS}}}
+"""
+
+
+def test_marker_ini_options_and_report_header(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **{"config/eventsim": CONFIG, "alt/other": OTHER})
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = strict\neventsim_config = alt/other.yaml\n"
+        "eventsim_isolation = thread\n"
+    )
+    pytester.makepyfile(
+        test_user="""
+        import pytest
+        from eventsim import RealClock, VirtualClock
+
+        @pytest.mark.asyncio
+        async def test_ini_config_and_isolation(eventsim):
+            assert list(eventsim.functions) == ["other"]
+            assert eventsim.functions["other"].isolation == "thread"
+            assert isinstance(eventsim.clock, VirtualClock)
+
+        @pytest.mark.asyncio
+        @pytest.mark.eventsim(config="config/eventsim.yaml", virtual_time=False,
+                              isolation="process")
+        async def test_marker_wins(eventsim):
+            assert list(eventsim.functions) == ["echo"]
+            assert eventsim.functions["echo"].isolation == "process"
+            assert isinstance(eventsim.clock, RealClock)
+
+        @pytest.mark.eventsim(isolation="threads")
+        def test_a_bad_marker_fails_clearly(eventsim_sync):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["eventsim *: config=alt/other.yaml, virtual_time=True, isolation=thread",
+         "*isolation must be process or thread, not 'threads'*"]
+    )  # fmt: skip
+
+
+def test_the_sync_facade_in_plain_def_tests(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml",
+        **{
+            "config/eventsim": f"""\
+functions:
+  echo: {{handler: behaviours.echo, code: {FUNCTIONS}}}
+  jobs:
+    handler: eventsim.testing.record
+    triggers: [{{sqs: {{queue: jobs, batch_size: 2}}}}]
+  flaky: {{handler: behaviours.echo, code: {FUNCTIONS}}}
+queues: {{jobs: {{visibility_timeout: 60}}}}
+"""
+        },
+    )
+    pytester.makepyfile(
+        test_sync="""
+        from eventsim import Outcome
+        from eventsim.testing import assert_delivered
+
+        def test_invoke_and_queue(eventsim_sync):
+            sim = eventsim_sync
+            assert sim.invoke("echo", {"a": 1}).payload == {"a": 1}
+            sim.queue("jobs").send_message("one")
+            sim.queue("jobs").send_message("two")
+            sim.settle()
+            bodies = [r["body"] for e in sim.recorded("jobs") for r in e["Records"]]
+            assert sorted(bodies) == ["one", "two"]
+            assert len(sim.queue("jobs")) == 0
+
+        def test_faults_and_virtual_time(eventsim_sync):
+            sim = eventsim_sync
+            sim.faults.fail("flaky", times=2)
+            sim.invoke("flaky", {"n": 1}, invocation_type="Event")
+            sim.settle()
+            sim.advance(minutes=3)   # AWS's retries at +60 s and +120 s, without waiting
+            attempts = assert_delivered(sim, "flaky", count=1)
+            assert attempts[0].attempt == 3
+            assert sim.ledger.query("flaky", outcome=Outcome.ERROR)[0].reason.startswith(
+                "injected fault")
+
+        def test_an_explained_mismatch(eventsim_sync):
+            eventsim_sync.invoke("echo", {"a": 1})
+            assert_delivered(eventsim_sync, "echo", count=2)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*echo: wanted 2 attempt(s) with outcome success, found 1.*",
+         "*Every attempt of echo:*", "*invoke -> echo: attempt 1 succeeded*"]
+    )  # fmt: skip

@@ -120,6 +120,10 @@ def test_cli_helpers_talk_to_up(up: Up, project: Path) -> None:
     logs = eventsim("logs", "echo", "-c", str(project / "eventsim.yaml"))
     assert "START RequestId" in logs.stdout
     up.wait_for("record via cli", 'record {"pk": {"S": "cli"}}')
+    story = eventsim("explain", "--message", sent.stdout.strip(), *config)
+    assert story.returncode == 0 and "sqs:jobs -> worker: attempt 1 succeeded" in story.stdout
+    nothing = eventsim("explain", "--key", "never.txt", *config)
+    assert "nothing in the ledger" in nothing.stdout
 
 
 def test_sigterm_lets_in_flight_invocations_finish(up: Up) -> None:

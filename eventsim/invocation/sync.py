@@ -18,6 +18,7 @@ from .. import unconfirmed
 from ..activity import Activity
 from ..clock import Clock
 from ..errors import RequestTooLarge, TooManyRequests
+from ..faults import Faults
 from ..ledger import Attempt, Ledger, Outcome
 from ..runtime.base import Execution, InvokeRequest, Status
 from ..runtime.logs import billed_duration_ms, max_memory_used_mb
@@ -98,6 +99,8 @@ class Invoker:
 
     def __init__(self, runtime: Runtime, ledger: Ledger, activity: Activity, clock: Clock) -> None:
         self._runtime = runtime
+        #: Faults a test injected (``sim.faults``); None outside tests.
+        self.faults: Faults | None = None
         self._ledger = ledger
         self._activity = activity
         self._clock = clock
@@ -143,6 +146,9 @@ class Invoker:
             "attempt": attempt,
             "started_at": self._clock.now(),
         }
+        fault = self.faults.take(spec.name) if self.faults is not None else None
+        if fault is not None:
+            return self._injected(fault, spec, request, record)
         self._activity.begin("invoke")
         try:
             execution, log = await self._runtime.pools[spec.name].run(request)
@@ -178,6 +184,33 @@ class Invoker:
             )
         )
         return result
+
+    def _injected(
+        self, fault: str, spec: FunctionSpec, request: InvokeRequest, record: dict[str, Any]
+    ) -> InvokeResult:
+        """An invocation a test asked to fail: what AWS would report, the handler not run."""
+        reason = f"injected fault: {fault}"
+        if fault == "throttle":
+            self._ledger.record(Attempt(**record, outcome=Outcome.THROTTLED, reason=reason))
+            raise TooManyRequests(f"{spec.name}: {reason}", "InjectedThrottle")
+        if fault == "time_out":
+            error = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": unconfirmed.timeout_message(request.request_id, spec.timeout_s),
+            }
+            outcome = Outcome.TIMEOUT
+        else:
+            error = {"errorType": "InjectedFault", "errorMessage": "eventsim injected a failure"}
+            outcome = Outcome.ERROR
+        raw = json.dumps(error).encode()
+        self._ledger.record(
+            Attempt(**record, outcome=outcome, error_type=error["errorType"], payload=error,
+                    reason=reason)
+        )  # fmt: skip
+        return InvokeResult(
+            request_id=request.request_id, payload=error, function_error="Unhandled",
+            raw_payload=raw,
+        )  # fmt: skip
 
     @staticmethod
     def _limit_response(execution: Execution, request: InvokeRequest, invocation_type: str) -> None:

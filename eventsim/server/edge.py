@@ -66,6 +66,7 @@ class EdgeServer:
         app.router.add_post("/2015-03-31/functions/{name}/invocations", self._lambda.invoke)
         app.router.add_get("/_eventsim/health", self._health)
         app.router.add_get("/_eventsim/ledger", self._ledger)
+        app.router.add_get("/_eventsim/explain", self._explain)
         app.router.add_post("/{tail:.*}", self._json_protocol)
         return app
 
@@ -125,6 +126,10 @@ class EdgeServer:
             content_type="application/json",
         )
 
+    async def _explain(self, request: web.Request) -> web.Response:
+        status, text = await _explain_text(self._sim, request.query)
+        return web.Response(status=status, text=text + "\n")
+
     async def _ledger(self, request: web.Request) -> web.Response:
         function = request.query.get("function")
         try:
@@ -135,6 +140,18 @@ class EdgeServer:
         chosen = attempts[-limit:] if limit > 0 else []
         body = json.dumps([_attempt(a) for a in chosen], default=str)
         return web.Response(body=body.encode(), content_type="application/json")
+
+
+async def _explain_text(sim: Simulator, query: Any) -> tuple[int, str]:
+    item = query.get("item")
+    if not any(query.get(k) for k in ("key", "message", "item")):
+        return 400, "give one of key=, message= or item= (a JSON object of the item's key)"
+    try:
+        parsed = json.loads(item) if item else None
+    except ValueError:
+        return 400, "item= must be a JSON object of the item's key"
+    text = sim.explain(key=query.get("key"), message_id=query.get("message"), item=parsed)
+    return 200, text
 
 
 def _attempt(attempt: Attempt) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class Queue:
         self._store = store if config.persist else None
         self.changed = asyncio.Event()  # set whenever a message may have become visible
         self.listeners: list[Callable[[], None]] = []  # called synchronously on sends
+        self._redeliver = 0
 
     # --- sending --------------------------------------------------------------------------
 
@@ -373,7 +374,22 @@ class Queue:
             return
         message = self._messages.get(message_id)
         if message is not None and message.receipt_handle == receipt_handle:
+            if self._redeliver:  # an injected fault: at-least-once, delivered again
+                self._redeliver -= 1
+                self._hide_until_again(message, self._clock.time())
+                return
             self._remove(message)
+
+    def redeliver_next(self, count: int = 1) -> None:
+        """Fault injection: the next ``count`` messages deleted become visible once more."""
+        self._redeliver += count
+
+    def _hide_until_again(self, message: _Message, when: float) -> None:
+        message.version += 1
+        message.available_at = when
+        heapq.heappush(self._timeline, (when, message.seq, message.version, message.id))
+        for listener in list(self.listeners):
+            listener()
 
     def change_message_visibility(self, receipt_handle: str, visibility_timeout: int) -> None:
         if not 0 <= visibility_timeout <= 43200:
