@@ -11,7 +11,8 @@ Options, most specific first: the marker
 ``eventsim_config`` (a path from the rootdir; default ``config/eventsim.yaml``),
 ``eventsim_virtual_time`` (default true) and ``eventsim_isolation`` (``process`` or ``thread``:
 every function's isolation). Each simulator has its own state folder under the test's
-``tmp_path``; teardown closes it and kills every child process it started::
+``tmp_path``, and its buckets' folders live there too (``sim.bucket(name).root``), so tests
+share no files; teardown closes it and kills every child process it started::
 
     @pytest.mark.asyncio
     async def test_hello(eventsim):
@@ -91,6 +92,7 @@ def _options(request: pytest.FixtureRequest, config: ConfigSource) -> dict[str, 
         "config": source,
         "virtual_time": given.get("virtual_time", request.config.getini("eventsim_virtual_time")),
         "isolation": isolation or None,
+        "private_buckets": True,  # bucket folders under the test's own state folder
     }
 
 

@@ -27,7 +27,7 @@ import structlog
 from . import explain
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
-from .config import DEFAULT_CONFIG_PATH, Config, DynamoDbTrigger, SqsTrigger, load_config
+from .config import DEFAULT_CONFIG_PATH, Config, SqsTrigger, load_config
 from .errors import (
     EventsimError,
     FunctionNotFound,
@@ -37,10 +37,11 @@ from .errors import (
     UnknownResourceError,
 )
 from .events import s3
+from .events.apigateway import HttpRequest, HttpResponse
 from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.polling import SqsMapping
-from .invocation.streams import StreamMapping
+from .invocation.streams import stream_mappings
 from .invocation.sync import Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .router import S3Router, ScheduleRouter, schedule_triggers
@@ -49,6 +50,7 @@ from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .sources.base import Source
 from .sources.bucket import BucketSource, ObjectChange
+from .sources.http import HttpTriggerServer
 from .sources.messages import config_from_attributes
 from .sources.queue import Queue
 from .sources.queue_store import QueueStore
@@ -111,6 +113,7 @@ class Simulator:
         self._table_watcher: TableWatcher | None = None
         self._sources: list[Source] = []
         self._s3_router: S3Router | None = None
+        self._http: HttpTriggerServer | None = None
         #: Fault injection for tests: ``sim.faults.fail("fn", times=2)`` and more.
         self.faults = Faults(
             duplicate=lambda queue, n: self.queue(queue).redeliver_next(n),
@@ -217,31 +220,6 @@ class Simulator:
             self._table_watcher = TableWatcher(self.state_dir / "tables", self._tables)
             self._table_watcher.start()
 
-    def _stream_mappings(self) -> list[StreamMapping]:
-        assert self._invoker is not None
-        mappings: list[StreamMapping] = []
-        for name, function in self.config.functions.items():
-            for trigger in function.triggers:
-                if not isinstance(trigger.spec, DynamoDbTrigger):
-                    continue
-                key = f"{name}:{trigger.spec.table}"
-                same = sum(m.key.startswith(key) for m in mappings)
-                mappings.append(
-                    StreamMapping(
-                        self.functions[name],
-                        trigger.spec,
-                        self._tables[trigger.spec.table],
-                        key=f"{key}#{same}" if same else key,
-                        invoker=self._invoker,
-                        ledger=self.ledger,
-                        activity=self.activity,
-                        clock=self.clock,
-                        spawn=self._spawn,
-                        send_to_queue=self._send_to_queue,
-                    )
-                )
-        return mappings
-
     def _send_to_queue(self, name: str, body: str) -> str:
         return self._queues[name].send_message(body)
 
@@ -295,7 +273,11 @@ class Simulator:
             for trigger in function.triggers
             if isinstance(trigger.spec, SqsTrigger)
         ]
-        streams = self._stream_mappings()
+        streams = stream_mappings(
+            self.config, self.functions, self._tables, invoker=self._invoker, ledger=self.ledger,
+            activity=self.activity, clock=self.clock, spawn=self._spawn,
+            send_to_queue=self._send_to_queue,
+        )  # fmt: skip
         self._sources = [*self._buckets.values(), *self.schedules, *mappings, *streams]
         for source in self._sources:
             await source.start()
@@ -527,6 +509,26 @@ class Simulator:
     ) -> list[Attempt]:  # fmt: skip
         """Until ``function`` has ``count`` attempts (of ``outcome``); see ``Ledger.wait_for``."""
         return await self.ledger.wait_for(function, count, outcome, timeout)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | str = b"",
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        """An HTTP request to the ``http`` triggers, answered as API Gateway would — without a
+        port (``eventsim up`` serves the same routes over HTTP)."""
+        self._check_running()
+        if self._http is None:
+            self._http = HttpTriggerServer(self)
+        data = body.encode() if isinstance(body, str) else body
+        return await self._http.respond(
+            HttpRequest(method.upper(), path, query=list((query or {}).items()),
+                        headers=[("Host", "localhost"), *(headers or {}).items()], body=data)
+        )  # fmt: skip
 
     def recorded(self, function: str) -> list[Any]:
         """The events ``function`` handled successfully, in order (e.g. with the

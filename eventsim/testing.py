@@ -57,10 +57,13 @@ def build(
     *,
     base_dir: str | Path | None = None,
     isolation: Isolation | None = None,
+    private_buckets: bool = False,
     **options: Any,
 ) -> Simulator:
     """A simulator (not started) from a path, a dict or a ``Config``; ``isolation`` overrides
-    every function's. ``options`` go to ``Simulator`` (``virtual_time``, ``state_dir``...)."""
+    every function's; ``private_buckets`` moves every bucket folder under the state folder
+    (``state_dir/buckets/<name>``, so tests share no files). ``options`` go to ``Simulator``
+    (``virtual_time``, ``state_dir``...)."""
     if isinstance(config, dict):
         config = Config.from_dict(config, base_dir)
     elif not isinstance(config, Config):
@@ -71,6 +74,15 @@ def build(
             for name, function in config.functions.items()
         }
         config = config.model_copy(update={"functions": functions})
+    if private_buckets:
+        if "state_dir" not in options:
+            raise ValueError("private_buckets needs a state_dir")
+        root = Path(options["state_dir"]) / "buckets"
+        buckets = {
+            name: bucket.model_copy(update={"path": (root / name).resolve()})
+            for name, bucket in config.buckets.items()
+        }
+        config = config.model_copy(update={"buckets": buckets})
     return Simulator(config, **options)
 
 
@@ -97,6 +109,7 @@ class SimulatorFactory:
         virtual_time: bool = True,
         base_dir: str | Path | None = None,
         isolation: Isolation | None = None,
+        private_buckets: bool = False,
         **options: Any,
     ) -> Simulator:
         """Start a simulator from a config file path, a config dict or a ``Config``.
@@ -107,7 +120,7 @@ class SimulatorFactory:
         options.setdefault("state_dir", self.state_dir())
         simulator = build(
             config, base_dir=base_dir or self.base_dir, isolation=isolation,
-            virtual_time=virtual_time, **options,
+            private_buckets=private_buckets, virtual_time=virtual_time, **options,
         )  # fmt: skip
         await simulator.start()
         self.simulators.append(simulator)

@@ -35,7 +35,7 @@ import structlog
 
 from ..activity import Activity, Waiter
 from ..clock import Clock
-from ..config import DynamoDbTrigger
+from ..config import Config, DynamoDbTrigger
 from ..errors import TooManyRequests
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
@@ -394,3 +394,30 @@ class StreamMapping(Source):
 
 def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stream_mappings(
+    config: Config,
+    functions: dict[str, FunctionSpec],
+    tables: dict[str, Table],
+    **dependencies: Any,
+) -> list[StreamMapping]:
+    """One mapping per ``dynamodb`` trigger; its checkpoint key is ``function:table`` (with
+    ``#n`` for a second trigger of the same function on the same table)."""
+    mappings: list[StreamMapping] = []
+    for name, function in config.functions.items():
+        for trigger in function.triggers:
+            if not isinstance(trigger.spec, DynamoDbTrigger):
+                continue
+            key = f"{name}:{trigger.spec.table}"
+            same = sum(m.key.startswith(key) for m in mappings)
+            mappings.append(
+                StreamMapping(
+                    functions[name],
+                    trigger.spec,
+                    tables[trigger.spec.table],
+                    key=f"{key}#{same}" if same else key,
+                    **dependencies,
+                )
+            )
+    return mappings

@@ -117,11 +117,6 @@ class HttpTriggerServer:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _send(apigateway.rest_error(413, "Request Too Long"))
-        route = self.match(request.method, request.path)
-        if route is None:
-            if self._rest_only:
-                return _send(apigateway.rest_error(403, "Missing Authentication Token"))
-            return _send(apigateway.rest_error(404, HTTP_API_NOT_FOUND))
         incoming = HttpRequest(
             method=request.method,
             path=request.path,
@@ -132,7 +127,16 @@ class HttpTriggerServer:
             protocol=f"HTTP/{request.version.major}.{request.version.minor}",
             raw_query=request.query_string,
         )
-        return _send(await self._run(route, incoming))
+        return _send(await self.respond(incoming))
+
+    async def respond(self, request: HttpRequest) -> HttpResponse:
+        """What API Gateway answers ``request`` with: the route's function run, or an error."""
+        route = self.match(request.method, request.path)
+        if route is None:
+            if self._rest_only:
+                return apigateway.rest_error(403, "Missing Authentication Token")
+            return apigateway.rest_error(404, HTTP_API_NOT_FOUND)
+        return await self._run(route, request)
 
     async def _run(self, route: Route, request: HttpRequest) -> HttpResponse:
         trigger, sim = route.trigger, self._sim

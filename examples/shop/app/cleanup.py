@@ -1,0 +1,3 @@
+def handler(event, context):
+    """Runs every hour."""
+    return {"cleaned_at": event["time"]}
