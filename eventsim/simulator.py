@@ -42,7 +42,7 @@ from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.polling import SqsMapping
 from .invocation.streams import stream_mappings
-from .invocation.sync import Invoker, InvokeResult, new_request_id
+from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .router import S3Router, ScheduleRouter, schedule_triggers
 from .runtime.logs import LogSink
@@ -257,16 +257,13 @@ class Simulator:
             for function, name, trigger in schedule_triggers(self.config)
         ]
         assert self._invoker is not None
+        delivery = Delivery(self._invoker, self.ledger, self.activity, self.clock, self._spawn)
         mappings = [
             SqsMapping(
                 self.functions[name],
                 trigger.spec,
                 self._queues[trigger.spec.queue],
-                invoker=self._invoker,
-                ledger=self.ledger,
-                activity=self.activity,
-                clock=self.clock,
-                spawn=self._spawn,
+                delivery=delivery,
                 region=self.config.region,
             )
             for name, function in self.config.functions.items()
@@ -274,10 +271,8 @@ class Simulator:
             if isinstance(trigger.spec, SqsTrigger)
         ]
         streams = stream_mappings(
-            self.config, self.functions, self._tables, invoker=self._invoker, ledger=self.ledger,
-            activity=self.activity, clock=self.clock, spawn=self._spawn,
-            send_to_queue=self._send_to_queue,
-        )  # fmt: skip
+            self.config, self.functions, self._tables, delivery, self._send_to_queue
+        )
         self._sources = [*self._buckets.values(), *self.schedules, *mappings, *streams]
         for source in self._sources:
             await source.start()

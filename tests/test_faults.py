@@ -14,9 +14,10 @@ from .helpers import function
 pytestmark = pytest.mark.asyncio
 
 
-async def sim_with(factory: SimulatorFactory, tmp_path: Any) -> Simulator:
+async def sim_with(factory: SimulatorFactory, tmp_path: Any, **options: Any) -> Simulator:
     return await factory(
         {
+            **options,
             "functions": {
                 "echo": function("echo", retries=1),
                 "worker": function("batches.bodies", triggers=[{"sqs": {"queue": "jobs"}}]),
@@ -34,7 +35,8 @@ async def test_time_outs_and_throttles(eventsim_factory: SimulatorFactory, tmp_p
     sim = await sim_with(eventsim_factory, tmp_path)
     sim.faults.time_out("echo")
     result = await sim.invoke("echo", {"a": 1})
-    assert result.function_error == "Unhandled" and result.payload["errorType"] == "Sandbox.Timedout"
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "Sandbox.Timedout"
     sim.faults.throttle("echo")
     await sim.invoke("echo", {"b": 1}, invocation_type="Event")  # throttled, retried later
     await sim.advance(minutes=5)
@@ -61,7 +63,8 @@ async def test_a_duplicated_message_is_delivered_twice(
 async def test_reordered_s3_notifications(
     eventsim_factory: SimulatorFactory, tmp_path: Any
 ) -> None:
-    sim = await sim_with(eventsim_factory, tmp_path)
+    # One environment: notifications are handled one at a time, in the order they arrive.
+    sim = await sim_with(eventsim_factory, tmp_path, max_environments=1)
     sim.faults.reorder("uploads", count=3)
     for name in ("a", "b", "c"):
         await sim.bucket("uploads").put_object(f"in/{name}.txt", b"x")

@@ -27,19 +27,17 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..activity import Activity, Waiter
-from ..clock import Clock
+from ..activity import Waiter
 from ..config import SqsTrigger
 from ..errors import TooManyRequests
 from ..events import sqs
 from ..filters import FilterSet, sqs_view
-from ..ledger import Attempt, Ledger, Outcome
+from ..ledger import Attempt, Outcome
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
 from ..sources.messages import Message
 from ..sources.queue import Queue
-from ..types import Spawn
-from .sync import Invoker, InvokeResult
+from .sync import Delivery, InvokeResult
 
 log = structlog.get_logger("eventsim.polling")
 
@@ -83,26 +81,22 @@ class SqsMapping(Source):
         trigger: SqsTrigger,
         queue: Queue,
         *,
-        invoker: Invoker,
-        ledger: Ledger,
-        activity: Activity,
-        clock: Clock,
-        spawn: Spawn,
+        delivery: Delivery,
         region: str,
     ) -> None:
         self.name = f"{queue.name}->{spec.name}"
         self._spec = spec
         self._trigger = trigger
         self._queue = queue
-        self._invoker = invoker
-        self._ledger = ledger
-        self._activity = activity
-        self._clock = clock
-        self._spawn = spawn
+        self._invoker = delivery.invoker
+        self._ledger = delivery.ledger
+        self._activity = delivery.activity
+        self._clock = delivery.clock
+        self._spawn = delivery.spawn
         self._region = region
         self._filters = FilterSet.compile(trigger.filters)
         self._slots = asyncio.Semaphore(trigger.maximum_concurrency or DEFAULT_CONCURRENCY)
-        self._waiter = Waiter(activity, clock, "sqs")
+        self._waiter = Waiter(delivery.activity, delivery.clock, "sqs")
         self._task: object = None
 
     async def start(self) -> None:

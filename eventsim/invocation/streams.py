@@ -27,26 +27,25 @@ import asyncio
 import hashlib
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from ..activity import Activity, Waiter
-from ..clock import Clock
+from ..activity import Waiter
 from ..config import Config, DynamoDbTrigger
 from ..errors import TooManyRequests
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
-from ..ledger import Attempt, Ledger, Outcome
+from ..ledger import Attempt, Outcome
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
 from ..sources.table import STREAM_RETENTION_S, Table
-from ..types import Spawn
 from ..unconfirmed import STREAM_RETRY_BACKOFF_S, STREAM_SHARD_ID
 from .polling import BatchResponse
-from .sync import Invoker, InvokeResult, new_request_id
+from .sync import Delivery, InvokeResult, new_request_id
 
 log = structlog.get_logger("eventsim.streams")
 
@@ -80,28 +79,25 @@ class StreamMapping(Source):
         table: Table,
         *,
         key: str,
-        invoker: Invoker,
-        ledger: Ledger,
-        activity: Activity,
-        clock: Clock,
-        spawn: Spawn,
-        send_to_queue: Any,
+        delivery: Delivery,
+        send_to_queue: Callable[[str, str], object],
     ) -> None:
         self.name = f"{table.name}->{spec.name}"
         self.key = key
         self._spec = spec
         self._trigger = trigger
         self._table = table
-        self._invoker = invoker
-        self._ledger = ledger
-        self._activity = activity
-        self._clock = clock
-        self._spawn = spawn
+        self._invoker = delivery.invoker
+        self._ledger = delivery.ledger
+        self._activity = delivery.activity
+        self._clock = delivery.clock
+        self._spawn = delivery.spawn
         self._send_to_queue = send_to_queue
         self._filters = FilterSet.compile(trigger.filters)
-        self._reader = Waiter(activity, clock, "stream")
+        self._reader = Waiter(delivery.activity, delivery.clock, "stream")
         self._lanes = [
-            _Lane(Waiter(activity, clock, "stream")) for _ in range(trigger.parallelization_factor)
+            _Lane(Waiter(delivery.activity, delivery.clock, "stream"))
+            for _ in range(trigger.parallelization_factor)
         ]
         self._position = 0  # the last sequence number read
         self._saved = 0
@@ -400,7 +396,8 @@ def stream_mappings(
     config: Config,
     functions: dict[str, FunctionSpec],
     tables: dict[str, Table],
-    **dependencies: Any,
+    delivery: Delivery,
+    send_to_queue: Callable[[str, str], object],
 ) -> list[StreamMapping]:
     """One mapping per ``dynamodb`` trigger; its checkpoint key is ``function:table`` (with
     ``#n`` for a second trigger of the same function on the same table)."""
@@ -417,7 +414,8 @@ def stream_mappings(
                     trigger.spec,
                     tables[trigger.spec.table],
                     key=f"{key}#{same}" if same else key,
-                    **dependencies,
+                    delivery=delivery,
+                    send_to_queue=send_to_queue,
                 )
             )
     return mappings
