@@ -70,4 +70,4 @@ def append_to_file(event, context):
             out.write(line + "\n")
             out.flush()
             print(f"processed {line}")
-    time.sleep(0.005)
+    time.sleep(0.005)  # the behaviour under test: a slow handler, so a kill lands mid-stream

@@ -43,13 +43,13 @@ def png(event, context):
 
 
 def slow(event, context):
-    time.sleep(1.0)
+    time.sleep(1.0)  # the behaviour under test: a handler slower than the integration timeout
     return {"statusCode": 200, "body": "late"}
 
 
 def drain(event, context):
     print("drain started", flush=True)
-    time.sleep(0.5)
+    time.sleep(0.5)  # the behaviour under test: in flight when SIGTERM arrives
     print("drain finished", flush=True)
     return {"drained": True}
 
