@@ -57,6 +57,18 @@ class Attempt:
     log_tail: str = ""
     reason: str | None = None  # why it was retried, dropped or expired
 
+    @classmethod
+    def dropped(
+        cls, *, function: str, request_id: str, source: str, event: Any, at: datetime,
+        reason: str, invocation_type: str = "RequestResponse",
+    ) -> Attempt:  # fmt: skip
+        """An event no handler ran for (filtered out, expired, discarded, unmatched)."""
+        return cls(
+            function=function, request_id=request_id, invocation_type=invocation_type,
+            source=source, event=event, attempt=0, started_at=at, outcome=Outcome.DROPPED,
+            reason=reason,
+        )  # fmt: skip
+
     @property
     def cold_start(self) -> bool:
         return self.init_duration_ms is not None

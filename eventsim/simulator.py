@@ -545,10 +545,10 @@ class Simulator:
     def _unmatched(self, change: ObjectChange, reason: str) -> None:
         event = s3.notification(self._router().record(change, "(none)"))
         self.ledger.record(
-            Attempt(
+            Attempt.dropped(
                 function=explain.NO_FUNCTION, request_id=new_request_id(),
-                invocation_type="Event", source=f"s3:{change.bucket}", event=event,
-                attempt=0, started_at=self.clock.now(), outcome=Outcome.DROPPED, reason=reason,
+                source=f"s3:{change.bucket}", event=event, at=self.clock.now(), reason=reason,
+                invocation_type="Event",
             )
         )  # fmt: skip
 

@@ -32,7 +32,7 @@ from ..config import SqsTrigger
 from ..errors import TooManyRequests
 from ..events import sqs
 from ..filters import FilterSet, sqs_view
-from ..ledger import Attempt, Outcome
+from ..ledger import Attempt
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
 from ..sources.messages import Message
@@ -240,15 +240,9 @@ class SqsMapping(Source):
 
     def _dropped(self, record: dict[str, Any], reason: str) -> None:
         self._ledger.record(
-            Attempt(
-                function=self._spec.name,
-                request_id=record["messageId"],
-                invocation_type="RequestResponse",
-                source=f"sqs:{self._queue.name}",
-                event=record,
-                attempt=0,
-                started_at=self._clock.now(),
-                outcome=Outcome.DROPPED,
+            Attempt.dropped(
+                function=self._spec.name, request_id=record["messageId"],
+                source=f"sqs:{self._queue.name}", event=record, at=self._clock.now(),
                 reason=reason,
             )
-        )
+        )  # fmt: skip

@@ -39,7 +39,7 @@ from ..config import Config, DynamoDbTrigger
 from ..errors import TooManyRequests
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
-from ..ledger import Attempt, Outcome
+from ..ledger import Attempt
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
 from ..sources.table import STREAM_RETENTION_S, Table
@@ -359,33 +359,22 @@ class StreamMapping(Source):
             reason += f"; on-failure record sent to {destination}"
         log.warning("stream.batch_discarded", mapping=self.name, reason=reason)
         self._ledger.record(
-            Attempt(
-                function=self._spec.name,
-                request_id=new_request_id(),
-                invocation_type="RequestResponse",
+            Attempt.dropped(
+                function=self._spec.name, request_id=new_request_id(),
                 source=f"dynamodb:{self._table.name}",
                 event=dynamodb.batch([entry.record for entry in entries]),
-                attempt=0,
-                started_at=self._clock.now(),
-                outcome=Outcome.DROPPED,
-                reason=reason,
+                at=self._clock.now(), reason=reason,
             )
-        )
+        )  # fmt: skip
 
     def _dropped(self, record: dict[str, Any], reason: str) -> None:
         self._ledger.record(
-            Attempt(
-                function=self._spec.name,
-                request_id=record["eventID"],
-                invocation_type="RequestResponse",
-                source=f"dynamodb:{self._table.name}",
-                event=record,
-                attempt=0,
-                started_at=self._clock.now(),
-                outcome=Outcome.DROPPED,
+            Attempt.dropped(
+                function=self._spec.name, request_id=record["eventID"],
+                source=f"dynamodb:{self._table.name}", event=record, at=self._clock.now(),
                 reason=reason,
             )
-        )
+        )  # fmt: skip
 
 
 def _iso(when: datetime) -> str:
