@@ -170,18 +170,23 @@ Predicate = Callable[[Item], bool]
 
 
 def _condition(p: Parser) -> Predicate:
-    left = _conjunction(p)
-    while p.keyword("OR"):
-        right = _conjunction(p)
-        left = (lambda a, b: lambda item: a(item) or b(item))(left, right)
-    return left
+    return _chain(p, "OR", _conjunction, lambda a, b: lambda item: a(item) or b(item))
 
 
 def _conjunction(p: Parser) -> Predicate:
-    left = _negation(p)
-    while p.keyword("AND"):
-        right = _negation(p)
-        left = (lambda a, b: lambda item: a(item) and b(item))(left, right)
+    return _chain(p, "AND", _negation, lambda a, b: lambda item: a(item) and b(item))
+
+
+def _chain(
+    p: Parser,
+    word: str,
+    operand: Callable[[Parser], Predicate],
+    combine: Callable[[Predicate, Predicate], Predicate],
+) -> Predicate:
+    """``operand (word operand)*``, combined left to right."""
+    left = operand(p)
+    while p.keyword(word):
+        left = combine(left, operand(p))
     return left
 
 

@@ -73,6 +73,3 @@ class Faults:
         """The fault for this invocation of ``function``, if one is pending (used once)."""
         pending = self._functions.get(function)
         return pending.popleft() if pending else None
-
-    def clear(self) -> None:
-        self._functions.clear()

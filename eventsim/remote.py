@@ -38,9 +38,12 @@ class Remote:
         self.timeout = timeout
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> RemoteResult:
-        request = urllib.request.Request(
-            self.endpoint + path, data=body, headers=headers, method="POST"
+        return self._send(
+            urllib.request.Request(self.endpoint + path, data=body, headers=headers, method="POST")
         )
+
+    def _send(self, request: urllib.request.Request) -> RemoteResult:
+        """The response, whatever its status; ``RemoteError`` if eventsim cannot be reached."""
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return RemoteResult(response.status, dict(response.headers), response.read())
@@ -92,13 +95,11 @@ class Remote:
     def explain(self, **query: str) -> str:
         """What the running eventsim's ledger says about a key, message or item."""
         url = f"{self.endpoint}/_eventsim/explain?{urllib.parse.urlencode(query)}"
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
-                return str(response.read().decode())
-        except urllib.error.HTTPError as exc:
-            raise RemoteError(exc.read().decode().strip()) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise RemoteError(f"cannot reach eventsim at {self.endpoint} ({exc})") from None
+        result = self._send(urllib.request.Request(url))
+        text = result.body.decode()
+        if result.status != 200:
+            raise RemoteError(text.strip())
+        return text
 
     @staticmethod
     def log_tail(result: RemoteResult) -> str:

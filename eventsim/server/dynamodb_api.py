@@ -4,7 +4,6 @@ SQLite tables, as boto3's client and its resource/Table API speak it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -192,7 +191,7 @@ def describe(table: Table) -> dict[str, Any]:
     keys = [(c.partition_key, c.partition_key_type, "HASH")]
     if c.sort_key is not None:
         keys.append((c.sort_key, c.sort_key_type, "RANGE"))
-    created = datetime.fromtimestamp(table.path.stat().st_ctime, UTC).timestamp()
+    stat = table.path.stat()
     description: dict[str, Any] = {
         "TableName": table.name,
         "TableStatus": "ACTIVE",
@@ -200,8 +199,8 @@ def describe(table: Table) -> dict[str, Any]:
         "KeySchema": [{"AttributeName": n, "KeyType": k} for n, _, k in keys],
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t, _ in keys],
         "ItemCount": len(table),
-        "TableSizeBytes": table.path.stat().st_size,
-        "CreationDateTime": created,
+        "TableSizeBytes": stat.st_size,
+        "CreationDateTime": stat.st_ctime,
         "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
         "ProvisionedThroughput": {
             "ReadCapacityUnits": 0,

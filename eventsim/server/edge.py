@@ -28,7 +28,7 @@ from .dynamodb_api import DynamoDbApi
 from .dynamodb_api import error_response as dynamodb_error
 from .lambda_api import LambdaApi
 from .lambda_api import error_response as lambda_error
-from .protocol import json_response
+from .protocol import json_response, serve
 from .sqs_api import SqsApi
 
 if TYPE_CHECKING:
@@ -71,11 +71,7 @@ class EdgeServer:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        self.port = _bound_port(self._runner, self.port)
+        self._runner, self.port = await serve(self.app(), self.host, self.port)
 
     async def wait_in_flight(self, count: int) -> None:
         """Until ``count`` requests are being handled at once (for tests of long polling)."""
@@ -127,7 +123,7 @@ class EdgeServer:
         )
 
     async def _explain(self, request: web.Request) -> web.Response:
-        status, text = await _explain_text(self._sim, request.query)
+        status, text = _explain_text(self._sim, request.query)
         return web.Response(status=status, text=text + "\n")
 
     async def _ledger(self, request: web.Request) -> web.Response:
@@ -142,7 +138,7 @@ class EdgeServer:
         return web.Response(body=body.encode(), content_type="application/json")
 
 
-async def _explain_text(sim: Simulator, query: Any) -> tuple[int, str]:
+def _explain_text(sim: Simulator, query: Any) -> tuple[int, str]:
     item = query.get("item")
     if not any(query.get(k) for k in ("key", "message", "item")):
         return 400, "give one of key=, message= or item= (a JSON object of the item's key)"
@@ -159,13 +155,6 @@ def _attempt(attempt: Attempt) -> dict[str, Any]:
     data["started_at"] = attempt.started_at.isoformat()
     data["outcome"] = attempt.outcome.value
     return data
-
-
-def _bound_port(runner: web.AppRunner, requested: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return requested
 
 
 @web.middleware

@@ -22,6 +22,17 @@ class ApiError(EventsimError):
         self.extra = extra
 
 
+async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Listen with ``app`` on ``host:port`` (0: any free port); the runner and the real port."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, reuse_address=True).start()
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return runner, int(address[1])
+    return runner, port
+
+
 def json_response(payload: Any, status: int = 200, content_type: str = AMZ_JSON) -> web.Response:
     return web.Response(
         status=status,

@@ -258,7 +258,7 @@ def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
     if len(entries) > 10:
         raise ApiError(
             "TooManyEntriesInBatchRequest", f"Maximum number of entries is 10, got {len(entries)}"
-        )  # noqa: E501
+        )
     ids = [e.get("Id") if isinstance(e, dict) else None for e in entries]
     for entry_id in ids:
         if not isinstance(entry_id, str) or not _BATCH_ID.match(entry_id):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -22,6 +23,7 @@ from ..errors import InvokeError
 from ..events import apigateway
 from ..events.apigateway import HttpRequest, HttpResponse
 from ..invocation.sync import new_request_id
+from ..server.protocol import serve
 from ..unconfirmed import (
     HTTP_API_NOT_FOUND,
     HTTP_INTEGRATION_TIMEOUT_S,
@@ -43,9 +45,9 @@ class Route:
     function: str
     trigger: HttpTrigger
 
-    @property
+    @cached_property
     def segments(self) -> list[str]:
-        return self.trigger.path.strip("/").split("/") if self.trigger.path != "/" else []
+        return [s for s in self.trigger.path.split("/") if s]
 
     def matches(self, method: str, parts: list[str]) -> bool:
         if self.trigger.method not in ("ANY", method):
@@ -94,14 +96,7 @@ class HttpTriggerServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        for address in self._runner.addresses:
-            if isinstance(address, tuple):
-                self.port = int(address[1])
-                break
+        self._runner, self.port = await serve(app, self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -109,7 +104,7 @@ class HttpTriggerServer:
             self._runner = None
 
     def match(self, method: str, path: str) -> Route | None:
-        parts = [p for p in path.strip("/").split("/") if p] if path.strip("/") else []
+        parts = [p for p in path.split("/") if p]
         return next((r for r in self.routes if r.matches(method, parts)), None)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
