@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from eventsim import Simulator
 from eventsim.testing import SimulatorFactory
 
 from .helpers import MakeSim
+from .test_up_s3 import Up
 
 
 @pytest_asyncio.fixture
@@ -20,3 +24,12 @@ async def make_sim(eventsim_factory: SimulatorFactory) -> MakeSim:
         return await eventsim_factory({"functions": functions, **config}, virtual_time=virtual_time)
 
     return make
+
+
+@pytest.fixture
+def up(project: Path) -> Iterator[Up]:
+    """A running `eventsim up` on the module's ``project`` fixture; killed at teardown."""
+    running = Up(project)
+    yield running
+    running.process.kill()
+    running.process.wait()

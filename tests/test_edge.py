@@ -48,24 +48,20 @@ class Edge:
         self.sim = sim
         self.server = server
 
+    def _options(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self.server.url,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "test",
+            "aws_secret_access_key": "test",
+        }
+
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=BotoConfig(retries={"max_attempts": 1}),
-        )
+        retries = BotoConfig(retries={"max_attempts": 1})
+        return boto3.client(service, config=retries, **self._options())
 
     def resource(self, service: str) -> Any:
-        return boto3.resource(
-            service,
-            endpoint_url=self.server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        return boto3.resource(service, **self._options())
 
 
 @pytest_asyncio.fixture

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -56,14 +55,6 @@ tables: {{orders: {{partition_key: pk, stream: NEW_IMAGE}}}}
 """
     )
     return tmp_path
-
-
-@pytest.fixture
-def up(project: Path) -> Iterator[Up]:
-    running = Up(project)
-    yield running
-    running.process.kill()
-    running.process.wait()
 
 
 def endpoints(ready: str) -> tuple[str, str]:

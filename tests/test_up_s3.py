@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,14 +74,6 @@ class Up:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(timeout=30) == 0
-
-
-@pytest.fixture
-def up(project: Path) -> Iterator[Up]:
-    running = Up(project)
-    yield running
-    running.process.kill()
-    running.process.wait()
 
 
 def test_dropped_files_run_the_function(project: Path, up: Up) -> None:
