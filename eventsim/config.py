@@ -1,9 +1,15 @@
 """The config file: pydantic models of it, and the only parser of it.
 
 ``load_config(path)`` reads YAML, validates it once, resolves paths against the file's folder
-and checks cross references (a trigger's bucket, a destination's function...). Every problem
-found is reported together in one ``ConfigError``, each with ``file:line:column``, the key
-path and what was expected.
+(defaults included) and checks cross references (a trigger's bucket, a destination's
+function...). Every problem found is reported together in one ``ConfigError``, sorted by line,
+each with ``file:line:column``, the key path and what was expected; the references are checked
+over whatever part of the file validated. ``find_config()`` finds the file when none is named.
+
+Input is untrusted: a file over 1 MB, not UTF-8, nested too deeply, with an alias bomb or a
+``!!python`` tag is refused before anything expands (``yamlpos``). Scalars are strict: an int
+key takes an int (``timeout: "3"`` and ``timeout: true`` are errors), a bool key only
+``true``/``false``; paths and times are written as strings.
 
 Example::
 
@@ -14,7 +20,8 @@ Example::
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import stat
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +32,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -32,12 +40,16 @@ from pydantic import (
 )
 
 from . import cron, yamlpos
-from .config_checks import check_references, error_message
+from .config_checks import check_references, declared_names, error_message, prune, unsafe_folder
 from .errors import ConfigError, ConfigIssue
 from .filters import FilterSet, PatternError
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
-DEFAULT_CONFIG_PATH = Path("config/eventsim.yaml")
+#: Where ``find_config`` looks, in order, relative to the current folder.
+CONFIG_NAMES = (Path("eventsim.yaml"), Path("config/eventsim.yaml"))
+DEFAULT_CONFIG_PATH = CONFIG_NAMES[1]
+#: Larger files are refused before they are read: no config needs a megabyte.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 # Names as AWS accepts them.
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
@@ -45,6 +57,8 @@ BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 QUEUE_NAME = r"^[A-Za-z0-9_-]+(\.fifo)?$"  # and at most 80 characters
 TABLE_NAME = r"^[A-Za-z0-9_.-]{3,255}$"
 ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]+$")
+ENV_GLOB = re.compile(r"^[A-Za-z_*?][A-Za-z0-9_*?]*$")
+ROLE_ARN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,64}$"
 ENV_TOTAL_BYTES = 4096
 
 #: §8.3: variables the runtime sets; a function may not set them.
@@ -87,14 +101,63 @@ S3_EVENT_TYPES = frozenset(
 )
 
 
+def _to_path(value: Any) -> Any:
+    # Validation is strict (no str -> Path coercion), and YAML has no path type: take strings.
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("expected a path, got an empty string")
+        return Path(value)
+    if isinstance(value, Path):
+        return value
+    raise ValueError(f"expected a path (a string), got {value!r}")
+
+
 def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     base = (info.context or {}).get("base_dir")
+    value = value.expanduser()
     if not value.is_absolute() and base is not None:
         value = Path(base) / value
-    return value.expanduser().resolve()
+    return value.resolve()
 
 
-ResolvedPath = Annotated[Path, AfterValidator(_resolve_path)]
+def _safe_folder(value: Path) -> Path:
+    problem = unsafe_folder(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+ResolvedPath = Annotated[Path, BeforeValidator(_to_path), AfterValidator(_resolve_path)]
+#: A folder eventsim writes to or watches: not a file, not a system folder.
+WorkFolder = Annotated[ResolvedPath, AfterValidator(_safe_folder)]
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _to_datetime(value: Any) -> Any:
+    # Strict validation takes datetime objects only; YAML gives them unquoted, or strings.
+    if isinstance(value, str) or (isinstance(value, date) and not isinstance(value, datetime)):
+        try:
+            return _DATETIME.validate_python(value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ValueError(f"expected an ISO 8601 date and time, got {value!r}") from exc
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_to_datetime)]
+
+
+def _env_glob(value: str) -> str:
+    if not ENV_GLOB.match(value):
+        raise ValueError(
+            f"invalid variable name or glob {value!r}: letters, digits, _ and the wildcards "
+            "* and ?, not starting with a digit"
+        )
+    return value
+
+
+#: ``inherit_env`` entries: ``HOME``, ``MYAPP_*``, ``LC_?``...
+EnvGlob = Annotated[str, AfterValidator(_env_glob)]
 
 
 class Model(BaseModel):
@@ -200,8 +263,8 @@ class ScheduleTrigger(Model):
     name: str | None = None
     input: Any = None
     timezone: str = "UTC"
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Timestamp | None = None
+    end: Timestamp | None = None
     enabled: bool = True
     style: Literal["rule", "scheduler"] = "rule"
     run_on_start: bool = False
@@ -280,8 +343,15 @@ class Trigger(Model):
 
 
 class FunctionConfig(Model):
+    """One function. ``code`` defaults to the config file's folder.
+
+    ``inherit_env`` names variables of the developer's environment this function's handler may
+    see, besides the top-level ``inherit_env``: a name or a glob (``MYAPP_*``, ``LC_?``).
+    Nothing else of the parent's environment reaches a handler.
+    """
+
     handler: str = Field(min_length=1, pattern=r"^\S+$")
-    code: ResolvedPath = Path(".")
+    code: ResolvedPath = Field(default=Path("."), validate_default=True)
     timeout: int = Field(default=3, ge=1, le=900)
     memory: int = Field(default=128, ge=128, le=10240)
     environment: dict[str, str] = Field(default_factory=dict)
@@ -292,6 +362,7 @@ class FunctionConfig(Model):
     on_success: DestinationRef | None = None
     on_failure: DestinationRef | None = None
     triggers: list[Trigger] = Field(default_factory=list)
+    inherit_env: list[EnvGlob] = Field(default_factory=list)
 
     @field_validator("code")
     @classmethod
@@ -318,16 +389,10 @@ class FunctionConfig(Model):
 
 
 class BucketConfig(Model):
-    path: ResolvedPath
+    """A bucket: a folder (created if missing; not a file, not a system folder)."""
+
+    path: WorkFolder
     announce_existing: bool = False  # on a first start (no manifest): Put every file found
-
-    @field_validator("path")
-    @classmethod
-    def _folder(cls, value: Path) -> Path:
-        if value.exists() and not value.is_dir():
-            raise ValueError(f"{str(value)!r} exists and is not a folder")
-        return value
-
     ignore: list[str] = Field(
         default_factory=lambda: [
             "*.tmp",
@@ -371,25 +436,64 @@ class TableConfig(Model):
     stream: Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
 
 
+HOST_NAME = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[[0-9A-Fa-f:.]+\]$"
+)
+ORIGIN = re.compile(r"(?i)^https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def _host_name(value: str) -> str:
+    if not HOST_NAME.match(value) or len(value) > 253:
+        raise ValueError(
+            f"invalid host name {value!r}: a name or address as in a Host header, without port"
+        )
+    return value.lower()
+
+
+def _origin(value: str) -> str:
+    if not ORIGIN.match(value):
+        raise ValueError(
+            f"invalid origin {value!r}: scheme://host[:port] as a browser sends it, "
+            "e.g. http://localhost:5173 (no path, no trailing /)"
+        )
+    return value.lower()
+
+
 class ServerConfig(Model):
-    """Where ``eventsim up`` listens: the edge (AWS APIs) and the HTTP triggers."""
+    """Where ``eventsim up`` listens: the edge (AWS APIs) and the HTTP triggers.
+
+    ``allowed_hosts``: Host names the edge answers besides ``127.0.0.1``, ``localhost`` and
+    ``[::1]`` (lowercased, without port), e.g. a name in ``/etc/hosts`` or a container's name.
+    ``allowed_origins``: browser origins allowed to call the edge besides loopback ones
+    (``scheme://host[:port]``, lowercased), e.g. ``http://localhost:5173``.
+    """
 
     host: str = "127.0.0.1"
     port: int = Field(default=8642, ge=0, le=65535)
     http_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    allowed_hosts: list[Annotated[str, AfterValidator(_host_name)]] = Field(default_factory=list)
+    allowed_origins: list[Annotated[str, AfterValidator(_origin)]] = Field(default_factory=list)
 
 
 class Config(Model):
-    """A whole eventsim config. Build it with ``load_config`` or ``Config.from_dict``."""
+    """A whole eventsim config. Build it with ``load_config`` or ``Config.from_dict``.
+
+    ``state_dir`` (default ``.eventsim`` beside the config file) is a folder, not a system one.
+    ``inherit_env``: variables of the developer's environment every handler may see (names or
+    globs such as ``MYAPP_*``; see ``FunctionConfig``). ``role_arn``: the role eventsim
+    reports (STS ``GetCallerIdentity``...); ``role`` is the effective one.
+    """
 
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     account: str = Field(default="123456789012", pattern=r"^\d{12}$")
-    state_dir: ResolvedPath = Path(".eventsim")
+    state_dir: WorkFolder = Field(default=Path(".eventsim"), validate_default=True)
+    inherit_env: list[EnvGlob] = Field(default_factory=list)
+    role_arn: str | None = Field(default=None, pattern=ROLE_ARN)
     account_concurrency: int = Field(default=1000, ge=1)
     #: Environments eventsim runs at once per function; more concurrent requests wait for one.
     #: AWS would scale further; a laptop cannot run a thousand Python processes.
     max_environments: int = Field(default=10, ge=1, le=1000)
-    idle_timeout: float = Field(default=DEFAULT_IDLE_TIMEOUT_S, gt=0)
+    idle_timeout: float = Field(default=DEFAULT_IDLE_TIMEOUT_S, gt=0, allow_inf_nan=False)
     server: ServerConfig = Field(default_factory=ServerConfig)
     functions: dict[Annotated[str, Field(pattern=FUNCTION_NAME)], FunctionConfig] = Field(
         default_factory=dict
@@ -407,58 +511,148 @@ class Config(Model):
     source: Path | None = Field(default=None, exclude=True)
     """The file this config was read from, if any (set by ``load_config``)."""
 
+    @property
+    def role(self) -> str:
+        """The role ARN eventsim reports: ``role_arn``, else ``role/eventsim`` in ``account``.
+
+        Example: ``Config().role == "arn:aws:iam::123456789012:role/eventsim"``
+        """
+        return self.role_arn or f"arn:aws:iam::{self.account}:role/eventsim"
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], base_dir: str | Path | None = None) -> Config:
         """Validate a config given as a dict; relative paths resolve against ``base_dir``."""
         return _validate(data, Path(base_dir or Path.cwd()), None, yamlpos.Positions())
 
 
+def find_config(cwd: Path | None = None) -> Path:
+    """The config to use when none is named: ``eventsim.yaml``, else ``config/eventsim.yaml``.
+
+    Relative to ``cwd`` (the returned path is relative when ``cwd`` is ``None``); a
+    ``ConfigError`` names both places when neither holds a file.
+
+    Example::
+
+        load_config(find_config())
+    """
+    for name in CONFIG_NAMES:
+        candidate = name if cwd is None else cwd / name
+        if candidate.is_file():
+            return candidate
+    where = cwd if cwd is not None else Path.cwd()
+    looked = " and ".join(str(where / name) for name in CONFIG_NAMES)
+    raise ConfigError([ConfigIssue(None, None, None, "", f"no config: looked for {looked}")])
+
+
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read and validate a YAML config file; raise ``ConfigError`` listing every problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigIssue(str(path), None, None, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue(str(path), None, None, "", f"cannot read: {exc}")]) from None
-    try:
-        data, positions = yamlpos.load(text)
-    except yamlpos.YamlError as exc:
-        raise ConfigError(
+
+    def fail(problems: list[yamlpos.YamlProblem]) -> ConfigError:
+        return ConfigError(
             [
                 ConfigIssue(str(path), p.line, p.column, yamlpos.dotted(p.path), p.message)
-                for p in exc.problems
+                for p in problems
             ]
-        ) from None
+        )
+
+    try:
+        data, positions, duplicates = yamlpos.load(_read(path))
+    except yamlpos.YamlError as exc:
+        raise fail(exc.problems) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
+        problem = yamlpos.YamlProblem("expected a mapping of settings at the top level", 1, 1)
+        raise fail([problem])
+    try:
+        config = _validate(data, path.resolve().parent, path, positions)
+    except ConfigError as exc:
+        issues = exc.issues
+    else:
+        if not duplicates:
+            return config
+        issues = []  # valid, but a duplicate key's first value was silently lost
+    raise ConfigError(_in_order([*fail(duplicates).issues, *issues]))
+
+
+def _read(path: Path) -> str:
+    """The text of the file at ``path``: a regular file of at most 1 MB, in UTF-8."""
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError([ConfigIssue(str(path), None, None, "", message)])
+
+    too_large = (
+        f"over {MAX_CONFIG_BYTES} bytes (1 MB); a config is far smaller: is it the right file?"
+    )
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise fail("is a folder: name the config file (e.g. eventsim.yaml)")
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device could block or never end
+            raise fail("not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise fail(f"{info.st_size} bytes: {too_large}")
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:  # it grew since stat()
+        raise fail(too_large)
+    try:
+        return yamlpos.decode(data)
+    except yamlpos.YamlError as exc:
         raise ConfigError(
-            [ConfigIssue(str(path), 1, 1, "", "expected a mapping of settings at the top level")]
-        )
-    return _validate(data, path.resolve().parent, path, positions)
+            [ConfigIssue(str(path), p.line, p.column, "", p.message) for p in exc.problems]
+        ) from None
 
 
 def _validate(
     data: dict[str, Any], base_dir: Path, source: Path | None, positions: yamlpos.Positions
 ) -> Config:
     file = str(source) if source is not None else None
+    context = {"base_dir": base_dir}
 
     def issue(path: yamlpos.Path, message: str) -> ConfigIssue:
         line, column = positions.find(path) or (None, None)
         return ConfigIssue(file, line, column, yamlpos.dotted(path), message)
 
     try:
-        config = Config.model_validate(data, context={"base_dir": base_dir})
+        # Strict: YAML gives typed scalars, and "3" or true for an int is a mistake to report.
+        config = Config.model_validate(data, strict=True, context=context)
     except ValidationError as exc:
-        raise ConfigError(
-            [
-                issue(tuple(p for p in e["loc"] if p != "[key]"), error_message(e, Config))
-                for e in exc.errors(include_url=False)
-            ]
-        ) from None
+        errors = exc.errors(include_url=False)
+        issues = [issue(_key_path(e["loc"]), error_message(e, Config)) for e in errors]
+        issues += [issue(path, message) for path, message in _check_the_rest(data, errors, context)]
+        raise ConfigError(_in_order(issues)) from None
     problems = [issue(path, message) for path, message in check_references(config)]
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_in_order(problems))
     return config.model_copy(update={"source": source.resolve() if source else None})
+
+
+def _check_the_rest(
+    data: dict[str, Any], errors: list[Any], context: dict[str, Any]
+) -> list[tuple[yamlpos.Path, str]]:
+    """Reference problems among the parts of ``data`` that validated, beside schema errors."""
+    pruned = prune(data, [tuple(e["loc"]) for e in errors])
+    for _ in range(2):
+        try:
+            partial = Config.model_validate(pruned.data, strict=True, context=context)
+        except ValidationError as exc:  # e.g. a required key missing: drop whole entries
+            locs = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
+            pruned.data = prune(pruned.data, locs, coarse=True).data
+            continue
+        return check_references(partial, declared_names(data), pruned.kept)
+    return []
+
+
+def _key_path(loc: Any) -> yamlpos.Path:
+    return tuple(p for p in loc if p != "[key]")
+
+
+def _in_order(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Sorted by position; issues without a line (whole-file) first."""
+    return sorted(issues, key=lambda i: (i.line or 0, i.column or 0))

@@ -1,12 +1,19 @@
 """Checks of a whole config beyond its schema, and how its errors read.
 
 ``check_references`` finds names that refer to nothing and pairs S3 would refuse;
-``error_message`` turns a pydantic error into what the user should read. Both read the config
-by attribute and trigger kind, so this module needs config's classes only for type checking.
+``error_message`` turns a pydantic error into what the user should read; ``prune`` drops the
+parts of a config that failed validation, so that the rest can still be checked for references
+and every error is reported in one run; ``unsafe_folder`` refuses system folders as state or
+bucket folders. They read the config by attribute and trigger kind, so this module needs
+config's classes only for type checking.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -31,8 +38,11 @@ def error_message(error: Any, root: type[BaseModel]) -> str:
     kind, loc, msg = error["type"], error["loc"], str(error["msg"])
     if kind == "extra_forbidden":
         allowed = _fields_at(root, tuple(loc[:-1]))
-        hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-        return f"unknown key {loc[-1]!r}{hint}"
+        listed = ", ".join(allowed)
+        guess = did_you_mean(str(loc[-1]), allowed)
+        if guess:
+            return f"unknown key {loc[-1]!r}{guess} (expected one of: {listed})"
+        return f"unknown key {loc[-1]!r}" + (f"; expected one of: {listed}" if allowed else "")
     if kind == "missing":
         return f"missing required key {loc[-1]!r}" if loc else "missing"
     if kind == "model_type":
@@ -42,8 +52,29 @@ def error_message(error: Any, root: type[BaseModel]) -> str:
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     value = error.get("input")
     if isinstance(value, str | int | float | bool) and kind not in ("value_error",):
-        msg = f"{msg} (got {value!r})"
+        msg = f"{msg} (got {value!r}{_strict_hint(kind, value)})"
     return msg
+
+
+def _strict_hint(kind: str, value: object) -> str:
+    """What to write instead, for values that YAML typed otherwise than the key expects."""
+    if kind in ("int_type", "float_type") and isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return "; write numbers without quotes"
+    if kind == "bool_type" and not isinstance(value, bool):
+        return "; write true or false"
+    if kind == "string_type" and isinstance(value, int | float | bool):
+        return "; put it in quotes"
+    return ""
+
+
+def did_you_mean(word: str, choices: Collection[str]) -> str:
+    """``"; did you mean 'timeout'?"`` when one of ``choices`` is close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _fields_at(root: type[BaseModel], loc: yamlpos.Path) -> list[str]:
@@ -78,22 +109,36 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
-    """Problems that span sections: names that refer to nothing, incompatible pairs."""
-    problems: list[tuple[yamlpos.Path, str]] = []
+def check_references(
+    config: Config,
+    declared: Mapping[str, Collection[str]] | None = None,
+    kept: Mapping[str, Sequence[int]] | None = None,
+) -> list[tuple[yamlpos.Path, str]]:
+    """Problems that span sections: names that refer to nothing, incompatible pairs.
 
-    def known(kind: str, name: str, names: dict[str, Any], path: yamlpos.Path) -> bool:
-        if name in names:
+    For a config that validated only in part (see ``prune``), ``declared`` holds every name the
+    file defines, valid or not, so that a reference to an invalid entry is not also "unknown";
+    ``kept[function]`` maps the index of each trigger left to its index in the file.
+    """
+    problems: list[tuple[yamlpos.Path, str]] = []
+    declared = declared or {}
+    kept = kept or {}
+
+    def known(kind: str, name: str, section: str, path: yamlpos.Path) -> bool:
+        names: Collection[str] = getattr(config, section)
+        if name in names or name in declared.get(section, ()):
             return True
-        choices = ", ".join(sorted(names)) or f"no {kind}s are defined"
-        problems.append((path, f"unknown {kind} {name!r} (defined: {choices})"))
+        every = sorted({*names, *declared.get(section, ())})
+        choices = ", ".join(every) or f"no {kind}s are defined"
+        guess = did_you_mean(name, every)
+        problems.append((path, f"unknown {kind} {name!r}{guess} (defined: {choices})"))
         return False
 
     def destination(dest: Destination | None, path: yamlpos.Path) -> None:
         if dest is None:
             return
-        names: dict[str, Any] = config.functions if dest.kind == "function" else config.queues
-        if known(dest.kind, dest.name, names, path) and dest.name.endswith(".fifo"):
+        section = "functions" if dest.kind == "function" else "queues"
+        if known(dest.kind, dest.name, section, path) and dest.name.endswith(".fifo"):
             problems.append((path, "a destination queue must be a standard (non-FIFO) queue"))
 
     routes: dict[tuple[str, str], str] = {}
@@ -102,10 +147,11 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
         base: yamlpos.Path = ("functions", fname)
         destination(function.on_success, (*base, "on_success"))
         destination(function.on_failure, (*base, "on_failure"))
-        for index, trigger in enumerate(function.triggers):
+        indices = kept.get(fname, range(len(function.triggers)))
+        for index, trigger in zip(indices, function.triggers, strict=True):
             at: yamlpos.Path = (*base, "triggers", index, trigger.kind)
             if (spec := trigger.s3) is not None:
-                if known("bucket", spec.bucket, config.buckets, (*at, "bucket")):
+                if known("bucket", spec.bucket, "buckets", (*at, "bucket")):
                     for other_at, other_name, other in notifications.get(spec.bucket, []):
                         if configurations_overlap(
                             other.events, other.prefix, other.suffix,
@@ -121,14 +167,15 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
                     notifications.setdefault(spec.bucket, []).append((at, fname, spec))
             elif (sqs := trigger.sqs) is not None:
                 if (
-                    known("queue", sqs.queue, config.queues, (*at, "queue"))
+                    known("queue", sqs.queue, "queues", (*at, "queue"))
                     and sqs.queue.endswith(".fifo")
                     and sqs.batch_size > 10
                 ):
                     problems.append(((*at, "batch_size"), "a FIFO queue allows batch_size 1..10"))
             elif (stream := trigger.dynamodb) is not None:
-                if known("table", stream.table, config.tables, (*at, "table")):
-                    if config.tables[stream.table].stream is None:
+                table = config.tables.get(stream.table)  # None: unknown, or invalid itself
+                if known("table", stream.table, "tables", (*at, "table")) and table is not None:
+                    if table.stream is None:
                         problems.append(
                             (
                                 (*at, "table"),
@@ -160,7 +207,7 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
             continue
         at = ("queues", qname, "redrive", "dead_letter_queue")
         dlq = queue.redrive.dead_letter_queue
-        if known("queue", dlq, config.queues, at):
+        if known("queue", dlq, "queues", at):
             if dlq == qname:
                 problems.append((at, "a queue cannot be its own dead-letter queue"))
             elif dlq.endswith(".fifo") != qname.endswith(".fifo"):
@@ -168,3 +215,104 @@ def check_references(config: Config) -> list[tuple[yamlpos.Path, str]]:
                     (at, "the dead-letter queue must be FIFO exactly when the queue is")
                 )
     return problems
+
+
+# --- what is left when validation failed --------------------------------------------------
+
+#: The top-level keys whose entries are named resources.
+SECTIONS = ("functions", "buckets", "queues", "tables")
+
+
+@dataclass
+class Pruned:
+    """A config's data without the parts that failed validation (see ``prune``)."""
+
+    data: dict[str, Any]
+    #: Per function: the index in the file of each trigger left.
+    kept: dict[str, list[int]] = field(default_factory=dict)
+
+
+def declared_names(data: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Every name each section of the raw data defines, valid or not."""
+    return {
+        section: {str(name) for name in entries}
+        for section in SECTIONS
+        if isinstance(entries := data.get(section), dict)
+    }
+
+
+def prune(data: Mapping[str, Any], locs: Sequence[yamlpos.Path], coarse: bool = False) -> Pruned:
+    """``data`` without what the pydantic error locations ``locs`` point into.
+
+    The smallest part that leaves the rest meaningful goes: a function's key (it takes its
+    default; nothing else refers to it), a trigger (its siblings keep their file index in
+    ``kept``), a whole bucket, queue or table (its keys decide whether references to it are
+    valid, so it is left unchecked), or a top-level key. ``coarse`` drops whole entries only,
+    for what still fails once those parts are gone (a required key that is missing).
+    """
+    out: dict[Any, Any] = dict(data)
+    for section in SECTIONS:
+        if isinstance(entries := out.get(section), dict):
+            out[section] = dict(entries)
+    functions = out.get("functions")
+    if not isinstance(functions, dict):
+        functions = {}
+    drop_triggers: dict[Any, set[int]] = {}
+    for loc in locs:
+        if not loc:
+            continue
+        head = loc[0]
+        if head not in SECTIONS or len(loc) < 2 or not isinstance(out.get(head), dict):
+            out.pop(head, None)
+            continue
+        name = loc[1]
+        entry = out[head].get(name)
+        if head != "functions" or coarse or len(loc) < 3 or not isinstance(entry, dict):
+            out[head].pop(name, None)
+        elif loc[2] == "triggers" and len(loc) >= 4 and isinstance(loc[3], int):
+            drop_triggers.setdefault(name, set()).add(loc[3])
+        elif loc[2] == "[key]":
+            out[head].pop(name, None)
+        else:
+            functions[name] = {k: v for k, v in entry.items() if k != loc[2]}
+    kept: dict[str, list[int]] = {}
+    for name, dropped in drop_triggers.items():
+        entry = functions.get(name)
+        if isinstance(entry, dict) and isinstance(entry.get("triggers"), list):
+            indices = [i for i in range(len(entry["triggers"])) if i not in dropped]
+            functions[name] = {**entry, "triggers": [entry["triggers"][i] for i in indices]}
+            kept[str(name)] = indices
+    return Pruned(out, kept)
+
+
+# --- folders eventsim must not write to or watch ------------------------------------------
+
+_SYSTEM_FOLDERS = (
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
+    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin",
+    "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/lib", "/var/log",
+    "/var/tmp", "/Applications", "/Library", "/System", "/Users", "/Volumes", "/private",
+    "/private/etc", "/private/tmp", "/private/var",
+)  # fmt: skip
+
+
+def unsafe_folder(folder: Path) -> str | None:
+    """Why the resolved ``folder`` cannot be a state or bucket folder, or ``None`` if it can.
+
+    Refused: anything that exists and is not a folder, a file system's root, the user's home
+    folder itself, and the system folders above (eventsim writes state into a state folder and
+    watches, announces and writes every file of a bucket folder).
+    """
+    if folder.exists() and not folder.is_dir():
+        return f"{str(folder)!r} exists and is not a folder"
+    if folder.parent == folder:
+        return f"{str(folder)!r} is the root of the file system; name a folder of the project"
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home folder known
+        home = None
+    if folder == home:
+        return f"{str(folder)!r} is your home folder; name a folder of the project"
+    if folder in {Path(name).resolve() for name in _SYSTEM_FOLDERS}:
+        return f"{str(folder)!r} is a system folder; name a folder of the project"
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eventsim import ConfigError, load_config
-from eventsim.config import Config
+from eventsim.config import DEFAULT_CONFIG_PATH, Config, find_config
 
 from .helpers import FUNCTIONS, REPO
 
@@ -109,7 +109,11 @@ def test_the_bundled_demo_config_is_valid() -> None:
         ("retries: 3", ":6:5: functions.f.retries: Input should be less than or equal to 2"),
         ("max_event_age: 59", "functions.f.max_event_age: Input should be greater than or equal"),
         ("isolation: docker", "functions.f.isolation: Input should be 'process' or 'thread'"),
-        ("timeot: 3", ":6:5: functions.f.timeot: unknown key 'timeot'; expected one of: handler,"),
+        (
+            "timeot: 3",
+            ":6:5: functions.f.timeot: unknown key 'timeot'; did you mean 'timeout'? "
+            "(expected one of: handler,",
+        ),
         ("on_failure: topic:x", "functions.f.on_failure: expected 'function:NAME' or 'queue:NAME'"),
         ("environment: {AWS_REGION: x}", "functions.f.environment: reserved by the Lambda runtime"),
         ("environment: {1X: y}", "functions.f.environment: invalid variable name(s) ['1X']"),
@@ -176,7 +180,10 @@ def test_function_errors_are_located(tmp_path: Path, snippet: str, expected: str
             "2:3: functions.bad name!: invalid name 'bad name!': a function name is 1-64 letters",
         ),
         ("queues:\n  Q.fifo.x: {}\n", "invalid name 'Q.fifo.x': a queue name is up to 80"),
-        ("regoin: us-east-1\n", "1:1: regoin: unknown key 'regoin'; expected one of: region,"),
+        (
+            "regoin: us-east-1\n",
+            "1:1: regoin: unknown key 'regoin'; did you mean 'region'? (expected one of: region,",
+        ),
         ("account: 42\n", "account: Input should be a valid string"),
         ("queues:\n  q: {visibility_timeout: 50000}\n", "queues.q.visibility_timeout"),
         ("functions: [a, b]\n", "functions: Input should be a valid dictionary"),
@@ -273,3 +280,279 @@ def test_dict_configs_resolve_paths_against_base_dir(tmp_path: Path) -> None:
         {"functions": {"f": {"handler": "a.b", "code": "code"}}}, base_dir=tmp_path
     )
     assert config.functions["f"].code == tmp_path / "code"
+
+
+# --- strict scalars -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("timeout: true", "functions.f.timeout: Input should be a valid integer (got True)"),
+        ("timeout: '3'", "functions.f.timeout: Input should be a valid integer (got '3'; write"),
+        ("timeout: 3.5", "functions.f.timeout: Input should be a valid integer"),
+        ("timeout: 1:30", "functions.f.timeout: Input should be a valid integer (got '1:30')"),
+        ("memory: '256'", "functions.f.memory: Input should be a valid integer"),
+        (
+            "triggers: [{sqs: {queue: q, enabled: yes}}]",
+            "triggers.0.sqs.enabled: Input should be a valid boolean (got 'yes'; write true",
+        ),
+        (
+            "triggers: [{sqs: {queue: q, report_batch_item_failures: 1}}]",
+            "report_batch_item_failures: Input should be a valid boolean (got 1",
+        ),
+        (
+            "triggers: [{schedule: {expression: 'rate(1 hour)', start: 'soon'}}]",
+            "triggers.0.schedule.start: expected an ISO 8601 date and time, got 'soon'",
+        ),
+        ("code: 3", "functions.f.code: expected a path (a string), got 3"),
+    ],
+)
+def test_scalars_are_strict(tmp_path: Path, snippet: str, expected: str) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        queues: {{q: {{}}}}
+        functions:
+          f:
+            handler: app.handler
+            code: {FUNCTIONS}
+            {snippet}
+        """,
+    )
+    found = errors(path)
+    assert any(expected in line for line in found), found
+    assert all(":6:" in line for line in found), found
+
+
+def test_yaml_strings_still_give_paths_times_and_choices(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            f"""\
+            idle_timeout: 300
+            functions:
+              f:
+                handler: app.handler
+                code: {FUNCTIONS}
+                isolation: thread
+                triggers:
+                  - schedule: {{expression: "rate(1 hour)", start: "2030-01-02T03:04:05Z",
+                                end: 2031-01-01T00:00:00Z}}
+            """,
+        )
+    )
+    f = config.functions["f"]
+    assert f.code == FUNCTIONS and f.isolation == "thread"
+    schedule = f.triggers[0].schedule
+    assert schedule is not None and schedule.start is not None and schedule.end is not None
+    assert (schedule.start.year, schedule.start.second, schedule.end.year) == (2030, 5, 2031)
+    assert config.idle_timeout == 300.0
+
+
+def test_anchors_aliases_and_merge_keys_work(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        functions:
+          a: &base
+            handler: app.handler
+            code: {FUNCTIONS}
+            timeout: 30
+            environment: &env {{STAGE: dev}}
+          b:
+            <<: *base
+            timeout: 60
+          c:
+            <<: *base
+            environment: *env
+            memory: 64
+        """,
+    )
+    [problem] = errors(path)  # only c's memory; no duplicate-key error for b's timeout
+    assert f"{path}:13:5: functions.c.memory:" in problem
+    good = write(tmp_path, path.read_text().replace("memory: 64", "memory: 256"))
+    config = load_config(good)
+    assert config.functions["b"].timeout == 60 and config.functions["b"].code == FUNCTIONS
+    assert config.functions["c"].environment == {"STAGE": "dev"}
+
+
+# --- every error at once ------------------------------------------------------------------
+
+
+def test_schema_and_reference_errors_are_reported_together_in_line_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        functions:
+          a:
+            handler: x.y
+            code: {FUNCTIONS}
+            timeout: 0
+            on_failure: queue:ordrs
+            triggers:
+              - sqs: {{queue: orders, batch_size: 0}}
+              - http: {{path: /a}}
+              - http: {{path: /a}}
+          b: {{code: {FUNCTIONS}}}
+          c: {{handler: x.y, code: {FUNCTIONS}, on_success: function:b}}
+        queues:
+          orders: {{visibility_timeout: -1}}
+        regoin: eu-west-1
+        """,
+    )
+    found = errors(path)
+    assert [line.split(": ", 1)[0].removeprefix(f"{path}:") for line in found] == [
+        "5:5",  # timeout
+        "6:5",  # unknown queue: checked although function a has a schema error
+        "8:30",  # batch_size
+        "10:16",  # duplicate route, counted with the file's trigger indices
+        "11:3",  # b lacks its handler; c's reference to b is not "unknown"
+        "14:12",  # visibility_timeout; the reference to orders still resolves
+        "15:1",  # regoin
+    ], found
+    assert "unknown queue 'ordrs'; did you mean 'orders'? (defined: orders)" in found[1]
+    assert "functions.a.triggers.2.http.path: ANY /a is already routed to 'a'" in found[3]
+    assert "did you mean 'region'?" in found[6]
+
+
+def test_a_misspelt_trigger_kind_and_names_get_suggestions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        functions:
+          f:
+            handler: x.y
+            code: {FUNCTIONS}
+            on_success: function:ff
+            triggers: [{{sqss: {{queue: q}}}}, {{dynamodb: {{table: stok,
+                         starting_position: LATEST}}}}]
+        tables: {{stock: {{partition_key: k, stream: KEYS_ONLY}}}}
+        """,
+    )
+    found = errors(path)
+    assert any("on_success: unknown function 'ff'; did you mean 'f'?" in x for x in found)
+    assert any("triggers.0.sqss: unknown key 'sqss'; did you mean 'sqs'?" in x for x in found)
+    assert any("table: unknown table 'stok'; did you mean 'stock'?" in x for x in found)
+
+
+# --- folders ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["/", "/etc", "/usr", "/bin", "/var", "/proc", "/sys", "/dev"])
+@pytest.mark.parametrize("key", ["state_dir", "bucket"])
+def test_system_folders_are_refused(tmp_path: Path, folder: str, key: str) -> None:
+    text = (
+        f"state_dir: {folder}\n" if key == "state_dir" else f"buckets:\n  bk1: {{path: {folder}}}\n"
+    )
+    [problem] = errors(write(tmp_path, text))
+    where = "1:1: state_dir:" if key == "state_dir" else "2:9: buckets.bk1.path:"
+    assert where in problem and "folder" in problem and "name a folder of the project" in problem
+
+
+def test_the_home_folder_and_files_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (tmp_path / "notes.txt").write_text("a file")
+    found = errors(write(tmp_path, 'state_dir: "~"\nbuckets:\n  bk1: {path: notes.txt}\n'))
+    assert f"1:1: state_dir: {str(home)!r} is your home folder" in found[0]
+    assert (
+        f"3:9: buckets.bk1.path: {str(tmp_path / 'notes.txt')!r} exists and is not a folder"
+        in (found[1])
+    )
+
+
+def test_default_paths_resolve_against_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "eventsim.yaml").write_text("functions:\n  f: {handler: eventsim.testing.record}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config("../project/eventsim.yaml")
+    assert config.state_dir == project / ".eventsim"
+    assert config.functions["f"].code == project
+    # A dict still resolves against its base_dir, or the current folder without one.
+    assert Config.from_dict({}, base_dir=project).state_dir == project / ".eventsim"
+    assert Config.from_dict({}).state_dir == elsewhere / ".eventsim"
+
+
+# --- discovery ----------------------------------------------------------------------------
+
+
+def test_find_config_prefers_eventsim_yaml_then_config_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        find_config(tmp_path)
+    [issue] = info.value.issues
+    assert issue.message == (
+        f"no config: looked for {tmp_path / 'eventsim.yaml'} and "
+        f"{tmp_path / 'config' / 'eventsim.yaml'}"
+    )
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "eventsim.yaml").write_text("{}\n")
+    assert find_config(tmp_path) == tmp_path / "config" / "eventsim.yaml"
+    (tmp_path / "eventsim.yaml").write_text("{}\n")
+    assert find_config(tmp_path) == tmp_path / "eventsim.yaml"
+
+
+def test_find_config_is_relative_to_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "eventsim.yaml").write_text("{}\n")
+    assert find_config() == Path("config/eventsim.yaml") == DEFAULT_CONFIG_PATH
+
+
+# --- keys other parts consume -------------------------------------------------------------
+
+
+def test_inherit_env_allowed_hosts_origins_and_role(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            f"""\
+            account: "210987654321"
+            inherit_env: [HOME, MYAPP_*, "LC_?"]
+            server:
+              allowed_hosts: [Myapp.Test, 192.168.1.5, "[fe80::1]"]
+              allowed_origins: ["http://localhost:5173", "HTTPS://App.Example:8443"]
+            functions:
+              f: {{handler: x.y, code: {FUNCTIONS}, inherit_env: [DATABASE_URL]}}
+            """,
+        )
+    )
+    assert config.inherit_env == ["HOME", "MYAPP_*", "LC_?"]
+    assert config.functions["f"].inherit_env == ["DATABASE_URL"]
+    assert config.server.allowed_hosts == ["myapp.test", "192.168.1.5", "[fe80::1]"]
+    assert config.server.allowed_origins == ["http://localhost:5173", "https://app.example:8443"]
+    assert config.role_arn is None
+    assert config.role == "arn:aws:iam::210987654321:role/eventsim"
+    arn = "arn:aws:iam::210987654321:role/app/worker-role"
+    assert Config.from_dict({"role_arn": arn}).role == arn
+    defaults = Config.from_dict({})
+    assert (defaults.inherit_env, defaults.server.allowed_hosts) == ([], [])
+    assert defaults.server.allowed_origins == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("inherit_env: [MY-VAR]", "1:15: inherit_env.0: invalid variable name or glob 'MY-VAR'"),
+        ("inherit_env: ['1X']", "inherit_env.0: invalid variable name or glob '1X'"),
+        ("inherit_env: HOME", "inherit_env: Input should be a valid list"),
+        ("server: {allowed_hosts: ['app.test:80']}", "server.allowed_hosts.0: invalid host name"),
+        ("server: {allowed_origins: ['localhost:5173']}", "server.allowed_origins.0: invalid"),
+        ("server: {allowed_origins: ['http://a.test/']}", "invalid origin 'http://a.test/'"),
+        ("role_arn: arn:aws:iam::12:role/x", "role_arn: String should match pattern"),
+        ("role_arn: 'arn:aws:iam::123456789012:user/x'", "role_arn: String should match"),
+    ],
+)
+def test_new_keys_are_validated(tmp_path: Path, text: str, expected: str) -> None:
+    found = errors(write(tmp_path, text + "\n"))
+    assert any(expected in line for line in found), found
