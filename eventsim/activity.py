@@ -19,7 +19,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from .clock import Clock
 
@@ -106,18 +105,18 @@ class Waiter:
     async def wait(self, until: float | None = None) -> None:
         """Until ``wake()`` or the clock reaches ``until``; the wait is not work."""
         self._event.clear()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._event.wait())]
+        timer: asyncio.Task[None] | None = None
         if until is not None:
-            waiters.append(asyncio.ensure_future(self._sleep_until(until)))
+            timer = asyncio.create_task(self._sleep_until(until))
             # One loop turn lets the sleep register with the clock (tasks run in order)
             # before this task stops counting as work; else advance() could pass it by.
             await asyncio.sleep(0)
         self.set_busy(False)
         try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            await self._event.wait()
         finally:
-            for waiter in waiters:
-                waiter.cancel()
+            if timer is not None:
+                timer.cancel()
         self.set_busy(True)  # look again before settling
 
     async def _sleep_until(self, until: float) -> None:
@@ -125,3 +124,4 @@ class Waiter:
         # Still inside the woken sleeper's step: count as work before the clock stops
         # counting the wake-up, so the task runs before time moves on.
         self.set_busy(True)
+        self._event.set()

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from random import Random
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -30,6 +30,7 @@ from .router import schedule_triggers
 from .runtime.logs import LogSink
 from .simulator import Simulator
 from .sources.schedule import ScheduleSource
+from .state import describe_holder, discard, holder_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,7 +72,7 @@ def _load(config_path: Path) -> Config:
         raise SystemExit(2) from None
 
 
-def _run(main: Coroutine[Any, Any, int]) -> None:
+def _run(main: Coroutine[Any, Any, int]) -> NoReturn:
     try:
         code = asyncio.run(main)
     except EventsimError as exc:
@@ -151,10 +152,15 @@ def _endpoint_option(command: F) -> F:
 
 
 def _remote(endpoint: str | None, config_path: Path) -> Remote:
+    """The running ``eventsim up``: ``--endpoint``, else the one that holds the config's state
+    folder (it advertises its edge there), else the config's server address."""
     if endpoint:
         return Remote(endpoint)
-    server = _load(config_path).server
-    return Remote(f"http://{server.host}:{server.port}")
+    config = _load(config_path)
+    holder = holder_of(config.state_dir)
+    if holder is not None and isinstance(holder.get("edge"), str):
+        return Remote(str(holder["edge"]))
+    return Remote(f"http://{config.server.host}:{config.server.port}")
 
 
 @cli.command("send-message")
@@ -267,10 +273,23 @@ def invoke(
     """Invoke FUNCTION once; print its result on stdout, logs on stderr."""
     logconfig.configure(log_format, log_level)  # type: ignore[arg-type]  # click.Choice
     event = event_file.read() if event_file is not None else b""
-    if remote:
-        raise SystemExit(_invoke_remote(_remote(endpoint, config_path), function, event,
-                                        invocation_type))  # fmt: skip
-    _run(_invoke(_load(config_path), function, event, invocation_type))
+    if not remote and endpoint is None:
+        config = _load(config_path)
+        holder = holder_of(config.state_dir)
+        if holder is None:
+            _run(_invoke(config, function, event, invocation_type))
+        if not isinstance(holder.get("edge"), str):
+            raise click.ClickException(
+                f"the state folder {config.state_dir} is in use by {describe_holder(holder)}; "
+                "stop it first"
+            )
+        click.echo(
+            f"{describe_holder(holder)} holds {config.state_dir}: invoking through it at "
+            f"{holder['edge']}",
+            err=True,
+        )
+    raise SystemExit(_invoke_remote(_remote(endpoint, config_path), function, event,
+                                    invocation_type))  # fmt: skip
 
 
 def _invoke_remote(remote: Remote, function: str, event: bytes, invocation_type: str) -> int:
@@ -285,7 +304,8 @@ def _invoke_remote(remote: Remote, function: str, event: bytes, invocation_type:
 
 
 async def _invoke(config: Config, function: str, event: bytes, invocation_type: str) -> int:
-    async with Simulator(config) as sim:
+    # The function only: no trigger starts, and events an `eventsim up` left pending stay so.
+    async with Simulator(config, triggers=False, command="eventsim invoke") as sim:
         result = await sim.invoke(function, event, invocation_type=invocation_type)  # type: ignore[arg-type]
         await sim.settle(timeout=None)
     if invocation_type != "RequestResponse":
@@ -294,6 +314,24 @@ async def _invoke(config: Config, function: str, event: bytes, invocation_type: 
     sys.stdout.buffer.write(result.raw_payload + b"\n")
     sys.stdout.flush()
     return 0 if result.function_error is None else 1
+
+
+@cli.command("reset-state")
+@click.argument("parts", nargs=-1, required=True)
+@_config_option
+def reset_state(parts: tuple[str, ...], config_path: Path) -> None:
+    """Discard state eventsim cannot use, or no longer wants: each PART is events, queues,
+    buckets/NAME, tables/NAME, or all. The files are moved to STATE_DIR/discarded/TIME/, not
+    deleted. `eventsim up` must not be running on the folder."""
+    state_dir = _load(config_path).state_dir
+    try:
+        moves = discard(state_dir, parts)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PART") from None
+    if not moves:
+        click.echo(f"{state_dir}: nothing to discard for {', '.join(parts)}")
+    for source, target in moves:
+        click.echo(f"moved {source} -> {target}")
 
 
 @cli.command()
@@ -308,7 +346,7 @@ def schedules(config_path: Path, count: int) -> None:
         click.echo(f"{config_path}: no schedules")
     for function, name, trigger in found:
         source = ScheduleSource(
-            function, name, trigger, clock=RealClock(), emit=_ignore, spawn=_ignore, rng=Random()
+            function, name, trigger, clock=RealClock(), emit=_ignore, tasks=None, rng=Random()
         )
         state = "" if trigger.enabled else " (disabled)"
         click.echo(f"{function} <- {name}: {trigger.expression} [{trigger.timezone}]{state}")

@@ -1,10 +1,13 @@
 """``eventsim up``: the simulator, the edge server and the HTTP trigger server, until a signal.
 
-Start order: the edge binds first (so its URL is known), then the simulator starts with the
-``AWS_ENDPOINT_URL_*`` variables pointing at it (so handlers' own boto3 calls reach eventsim),
-then the HTTP trigger server; one ready block is printed. On SIGINT or SIGTERM: stop intake
-(both servers and every source), let in-flight invocations finish within the grace period,
-close (persisting queues and checkpoints), exit 0. A second signal stops waiting.
+Start order: the state folder is locked first (a second ``up`` on it exits 2 naming the
+holder), the edge binds (so its URL is known, and advertised in the lock file for one-off
+commands), then the simulator starts with the ``AWS_ENDPOINT_URL_*`` variables pointing at it
+(so handlers' own boto3 calls reach eventsim), then the HTTP trigger server; one ready block is
+printed. On SIGINT or SIGTERM: stop intake (both servers and every source), let in-flight work
+finish within the grace period, close (what did not finish stays in the state folder for the
+next start), exit 0. A second signal stops waiting. A part that fails beyond restarting stops
+everything the same way with one ``error:`` line and exit 1.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -74,6 +78,7 @@ def _describe(kind: str, spec: object) -> str:
 
 
 async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_GRACE_S) -> int:
+    """Run until a signal (exit 0) or a part failing beyond restarting (exit 1)."""
     loop = asyncio.get_running_loop()
     stop, force = asyncio.Event(), asyncio.Event()
 
@@ -85,14 +90,17 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
 
-    sim = Simulator(config)
+    sim = Simulator(config, command="eventsim up")
+    sim.lock_state()  # before binding a port: a second `up` on this folder stops here
     edge = EdgeServer(sim, config.server.host, config.server.port)
-    await edge.start()
-    for service in SERVICES:  # handlers' boto3 calls reach eventsim (unless set already)
-        os.environ.setdefault(f"AWS_ENDPOINT_URL_{service}", edge.url)
     http: HttpTriggerServer | None = None
     watcher: BaseObserver | None = None
+    status = 0
     try:
+        await edge.start()
+        sim.lock_state(edge=edge.url)
+        for service in SERVICES:  # handlers' boto3 calls reach eventsim (unless set already)
+            os.environ.setdefault(f"AWS_ENDPOINT_URL_{service}", edge.url)
         await sim.start()
         http = HttpTriggerServer(sim, config.server.host, config.server.http_port)
         if http.routes:
@@ -102,9 +110,18 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
         if reload:
             watcher = _watch_code(sim, loop)
         print(ready_block(sim, edge, http), file=sys.stderr, flush=True)
-        await stop.wait()
+        fatal = sim.fatal
+        assert fatal is not None
+        stopping = asyncio.create_task(stop.wait())
+        either: list[asyncio.Future[Any]] = [stopping, fatal]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if fatal.done():
+            failure = fatal.result()
+            print(f"error: {failure}; eventsim stopped", file=sys.stderr, flush=True)
+            status = 1
         log.info("eventsim stopping", grace_s=grace)
-        forcing = asyncio.ensure_future(_force_after(force, sim))
+        forcing = asyncio.create_task(_force_after(force, sim))
         if http is not None:
             await http.stop()
         await edge.stop()
@@ -118,8 +135,8 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
             await http.stop()
         await edge.stop()
         await sim.close(0)
-    log.info("eventsim stopped")
-    return 0
+    log.info("eventsim stopped", status=status)
+    return status
 
 
 async def _force_after(force: asyncio.Event, sim: Simulator) -> None:

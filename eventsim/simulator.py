@@ -16,7 +16,7 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,7 @@ from .events import s3
 from .events.apigateway import HttpRequest, HttpResponse
 from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
+from .invocation.event_store import EventStore, MemoryEventStore
 from .invocation.polling import SqsMapping
 from .invocation.streams import stream_mappings
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
@@ -57,6 +58,8 @@ from .sources.queue_store import QueueStore
 from .sources.schedule import ScheduleSource
 from .sources.table import Table
 from .sources.table_watch import TableWatcher
+from .state import StateError, StateLock, StateLocked
+from .supervisor import PartFailed, Supervisor
 from .unconfirmed import EMPTY_PAYLOAD
 
 log = structlog.get_logger("eventsim")
@@ -70,8 +73,13 @@ SHUTDOWN_GRACE_S = 5.0
 class Simulator:
     """Runs the functions, triggers and sources of one config.
 
-    Construction has no side effects; ``start()`` (or ``async with``) creates the state folder
-    and starts every part, ``close()`` stops them in order.
+    Construction has no side effects; ``start()`` (or ``async with``) locks the state folder
+    (``StateLocked`` if another process has it), opens its state files (``StateError`` if one is
+    damaged) and starts every part; ``close()`` stops them in order and releases the folder.
+
+    ``triggers=False`` runs the functions only, as ``eventsim invoke`` does: no bucket is
+    watched, no queue or stream is polled, no schedule fires, and the asynchronous events a
+    previous run left pending stay pending for the next ``eventsim up``.
     """
 
     def __init__(
@@ -83,6 +91,8 @@ class Simulator:
         start_time: datetime | None = None,
         state_dir: str | Path | None = None,
         seed: int | None = None,
+        triggers: bool = True,
+        command: str = "eventsim",
     ) -> None:
         if clock is None:
             clock = VirtualClock(start_time) if virtual_time else RealClock()
@@ -93,6 +103,8 @@ class Simulator:
         #: Every id eventsim makes up comes from here: pass ``seed`` for repeatable runs.
         self.random = random.Random(seed)
         self.state_dir = Path(state_dir).resolve() if state_dir else config.state_dir
+        self.triggers = triggers
+        self._lock = StateLock(self.state_dir, command)
         self.functions = {
             name: FunctionSpec.from_config(name, function, config)
             for name, function in config.functions.items()
@@ -101,10 +113,10 @@ class Simulator:
         self._invoker: Invoker | None = None
         self._async: AsyncInvoker | None = None
         self._runner: asyncio.Task[None] | None = None
-        self._task_group: asyncio.TaskGroup | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._supervisor: Supervisor | None = None
+        self._events: EventStore | MemoryEventStore | None = None
         self._stopping: asyncio.Event | None = None
-        self._draining: asyncio.Future[None] | None = None
+        self._draining: asyncio.Task[None] | None = None
         self._accepting = False
         self._buckets: dict[str, BucketSource] = {}
         self._queues: dict[str, Queue] = {}
@@ -140,11 +152,19 @@ class Simulator:
     def running(self) -> bool:
         return self._accepting
 
+    def lock_state(self, **details: str) -> None:
+        """Take the state folder now (``StateLocked`` if another process has it), before
+        ``start()``; ``details`` are advertised to other commands (``edge=URL``)."""
+        if not self._lock.held:
+            self._lock.acquire()
+        if details:
+            self._lock.advertise(**details)
+
     async def start(self) -> None:
         """Start every part; returns once all of them are ready."""
         if self._runner is not None:
             raise SimulatorStateError("this simulator was already started")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.lock_state()
         if isinstance(self.clock, VirtualClock):
             self.clock.bind(self.activity)
         self._runtime = Runtime(
@@ -156,24 +176,17 @@ class Simulator:
             idle_timeout=self.config.idle_timeout,
             max_environments=self.config.max_environments,
         )
-        self._invoker = Invoker(self._runtime, self.ledger, self.activity, self.clock)
-        self._invoker.faults = self.faults
-        self._async = AsyncInvoker(
-            self._invoker,
-            self.functions,
-            ledger=self.ledger,
-            activity=self.activity,
-            clock=self.clock,
-            spawn=self._spawn,
-            send_to_queue=self._send_to_queue,
-        )
         self._stopping = asyncio.Event()
         ready = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._supervise(ready), name="eventsim")
         await ready
         try:
+            self._start_invokers()
             await self._start_sources()
-        except (OSError, EventsimError) as exc:
+        except (StateError, StateLocked):
+            await self.close()
+            raise
+        except (OSError, sqlite3.Error, EventsimError) as exc:
             await self.close()
             raise StartupError(f"could not start: {exc}") from exc
         self._accepting = True
@@ -182,6 +195,25 @@ class Simulator:
             functions=len(self.functions),
             state_dir=str(self.state_dir),
             clock="virtual" if isinstance(self.clock, VirtualClock) else "real",
+        )
+
+    def _start_invokers(self) -> None:
+        assert self._runtime is not None and self._supervisor is not None
+        self._invoker = Invoker(self._runtime, self.ledger, self.activity, self.clock)
+        self._invoker.faults = self.faults
+        self._events = (
+            EventStore(self.state_dir / "events.sqlite3") if self.triggers else MemoryEventStore()
+        )
+        self._async = AsyncInvoker(
+            self._invoker,
+            self.functions,
+            ledger=self.ledger,
+            activity=self.activity,
+            clock=self.clock,
+            supervisor=self._supervisor,
+            store=self._events,
+            concurrency=self.config.max_environments,
+            send_to_queue=self._send_to_queue,
         )
 
     def _build_queues(self) -> None:
@@ -227,9 +259,15 @@ class Simulator:
         return lambda: self._queues.get(name) if name is not None else None
 
     async def _start_sources(self) -> None:
-        assert self._async is not None
+        assert self._async is not None and self._supervisor is not None
         self._build_queues()
         self._build_tables()
+        if not self.triggers:
+            return
+        assert self._events is not None
+        resumed = self._async.resume(list(self._events.pending()))
+        if resumed:
+            log.info("async.resumed", events=resumed)
         router = S3Router(self.config, self.functions, self._async.submit, self.random)
         router.unmatched = self._unmatched
         self._s3_router = router
@@ -241,7 +279,7 @@ class Simulator:
                 clock=self.clock,
                 activity=self.activity,
                 emit=router,
-                spawn=self._spawn,
+                tasks=self._supervisor,
             )
         fire = ScheduleRouter(self.config, self.functions, self._async.submit, self.random)
         self.schedules = [
@@ -251,13 +289,13 @@ class Simulator:
                 trigger,
                 clock=self.clock,
                 emit=fire,
-                spawn=self._spawn,
+                tasks=self._supervisor,
                 rng=self.random,
             )
             for function, name, trigger in schedule_triggers(self.config)
         ]
         assert self._invoker is not None
-        delivery = Delivery(self._invoker, self.ledger, self.activity, self.clock, self._spawn)
+        delivery = Delivery(self._invoker, self.ledger, self.activity, self.clock, self._supervisor)
         mappings = [
             SqsMapping(
                 self.functions[name],
@@ -281,35 +319,29 @@ class Simulator:
         assert self._runtime is not None and self._stopping is not None
         try:
             async with asyncio.TaskGroup() as group:
-                self._task_group = group
-                self._spawn(self._runtime.expire_idle())
-                ready.set_result(None)
-                await self._stopping.wait()
-                for task in list(self._tasks):
-                    task.cancel()
+                self._supervisor = Supervisor(group, self.activity)
+                self._supervisor.keep("runtime", self._runtime.expire_idle)
+                with self._supervisor.catching_stray_failures():
+                    ready.set_result(None)
+                    await self._stopping.wait()
+                    self._supervisor.cancel_all()
         finally:
-            self._task_group = None
             if not ready.done():
                 ready.set_result(None)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        if self._task_group is None:
-            coroutine.close()
-            raise SimulatorStateError("the simulator is not running")
-        task = self._task_group.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     async def close(self, grace: float = SHUTDOWN_GRACE_S) -> None:
-        """Stop intake, let in-flight work finish for ``grace`` seconds, cancel the rest."""
+        """Stop intake, let in-flight work finish for ``grace`` seconds, cancel the rest.
+
+        What was accepted and did not finish stays in the state folder for the next start.
+        """
         if self._runner is None or self._stopping is None:
+            self._lock.release()  # taken by lock_state() before a start that never happened
             return
         self._accepting = False
         started = time.perf_counter()
         for source in reversed(self._sources):  # stop intake first
             await source.stop()
-        self._draining = asyncio.ensure_future(self.activity.settle())
+        self._draining = asyncio.create_task(self.activity.settle(), name="eventsim-drain")
         done, _ = await asyncio.wait([self._draining], timeout=grace)
         drained = bool(done) and not self._draining.cancelled()
         self._draining.cancel()
@@ -318,12 +350,12 @@ class Simulator:
         await self._runner
         assert self._runtime is not None
         await self._runtime.close()
-        if self._queue_store is not None:
-            self._queue_store.close()
         if self._table_watcher is not None:
             self._table_watcher.stop()
-        for table in self._tables.values():
-            table.close()
+        for closing in (self._events, self._queue_store, *self._tables.values()):
+            if closing is not None:
+                closing.close()
+        self._lock.release()
         log.info(
             "simulator.stopped",
             drained=drained,
@@ -333,15 +365,39 @@ class Simulator:
         )
         self._runner = None
 
+    # --- health ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok" | "degraded" | "failed" | "stopping", "parts": {...}}``: each
+        supervised part by name with its state, failures, restarts and last error."""
+        parts = self._supervisor.health() if self._supervisor is not None else {}
+        states = {health.state for health in parts.values()}
+        if not self._accepting:
+            status = "stopping"
+        elif "failed" in states:
+            status = "failed"
+        elif states - {"ok"}:
+            status = "degraded"
+        else:
+            status = "ok"
+        return {"status": status, "parts": {n: h.as_dict() for n, h in sorted(parts.items())}}
+
+    @property
+    def fatal(self) -> asyncio.Future[PartFailed] | None:
+        """Resolved with the error when a part failed beyond restarting (``eventsim up`` then
+        exits 1); None before ``start()``."""
+        return self._supervisor.fatal if self._supervisor is not None else None
+
     def reload(self, functions: list[str] | None = None) -> None:
         """Restart the execution environments of ``functions`` (default: all): from this call
         on, invocations load the handler code afresh (a cold start)."""
         self._check_running()
         assert self._runtime is not None
+        assert self._supervisor is not None
         for name in functions or list(self.functions):
             pool = self._runtime.pools[name]
             for env in pool.recycle():
-                self._spawn(pool.retire(env))
+                self._supervisor.spawn(pool.retire(env), part="runtime")
 
     def stop_draining(self) -> None:
         """Make a ``close()`` in progress stop waiting for in-flight work (a second Ctrl-C)."""

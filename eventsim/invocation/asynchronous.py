@@ -1,7 +1,9 @@
 """Asynchronous invocation (``Event``): accept now, run later, retry as AWS does (§6).
 
-``submit`` checks the 1 MB limit and hands the event to a task of the simulator's task group;
-the caller gets the request id at once (HTTP 202 in the Invoke API). Then, for each event:
+``submit`` checks the 1 MB limit and writes the event to the state folder's event store
+(``event_store``) before it returns the request id (HTTP 202 in the Invoke API): from then on
+the event survives any stop. Each function has a lane of ready events worked by at most as many
+tasks as it may have environments; then, for each event:
 
 * before every attempt, an event older than the function's ``max_event_age`` is discarded
   (``EventAgeExceeded``);
@@ -12,7 +14,11 @@ the caller gets the request id at once (HTTP 202 in the Invoke API). Then, for e
 * a function whose reserved concurrency is 0 never runs it;
 * the outcome goes to the ``on_success`` / ``on_failure`` destination as the invocation record
   of §6.2 (a ``function:NAME`` destination is invoked asynchronously with it; a ``queue:NAME``
-  destination gets it as a message body).
+  destination gets it as a message body), and only then is the event removed from the store.
+
+After a restart ``resume()`` puts every stored event back: with its request id, its attempt and
+retry counts, and its original age, so max event age and retries keep AWS's meaning. An attempt
+cut short by the stop is made again under the same attempt number (at least once).
 
 Every attempt is in the ledger; a failed one says in ``reason`` what happens next, and an event
 that never ran is recorded as ``dropped`` with the condition as reason.
@@ -24,9 +30,10 @@ While an event waits for its retry it is not pending work: ``settle()`` returns,
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -37,8 +44,9 @@ from ..errors import RequestTooLarge, TooManyRequests
 from ..events import destinations
 from ..ledger import Attempt, Ledger, Outcome
 from ..runtime.spec import FunctionSpec
-from ..types import Spawn
+from ..supervisor import Supervisor
 from ..unconfirmed import ZERO_CONCURRENCY_CONDITION
+from .event_store import StoredEvent
 from .sync import ASYNC_PAYLOAD_LIMIT, Invoker, InvokeResult, new_request_id
 
 log = structlog.get_logger("eventsim.invocation")
@@ -50,8 +58,29 @@ RETRY_DELAYS_S = (60.0, 120.0)
 THROTTLE_BACKOFF_S = (1.0, 300.0)
 
 
-@dataclass
+#: Back-off after an unexpected failure of eventsim itself while handling an event (the event
+#: is kept and tried again; the failure is logged and shown in health).
+FAILURE_BACKOFF_S = (1.0, 300.0)
+
+
+class Store(Protocol):
+    """What the invoker needs of an event store (``EventStore`` or ``MemoryEventStore``)."""
+
+    def add(
+        self, request_id: str, function: str, source: str, body: bytes, enqueued_at: float
+    ) -> int: ...
+
+    def update(
+        self, id: int, *, runs: int, retries: int, throttles: int, due: float,
+        last: dict[str, Any] | None,
+    ) -> None: ...  # fmt: skip
+
+    def remove(self, id: int) -> None: ...
+
+
+@dataclass(slots=True)
 class _Event:
+    id: int  # in the store
     spec: FunctionSpec
     body: bytes
     event: Any
@@ -61,11 +90,21 @@ class _Event:
     runs: int = 0  # attempts that reached the handler
     retries: int = 0
     throttles: int = 0
-    last: InvokeResult | None = field(default=None, repr=False)
+    failures: int = 0  # eventsim's own failures handling it (not persisted)
+    last: dict[str, Any] | None = field(default=None, repr=False)  # the last result
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One function's ready events and the tasks working them."""
+
+    ready: deque[_Event] = field(default_factory=deque)
+    workers: int = 0
 
 
 class AsyncInvoker:
-    """Lambda's internal event queue, one task per queued event."""
+    """Lambda's internal event queue: durable, with at most ``concurrency`` deliveries of a
+    function at once (more would only wait for an execution environment)."""
 
     def __init__(
         self,
@@ -75,7 +114,9 @@ class AsyncInvoker:
         ledger: Ledger,
         activity: Activity,
         clock: Clock,
-        spawn: Spawn,
+        supervisor: Supervisor,
+        store: Store,
+        concurrency: int,
         send_to_queue: Callable[[str, str], object] | None = None,
     ) -> None:
         self._invoker = invoker
@@ -84,7 +125,10 @@ class AsyncInvoker:
         self._ledger = ledger
         self._activity = activity
         self._clock = clock
-        self._spawn = spawn
+        self._supervisor = supervisor
+        self._store = store
+        self._concurrency = concurrency
+        self._lanes: dict[str, _Lane] = {}
 
     def submit(
         self,
@@ -95,32 +139,110 @@ class AsyncInvoker:
         source: str = "invoke",
         request_id: str | None = None,
     ) -> str:
-        """Queue one event for ``spec``; return its request id."""
+        """Store one event for ``spec`` and queue it; return its request id."""
         if len(body) > ASYNC_PAYLOAD_LIMIT:
             raise RequestTooLarge(
                 f"{spec.name}: asynchronous payload must be at most {ASYNC_PAYLOAD_LIMIT} bytes "
                 f"(got {len(body)})"
             )
-        item = _Event(spec, body, event, source, request_id or new_request_id(), self._clock.time())
-        self._activity.begin("event")
-        self._spawn(self._deliver(item))
-        return item.request_id
+        request_id = request_id or new_request_id()
+        now = self._clock.time()
+        id = self._store.add(request_id, spec.name, source, body, now)
+        self._ready(_Event(id, spec, body, event, source, request_id, now))
+        return request_id
 
-    async def _deliver(self, item: _Event) -> None:
+    def resume(self, stored: list[StoredEvent]) -> int:
+        """Queue events a previous run accepted and did not finish; return how many."""
+        now = self._clock.time()
+        for row in stored:
+            spec = self._functions.get(row.function)
+            try:
+                event = json.loads(row.body)
+            except ValueError:
+                event = row.body.decode("utf-8", "replace")
+            if spec is None:
+                self._ledger.record(
+                    Attempt.dropped(
+                        function=row.function, request_id=row.request_id, source=row.source,
+                        event=event, at=self._clock.now(), invocation_type="Event",
+                        reason="the function is no longer in the config",
+                    )
+                )  # fmt: skip
+                log.warning(
+                    "event.dropped", function=row.function, request_id=row.request_id,
+                    reason="the function is no longer in the config",
+                )  # fmt: skip
+                self._store.remove(row.id)
+                continue
+            item = _Event(
+                row.id, spec, row.body, event, row.source, row.request_id, row.enqueued_at,
+                runs=row.runs, retries=row.retries, throttles=row.throttles, last=row.last,
+            )  # fmt: skip
+            if row.due <= now:
+                self._ready(item)
+            else:
+                self._later(item, row.due - now)
+        return len(stored)
+
+    # --- lanes ----------------------------------------------------------------------------
+
+    def _ready(self, item: _Event) -> None:
+        self._activity.begin("event")  # ended once its attempt is over
+        lane = self._lanes.setdefault(item.spec.name, _Lane())
+        lane.ready.append(item)
+        self._kick(item.spec.name, lane)
+
+    def _kick(self, name: str, lane: _Lane) -> None:
+        while lane.workers < min(self._concurrency, len(lane.ready)):
+            lane.workers += 1
+            self._supervisor.spawn(self._work(name, lane), part=f"async:{name}")
+
+    async def _work(self, name: str, lane: _Lane) -> None:
         try:
-            while (delay := await self._attempt(item)) is not None:
-                # Waiting on the clock is not pending work.
-                self._activity.end("event")
+            while lane.ready:
+                item = lane.ready.popleft()
                 try:
-                    await self._clock.sleep(delay)
-                finally:
-                    self._activity.begin("event")
-        except Exception:
-            log.exception(
-                "event.delivery_failed", function=item.spec.name, request_id=item.request_id
-            )
+                    delay = await self._attempt_safely(item)
+                except BaseException:
+                    self._activity.end("event")
+                    raise
+                if delay is None:
+                    self._activity.end("event")
+                else:
+                    self._later(item, delay, counted=True)
         finally:
-            self._activity.end("event")
+            lane.workers -= 1
+
+    def _later(self, item: _Event, delay: float, *, counted: bool = False) -> None:
+        """Queue ``item`` again after ``delay`` on the clock. The event stays counted as
+        pending work (``counted``: it already is) until its timer has registered with the
+        clock, so ``advance()`` cannot pass the timer by."""
+        if not counted:
+            self._activity.begin("event")
+        self._supervisor.spawn(self._after(item, delay), part=f"async:{item.spec.name}")
+
+    async def _after(self, item: _Event, delay: float) -> None:
+        # Released in the step that registers the sleep below: waiting is not pending work.
+        self._activity.end("event")
+        await self._clock.sleep(delay)
+        self._ready(item)
+
+    # --- one attempt ----------------------------------------------------------------------
+
+    async def _attempt_safely(self, item: _Event) -> float | None:
+        """``_attempt``, with eventsim's own failures logged and the event tried again."""
+        try:
+            return await self._attempt(item)
+        except Exception as exc:  # noqa: BLE001 - the event is kept; the failure is reported
+            item.failures += 1
+            first, cap = FAILURE_BACKOFF_S
+            delay = min(first * 2.0 ** (item.failures - 1), cap)
+            self._supervisor.report(f"async:{item.spec.name}", exc)
+            log.error(
+                "event.handling_failed", function=item.spec.name, request_id=item.request_id,
+                retry_in_s=delay,
+            )  # fmt: skip
+            return delay
 
     async def _attempt(self, item: _Event) -> float | None:
         """Try once; return how long to wait before the next try, or None when done."""
@@ -151,17 +273,25 @@ class AsyncInvoker:
         except TooManyRequests:
             item.throttles += 1
             first, cap = THROTTLE_BACKOFF_S
-            return min(first * 2.0 ** (item.throttles - 1), cap)
+            return self._pending(item, min(first * 2.0 ** (item.throttles - 1), cap))
         item.runs += 1
-        item.last = result
+        item.last = _summary(result)
         if result.ok:
-            self._send(item, spec.on_success, "Success", result)
+            self._finish(item, spec.on_success, "Success")
             return None
         if will_retry:
             item.retries += 1
-            return RETRY_DELAYS_S[item.retries - 1]
-        self._send(item, spec.on_failure, "RetriesExhausted", result)
+            return self._pending(item, RETRY_DELAYS_S[item.retries - 1])
+        self._finish(item, spec.on_failure, "RetriesExhausted")
         return None
+
+    def _pending(self, item: _Event, delay: float) -> float:
+        """Record the event's counts and when it is next due; return ``delay``."""
+        self._store.update(
+            item.id, runs=item.runs, retries=item.retries, throttles=item.throttles,
+            due=self._clock.time() + delay, last=item.last,
+        )  # fmt: skip
+        return delay
 
     def _drop(self, item: _Event, condition: str) -> None:
         self._ledger.record(
@@ -180,24 +310,19 @@ class AsyncInvoker:
         log.warning(
             "event.dropped", function=item.spec.name, request_id=item.request_id, reason=condition
         )
-        self._send(item, item.spec.on_failure, condition, item.last)
+        self._finish(item, item.spec.on_failure, condition)
 
-    def _send(
-        self,
-        item: _Event,
-        destination: Destination | None,
-        condition: str,
-        result: InvokeResult | None,
-    ) -> None:
-        if destination is None:
-            return
-        response: dict[str, Any] = {}
-        if result is not None:
-            response = {
-                "response_payload": result.payload,
-                "function_error": result.function_error,
-                "executed_version": result.executed_version,
-            }
+    def _finish(self, item: _Event, destination: Destination | None, condition: str) -> None:
+        """The outcome is final: send it to ``destination`` (if any), then forget the event.
+
+        Sent first, removed second: a stop in between sends the record again next time (at
+        least once), never not at all.
+        """
+        if destination is not None:
+            self._send(item, destination, condition)
+        self._store.remove(item.id)
+
+    def _send(self, item: _Event, destination: Destination, condition: str) -> None:
         record = destinations.invocation_record(
             request_id=item.request_id,
             function_arn=item.spec.qualified_arn,
@@ -205,7 +330,7 @@ class AsyncInvoker:
             approximate_invoke_count=item.runs,
             request_payload=item.event,
             timestamp=self._clock.now(),
-            **response,
+            **(item.last or {}),
         )
         body = json.dumps(record)
         if destination.kind == "queue":
@@ -215,3 +340,12 @@ class AsyncInvoker:
             return
         target = self._functions[destination.name]
         self.submit(target, body.encode(), event=record, source=f"destination:{item.spec.name}")
+
+
+def _summary(result: InvokeResult) -> dict[str, Any]:
+    """What the invocation record needs of a result (kept in the store between attempts)."""
+    return {
+        "response_payload": result.payload,
+        "function_error": result.function_error,
+        "executed_version": result.executed_version,
+    }

@@ -92,25 +92,26 @@ class SqsMapping(Source):
         self._ledger = delivery.ledger
         self._activity = delivery.activity
         self._clock = delivery.clock
-        self._spawn = delivery.spawn
+        self._tasks = delivery.tasks
+        self.part = f"sqs:{self.name}"
         self._region = region
         self._filters = FilterSet.compile(trigger.filters)
         self._slots = asyncio.Semaphore(trigger.maximum_concurrency or DEFAULT_CONCURRENCY)
         self._waiter = Waiter(delivery.activity, delivery.clock, "sqs")
-        self._task: object = None
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if not self._trigger.enabled:
             return
         self._queue.listeners.append(self._on_send)
-        self._task = self._spawn(self._poll())
+        self._task = self._tasks.keep(self.part, self._poll)
         if len(self._queue):
             self._on_send()
 
     async def stop(self) -> None:
         if self._on_send in self._queue.listeners:
             self._queue.listeners.remove(self._on_send)
-        if isinstance(self._task, asyncio.Task):
+        if self._task is not None:
             self._task.cancel()
         self._waiter.set_busy(False)
 
@@ -130,7 +131,7 @@ class SqsMapping(Source):
                 raise
             if batch:
                 self._activity.begin("batch")
-                self._spawn(self._run(batch))
+                self._tasks.spawn(self._run(batch), part=self.part)
             else:
                 self._slots.release()
 
@@ -160,10 +161,10 @@ class SqsMapping(Source):
     # --- one batch ------------------------------------------------------------------------
 
     async def _run(self, batch: list[Message]) -> None:
+        """Deliver one batch; a failure of eventsim's own is the supervisor's to report (the
+        messages reappear after their visibility timeout)."""
         try:
             await self._deliver(batch)
-        except Exception:
-            log.exception("sqs.batch_failed", mapping=self.name)
         finally:
             self._slots.release()
             # Deletes may have made messages visible (the next of a FIFO group): look again.

@@ -24,6 +24,7 @@ record is done; it is saved after every batch, so a restart resumes there (at-le
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from collections import deque
@@ -91,7 +92,8 @@ class StreamMapping(Source):
         self._ledger = delivery.ledger
         self._activity = delivery.activity
         self._clock = delivery.clock
-        self._spawn = delivery.spawn
+        self._tasks = delivery.tasks
+        self.part = f"dynamodb:{self.name}"
         self._send_to_queue = send_to_queue
         self._filters = FilterSet.compile(trigger.filters)
         self._reader = Waiter(delivery.activity, delivery.clock, "stream")
@@ -101,7 +103,7 @@ class StreamMapping(Source):
         ]
         self._position = 0  # the last sequence number read
         self._saved = 0
-        self._tasks: list[object] = []
+        self._running: list[asyncio.Task[None]] = []
 
     @property
     def checkpoint(self) -> int:
@@ -119,16 +121,18 @@ class StreamMapping(Source):
             store.save_checkpoint(self.key, saved)
         self._position = self._saved = saved
         self._table.listeners.append(self._reader.wake)
-        self._tasks = [self._spawn(self._read())]
-        self._tasks += [self._spawn(self._deliver(lane)) for lane in self._lanes]
+        self._running = [self._tasks.keep(self.part, self._read)]
+        self._running += [
+            self._tasks.keep(f"{self.part}#{n}", functools.partial(self._deliver, lane))
+            for n, lane in enumerate(self._lanes)
+        ]
         self._reader.wake()
 
     async def stop(self) -> None:
         if self._reader.wake in self._table.listeners:
             self._table.listeners.remove(self._reader.wake)
-        for task in self._tasks:
-            if isinstance(task, asyncio.Task):
-                task.cancel()
+        for task in self._running:
+            task.cancel()
         self._reader.set_busy(False)
         for lane in self._lanes:
             lane.waiter.set_busy(False)

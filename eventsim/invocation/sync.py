@@ -24,7 +24,7 @@ from ..runtime.base import Execution, InvokeRequest, Status
 from ..runtime.logs import billed_duration_ms, max_memory_used_mb
 from ..runtime.pool import Runtime
 from ..runtime.spec import VERSION, FunctionSpec
-from ..types import Spawn
+from ..types import Tasks
 
 #: §8.5: 6 MB request and response for synchronous invocations.
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -77,13 +77,13 @@ _V4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
 @dataclass(frozen=True)
 class Delivery:
     """What an event source mapping needs to deliver batches: the invoker, the ledger, the
-    activity tracker, the clock and the task spawner."""
+    activity tracker, the clock and the simulator's supervised tasks."""
 
     invoker: Invoker
     ledger: Ledger
     activity: Activity
     clock: Clock
-    spawn: Spawn
+    tasks: Tasks
 
 
 def new_request_id() -> str:

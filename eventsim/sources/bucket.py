@@ -10,9 +10,10 @@ Hints are taken only from events that mean a file is complete: closed after writ
 into or within the folder, deleted. A file still being written, an ignored name (editor and
 download temp files) or a directory is never announced.
 
-What was announced is kept in a manifest under ``state_dir``, so that a restart announces what
-changed while eventsim was down. On a first start without a manifest the files present are
-recorded silently, unless ``announce_existing`` is set.
+What was announced is kept in a manifest under ``state_dir`` (``manifest``), written after the
+notification was handed on, so that a restart announces what changed while eventsim was down,
+and a stop between the two announces the change again (at least once). On a first start
+without a manifest the files present are recorded silently, unless ``announce_existing`` is set.
 
 Watchdog's thread reaches the event loop only through ``loop.call_soon_threadsafe``.
 """
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import fnmatch
 import hashlib
-import json
 import os
 import sys
 import time
@@ -52,8 +52,9 @@ from ..activity import Activity
 from ..clock import Clock
 from ..config import BucketConfig
 from ..errors import EventsimError
-from ..types import Spawn
+from ..types import Tasks
 from .base import Source
+from .manifest import Entry, Manifest
 
 log = structlog.get_logger("eventsim.bucket")
 
@@ -87,13 +88,6 @@ class ObjectChange:
         return f"ObjectCreated:{self.kind}" if self.kind == "Put" else f"ObjectRemoved:{self.kind}"
 
 
-@dataclass(frozen=True)
-class _Entry:
-    size: int
-    mtime_ns: int
-    etag: str
-
-
 Emit = Callable[[ObjectChange], None]
 
 
@@ -109,28 +103,31 @@ class BucketSource(Source):
         clock: Clock,
         activity: Activity,
         emit: Emit,
-        spawn: Spawn,
+        tasks: Tasks,
     ) -> None:
         self.name = name
         self.root = config.path
         self._ignore = list(config.ignore)
         self._announce_existing = config.announce_existing
-        self._manifest = state_dir / "buckets" / f"{name}.json"
+        self._manifest_folder = state_dir / "buckets"
+        self._manifest: Manifest | None = None
         self._clock = clock
         self._activity = activity
         self._emit = emit
-        self._spawn = spawn
-        self._objects: dict[str, _Entry] = {}
+        self._tasks = tasks
+        self.part = f"bucket:{name}"
+        self._objects: dict[str, Entry] = {}
         self._sequencer = 0
         self._locks: dict[str, asyncio.Lock] = {}
         self._observer: BaseObserver | None = None
-        self._save_pending = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        had_manifest = self._load_manifest()
+        self._manifest = Manifest(self._manifest_folder, self.name)
+        self._sequencer, self._objects = self._manifest.load()
+        had_manifest = not self._manifest.first_start
         loop = asyncio.get_running_loop()
         # Watch first, then reconcile: a change made in between is seen by one or the other,
         # and reconciling the same key twice announces it once.
@@ -140,7 +137,6 @@ class BucketSource(Source):
             await self.reconcile("")
         else:
             await self._record_silently()
-        self._save_soon()
         log.info(
             "bucket.watching", bucket=self.name, path=str(self.root), objects=len(self._objects)
         )
@@ -150,7 +146,9 @@ class BucketSource(Source):
             self._observer.stop()
             await asyncio.to_thread(self._observer.join)
             self._observer = None
-        self._save()
+        if self._manifest is not None:
+            self._manifest.close()
+            self._manifest = None
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -209,15 +207,15 @@ class BucketSource(Source):
         await self.reconcile(prefix, written_before=time.time() - NEW_FOLDER_MARGIN_S)
 
     def _run(self, work: Coroutine[Any, Any, object], **context: str) -> None:
-        """Run ``work`` as a task, counted as pending work until it is done."""
+        """Run ``work`` as a supervised task, counted as pending work until it is done. A
+        failure is logged and shown in health; the change is not remembered, so the next hint
+        or start announces it."""
         self._activity.begin("bucket")
-        self._spawn(self._tracked(work, context))
+        self._tasks.spawn(self._tracked(work), part=self.part)
 
-    async def _tracked(self, work: Coroutine[Any, Any, object], context: dict[str, str]) -> None:
+    async def _tracked(self, work: Coroutine[Any, Any, object]) -> None:
         try:
             await work
-        except Exception:
-            log.exception("bucket.reconcile_failed", bucket=self.name, **context)
         finally:
             self._activity.end("bucket")
 
@@ -248,7 +246,6 @@ class BucketSource(Source):
             if stat is None:
                 if known is None:
                     return None
-                del self._objects[key]
                 return self._announce(key, "Delete")
             if known is not None and (known.size, known.mtime_ns) == stat:
                 return None
@@ -258,14 +255,25 @@ class BucketSource(Source):
                 continue  # vanished while being read: look again
             if _file_stat(path) != stat:
                 continue  # changed while being read: look again
-            self._objects[key] = _Entry(size, stat[1], etag)
-            return self._announce(key, "Put", size=size, etag=etag)
+            return self._announce(key, "Put", Entry(size, stat[1], etag), size=size, etag=etag)
 
-    def _announce(self, key: str, kind: Literal["Put", "Delete"], **what: Any) -> ObjectChange:
-        self._sequencer += 1
-        change = ObjectChange(self.name, key, kind, self._sequencer, self._clock.now(), **what)
-        self._save_soon()
+    def _announce(
+        self, key: str, kind: Literal["Put", "Delete"], entry: Entry | None = None, **what: Any
+    ) -> ObjectChange:
+        """Hand the change on, then remember it (the order that never loses one)."""
+        sequencer = self._sequencer + 1
+        change = ObjectChange(self.name, key, kind, sequencer, self._clock.now(), **what)
         self._emit(change)
+        self._sequencer = sequencer
+        if entry is not None:
+            self._objects[key] = entry
+        else:
+            self._objects.pop(key, None)
+        if self._manifest is not None:
+            if entry is not None:
+                self._manifest.put(key, entry, sequencer)
+            else:
+                self._manifest.delete(key, sequencer)
         return change
 
     async def _record_silently(self) -> None:
@@ -274,7 +282,9 @@ class BucketSource(Source):
             stat = _file_stat(path)
             if stat is not None:
                 etag, size = await _md5(path)
-                self._objects[key] = _Entry(size, stat[1], etag)
+                self._objects[key] = Entry(size, stat[1], etag)
+        assert self._manifest is not None
+        self._manifest.record_all(self._objects.items())
 
     def _scan(self, prefix: str) -> list[str]:
         start = self.root.joinpath(*prefix.split("/")) if prefix else self.root
@@ -286,39 +296,6 @@ class BucketSource(Source):
                 if key is not None:
                     keys.append(key)
         return keys
-
-    # --- manifest -------------------------------------------------------------------------
-
-    def _load_manifest(self) -> bool:
-        try:
-            data = json.loads(self._manifest.read_text())
-        except FileNotFoundError:
-            return False
-        except (OSError, ValueError) as exc:
-            log.warning("bucket.manifest_unreadable", bucket=self.name, error=str(exc))
-            return False
-        self._sequencer = int(data.get("sequencer", 0))
-        self._objects = {k: _Entry(*v) for k, v in data.get("objects", {}).items()}
-        return True
-
-    def _save_soon(self) -> None:
-        """Save within a moment; a crash before then re-announces (at least once, as S3)."""
-        if not self._save_pending:
-            self._save_pending = True
-            asyncio.get_running_loop().call_later(0.2, self._save)
-
-    def _save(self) -> None:
-        self._save_pending = False
-        self._manifest.parent.mkdir(parents=True, exist_ok=True)
-        data = {
-            "bucket": self.name,
-            "path": str(self.root),
-            "sequencer": self._sequencer,
-            "objects": {k: [e.size, e.mtime_ns, e.etag] for k, e in sorted(self._objects.items())},
-        }
-        temporary = self._manifest.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data))
-        os.replace(temporary, self._manifest)
 
     # --- the bucket API -------------------------------------------------------------------
 

@@ -151,7 +151,7 @@ class HttpTriggerServer:
             route_key = f"{trigger.method if trigger.method != 'ANY' else 'ANY'} {trigger.path}"
             event = apigateway.http_event(request, route_key=route_key, **common)
         timeout = REST_INTEGRATION_TIMEOUT_S if rest else HTTP_INTEGRATION_TIMEOUT_S
-        invocation = asyncio.ensure_future(
+        invocation = asyncio.create_task(
             sim.invoke_for(f"http:{trigger.method} {trigger.path}", route.function, event)
         )
         try:

@@ -346,8 +346,8 @@ class Queue:
             next_change = self.next_change()
             wake = deadline if next_change is None else min(deadline, next_change)
             waiters = [
-                asyncio.ensure_future(self.changed.wait()),
-                asyncio.ensure_future(self._clock.sleep_until(wake)),
+                asyncio.create_task(self.changed.wait()),
+                asyncio.create_task(self._clock.sleep_until(wake)),
             ]
             try:
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

@@ -21,7 +21,7 @@ import structlog
 from .. import cron
 from ..clock import Clock
 from ..config import ScheduleTrigger
-from ..types import Spawn
+from ..types import Tasks
 from .base import Source
 
 log = structlog.get_logger("eventsim.schedule")
@@ -50,7 +50,7 @@ class ScheduleSource(Source):
         *,
         clock: Clock,
         emit: Emit,
-        spawn: Spawn,
+        tasks: Tasks | None,
         rng: random.Random,
     ) -> None:
         self.function = function
@@ -59,9 +59,11 @@ class ScheduleSource(Source):
         self.schedule = cron.parse(trigger.expression, trigger.timezone)
         self._clock = clock
         self._emit = emit
-        self._spawn = spawn
+        self._tasks = tasks
         self._rng = rng
-        self._task: object = None
+        self._task: asyncio.Task[None] | None = None
+        self._after: datetime | None = None  # the last instant fired (or the start)
+        self.part = f"schedule:{name}"
 
     def _aware(self, when: datetime | None) -> datetime | None:
         if when is None or when.tzinfo is not None:
@@ -87,23 +89,30 @@ class ScheduleSource(Source):
         if not self.trigger.enabled:
             log.info("schedule.disabled", function=self.function, schedule=self.name)
             return
-        self._task = self._spawn(self._run(self._clock.now()))
-
-    async def stop(self) -> None:
-        if isinstance(self._task, asyncio.Task):
-            self._task.cancel()
-
-    async def _run(self, started: datetime) -> None:
+        assert self._tasks is not None, "a schedule that runs needs its simulator's tasks"
+        started = self._clock.now()
         if self.trigger.run_on_start:
             self._fire(started)
-        for scheduled in self.instants(started):
+        self._after = started
+        self._task = self._tasks.keep(self.part, self._run)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        """Fire at each instant; restarted after a failure, it goes on from the last one."""
+        assert self._after is not None
+        for scheduled in self.instants(self._after):
             offset = self._rng.randrange(60) if self.trigger.jitter else 0
             await self._clock.sleep_until(scheduled.timestamp() + offset)
+            self._after = scheduled
             self._fire(scheduled)
         log.info("schedule.ended", function=self.function, schedule=self.name)
 
     def _fire(self, scheduled: datetime) -> None:
         try:
             self._emit(Firing(self.function, self.name, self.trigger, scheduled.astimezone(UTC)))
-        except Exception:
-            log.exception("schedule.fire_failed", function=self.function, schedule=self.name)
+        except Exception as exc:  # noqa: BLE001 - this firing is lost: say so, keep the schedule
+            assert self._tasks is not None
+            self._tasks.report(self.part, exc)

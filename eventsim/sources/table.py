@@ -48,7 +48,7 @@ from ..expressions import (
     sort_key,
 )
 from ..updates import parse_update
-from .table_store import Change, TableStore, encode
+from .table_store import CHUNK, Change, TableStore, encode
 
 #: §2.3: stream records live 24 hours.
 STREAM_RETENTION_S = 24 * 3600
@@ -145,15 +145,17 @@ class Table:
         self.clock = clock
         self.region = region
         self.arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
-        self.store = TableStore(self.path, config)
+        self.store = TableStore(self.path, config, f"tables/{name}")
         label = self.store.meta("stream_label", dynamodb.stream_label(clock.now()))
         self.stream_arn = dynamodb.stream_arn(region, account, name, label)
         #: Called synchronously after every change committed here or noticed from elsewhere.
         self.listeners: list[Callable[[], None]] = []
         self._version = self.store.data_version()
         self._trimmed_at = float("-inf")
+        self.closed = False
 
     def close(self) -> None:
+        self.closed = True
         self.store.close()
 
     # --- keys -----------------------------------------------------------------------------
@@ -493,6 +495,8 @@ class Table:
 
     def poke(self) -> None:
         """Look for commits by other connections (called when the file changes)."""
+        if self.closed:
+            return  # a watcher's last word, arriving after close
         version = self.store.data_version()
         if version != self._version:
             self._version = version
@@ -503,8 +507,9 @@ class Table:
         """Stream rows after sequence ``after``, dropping rows past retention and no-ops."""
         now = self.clock.time()
         if now - self._trimmed_at >= 60:
-            self._trimmed_at = now
-            self.store.trim(now - STREAM_RETENTION_S)
+            # A full chunk means there may be more: trim again on the next read.
+            if self.store.trim(now - STREAM_RETENTION_S) < CHUNK:
+                self._trimmed_at = now
         return [c for c in self.store.changes(after, limit, now) if c.old != c.new]
 
     def record(self, change: Change) -> dict[str, Any]:

@@ -13,6 +13,15 @@ programs can write rows with plain SQL)::
     meta(key, value)                 the key schema and the stream label
 
 Because the triggers live in the file, a write from any connection is captured.
+
+Capture is race-free with any number of outside writers: eventsim's own write stamps only the
+stream rows its own statement made; a reader never hands on a row that is not stamped yet — it
+stops before the first one, stamps the oldest unstamped rows (a bounded chunk, in sequence
+order, in one transaction) and reads again. Stamping and the 24-hour trim work in chunks of
+``CHUNK`` rows, so neither stalls the event loop for longer as the stream grows.
+
+The file carries eventsim's application id and schema version (``eventsim.state``); a file
+that lost its tables or is not a database stops the simulator with the way to discard it.
 """
 
 from __future__ import annotations
@@ -27,8 +36,12 @@ from typing import Any
 
 from ..config import TableConfig
 from ..errors import StartupError
+from ..state import open_db
 
 Item = dict[str, Any]
+VERSION = 1
+#: Rows stamped or trimmed per statement.
+CHUNK = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,14 +103,9 @@ def encode(item: Item) -> str:
 class TableStore:
     """Synchronous access to one table's file; every method is one short transaction."""
 
-    def __init__(self, path: Path, config: TableConfig) -> None:
+    def __init__(self, path: Path, config: TableConfig, part: str) -> None:
         self.path = path
         self.config = config
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
         pk = _key_column(config.partition_key, config.partition_key_type)
         sk = (
             _key_column(config.sort_key, config.sort_key_type)
@@ -105,8 +113,11 @@ class TableStore:
             else "''"
         )
         schema = _SCHEMA.format(pk=pk, sk=sk)
-        # Every statement is idempotent; executescript runs each in its own transaction.
-        self._db.executescript(schema + (_TRIGGERS if config.stream else _DROP_TRIGGERS))
+        # Every statement is idempotent; the triggers follow the config's stream setting.
+        self._db, _ = open_db(
+            path, part, schema + (_TRIGGERS if config.stream else _DROP_TRIGGERS),
+            version=VERSION, tables={"meta", "items", "stream", "checkpoints"}, adopt=True,
+        )  # fmt: skip
         with self.transaction():
             self._check_key_schema()
 
@@ -166,7 +177,12 @@ class TableStore:
 
     def write(self, db: sqlite3.Connection, pk: str, sk: str, old: Item | None, new: Item | None,
               now: float) -> None:  # fmt: skip
-        """Replace the item at (pk, sk): insert, update or delete; stamps its stream row."""
+        """Replace the item at (pk, sk): insert, update or delete; stamps its stream row.
+
+        Runs inside ``transaction()``, so no other writer's rows come between ``before`` and
+        the row the trigger writes: only that row is stamped here.
+        """
+        before = db.execute("SELECT max(seq) FROM stream").fetchone()[0] or 0
         if new is None:
             db.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
         elif old is None:
@@ -174,7 +190,7 @@ class TableStore:
         else:
             db.execute("UPDATE items SET item = ? WHERE pk = ? AND sk = ?", (encode(new), pk, sk))
         if self.config.stream:
-            db.execute("UPDATE stream SET created = ? WHERE created IS NULL", (now,))
+            db.execute("UPDATE stream SET created = ? WHERE seq > ?", (now, before))
 
     def item(self, pk: str, sk: str) -> Item | None:
         return self.get(self._db, pk, sk)
@@ -206,22 +222,45 @@ class TableStore:
         return int(row[0] or 0)
 
     def changes(self, after: int, limit: int, now: float) -> list[Change]:
-        """Stream rows after ``after``, oldest first; rows no one stamped get ``now``."""
-        if self._db.execute("SELECT 1 FROM stream WHERE created IS NULL LIMIT 1").fetchone():
-            with self.transaction():
-                self._db.execute("UPDATE stream SET created = ? WHERE created IS NULL", (now,))
-        rows = self._db.execute(
-            "SELECT seq, old, new, created FROM stream WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
-        )
-        return [
-            Change(seq, json.loads(old) if old else None, json.loads(new) if new else None, at)
-            for seq, old, new, at in rows
-        ]
+        """Stamped stream rows after ``after``, oldest first, up to the first unstamped row;
+        rows written by others are stamped ``now`` here, ``CHUNK`` at a time."""
+        while True:
+            rows = self._db.execute(
+                "SELECT seq, old, new, created FROM stream WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            changes = []
+            for seq, old, new, at in rows:
+                if at is None:
+                    break  # not stamped yet: nothing after it may be handed on before it
+                changes.append(
+                    Change(seq, json.loads(old) if old else None, json.loads(new) if new else None,
+                           at)
+                )  # fmt: skip
+            else:
+                return changes
+            if changes:
+                return changes  # the caller reads again at once and stamps then
+            self.stamp(now)
+
+    def stamp(self, now: float) -> int:
+        """Stamp the oldest ``CHUNK`` rows that no one stamped; return how many."""
+        with self.transaction():
+            cursor = self._db.execute(
+                "UPDATE stream SET created = ? WHERE seq IN (SELECT seq FROM stream "
+                "WHERE created IS NULL ORDER BY seq LIMIT ?)",
+                (now, CHUNK),
+            )
+        return cursor.rowcount
 
     def trim(self, before: float) -> int:
-        """Drop stream rows created before ``before`` (retention); returns how many."""
-        cursor = self._db.execute("DELETE FROM stream WHERE created < ?", (before,))
+        """Drop up to ``CHUNK`` stream rows created before ``before`` (retention); returns how
+        many (``CHUNK``: call again)."""
+        cursor = self._db.execute(
+            "DELETE FROM stream WHERE seq IN (SELECT seq FROM stream WHERE created < ? "
+            "ORDER BY created LIMIT ?)",
+            (before, CHUNK),
+        )
         return cursor.rowcount
 
     def checkpoint(self, mapping: str) -> int | None:
