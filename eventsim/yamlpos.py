@@ -35,8 +35,9 @@ Path = tuple[str | int, ...]
 
 #: Collections nested in one another; an alias counts as deep as what it names.
 MAX_DEPTH = 100
-#: Values in the document with every alias expanded.
-MAX_NODES = 100_000
+#: Values in the document with every alias expanded. A config of a hundred functions is a few
+#: thousand; the cap also bounds parsing time (PyYAML reads about 20,000 values a second).
+MAX_NODES = 20_000
 
 _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {
@@ -203,6 +204,8 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
+    if len(digits) > 4000:  # Python refuses to convert 4300 digits, with advice for Python
+        raise ValueError(f"a number of {len(digits)} digits")
     if digits[:2] in ("0o", "0x"):
         return sign * int(digits[2:], 8 if digits[1] == "o" else 16)
     return sign * int(digits, 10)
@@ -253,7 +256,12 @@ def load(text: str) -> tuple[Any, Positions, list[YamlProblem]]:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        message = ", ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        if exc.context and exc.context_mark and exc.problem_mark:  # where the context began
+            if exc.context_mark.line != exc.problem_mark.line:
+                message = message.replace(
+                    str(exc.context), f"{exc.context} (line {exc.context_mark.line + 1})", 1
+                )
         if not isinstance(exc, _Refused):
             message = f"invalid YAML: {message}"
         line = mark.line + 1 if mark else None
