@@ -264,10 +264,7 @@ class Simulator:
         self._build_tables()
         if not self.triggers:
             return
-        assert self._events is not None
-        resumed = self._async.resume(list(self._events.pending()))
-        if resumed:
-            log.info("async.resumed", events=resumed)
+        self._supervisor.spawn(self._async.resume(), part="async:resume")
         router = S3Router(self.config, self.functions, self._async.submit, self.random)
         router.unmatched = self._unmatched
         self._s3_router = router

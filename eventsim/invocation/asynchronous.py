@@ -16,9 +16,10 @@ tasks as it may have environments; then, for each event:
   of §6.2 (a ``function:NAME`` destination is invoked asynchronously with it; a ``queue:NAME``
   destination gets it as a message body), and only then is the event removed from the store.
 
-After a restart ``resume()`` puts every stored event back: with its request id, its attempt and
-retry counts, and its original age, so max event age and retries keep AWS's meaning. An attempt
-cut short by the stop is made again under the same attempt number (at least once).
+After a restart ``resume()`` puts every stored event back, a chunk at a time: with its request
+id, its attempt and retry counts, and its original age, so max event age and retries keep
+AWS's meaning. An attempt cut short by the stop is made again under the same attempt number
+(at least once).
 
 Every attempt is in the ledger; a failed one says in ``reason`` what happens next, and an event
 that never ran is recorded as ``dropped`` with the condition as reason.
@@ -29,9 +30,10 @@ While an event waits for its retry it is not pending work: ``settle()`` returns,
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,6 +60,8 @@ RETRY_DELAYS_S = (60.0, 120.0)
 THROTTLE_BACKOFF_S = (1.0, 300.0)
 
 
+#: Stored events read per step when resuming: the loop never stalls for the whole backlog.
+RESUME_CHUNK = 500
 #: Back-off after an unexpected failure of eventsim itself while handling an event (the event
 #: is kept and tried again; the failure is logged and shown in health).
 FAILURE_BACKOFF_S = (1.0, 300.0)
@@ -76,6 +80,12 @@ class Store(Protocol):
     ) -> None: ...  # fmt: skip
 
     def remove(self, id: int) -> None: ...
+
+    def last_id(self) -> int: ...
+
+    def pending(
+        self, after: int = 0, up_to: int | None = None, limit: int = -1
+    ) -> list[StoredEvent]: ...
 
 
 @dataclass(slots=True)
@@ -151,8 +161,32 @@ class AsyncInvoker:
         self._ready(_Event(id, spec, body, event, source, request_id, now))
         return request_id
 
-    def resume(self, stored: list[StoredEvent]) -> int:
-        """Queue events a previous run accepted and did not finish; return how many."""
+    def resume(self) -> Coroutine[Any, Any, None]:
+        """Queue the events a previous run accepted and did not finish: run the returned
+        coroutine as a task.
+
+        The events stored by then are the ones to resume (later ones are queued already); it
+        reads them ``RESUME_CHUNK`` at a time and lets the loop run in between, so the first
+        resumed event is delivered before the last one is read. Counted as pending work from
+        this call until done.
+        """
+        self._activity.begin("resume")
+        return self._resume(self._store.last_id())
+
+    async def _resume(self, up_to: int) -> None:
+        resumed, after = 0, 0
+        try:
+            while chunk := self._store.pending(after, up_to, RESUME_CHUNK):
+                self._requeue(chunk)
+                resumed += len(chunk)
+                after = chunk[-1].id
+                await asyncio.sleep(0)
+        finally:
+            self._activity.end("resume")
+        if resumed:
+            log.info("async.resumed", events=resumed)
+
+    def _requeue(self, stored: list[StoredEvent]) -> None:
         now = self._clock.time()
         for row in stored:
             spec = self._functions.get(row.function)
@@ -182,7 +216,6 @@ class AsyncInvoker:
                 self._ready(item)
             else:
                 self._later(item, row.due - now)
-        return len(stored)
 
     # --- lanes ----------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,18 +91,29 @@ class EventStore:
     def remove(self, id: int) -> None:
         self._db.execute("DELETE FROM events WHERE id = ?", (id,))
 
-    def pending(self) -> Iterator[StoredEvent]:
-        """Every stored event, in arrival order."""
+    def last_id(self) -> int:
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def pending(
+        self, after: int = 0, up_to: int | None = None, limit: int = -1
+    ) -> list[StoredEvent]:
+        """Stored events with ``after < id <= up_to``, in arrival order (at most ``limit``)."""
         rows = self._db.execute(
             "SELECT id, request_id, function, source, body, enqueued_at, runs, retries, "
-            "throttles, due, last FROM events ORDER BY id"
+            "throttles, due, last FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+            (after, up_to if up_to is not None else 2**63 - 1, limit),
+        ).fetchall()
+        return [self._row(*row) for row in rows]
+
+    @staticmethod
+    def _row(*row: Any) -> StoredEvent:
+        id, request_id, function, source, body, enqueued_at, runs, retries, throttles, due, last = (
+            row
         )
-        for id, request_id, function, source, body, enqueued_at, runs, retries, throttles, due, \
-                last in rows:  # fmt: skip
-            yield StoredEvent(
-                id, request_id, function, source, bytes(body), enqueued_at, runs, retries,
-                throttles, due, json.loads(last) if last else None,
-            )  # fmt: skip
+        return StoredEvent(
+            id, request_id, function, source, bytes(body), enqueued_at, runs, retries,
+            throttles, due, json.loads(last) if last else None,
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -140,8 +150,13 @@ class MemoryEventStore:
     def remove(self, id: int) -> None:
         pass
 
-    def pending(self) -> Iterator[StoredEvent]:
-        return iter(())
+    def last_id(self) -> int:
+        return 0
+
+    def pending(
+        self, after: int = 0, up_to: int | None = None, limit: int = -1
+    ) -> list[StoredEvent]:
+        return []
 
     def close(self) -> None:
         pass
