@@ -377,6 +377,24 @@ def test_anchors_aliases_and_merge_keys_work(tmp_path: Path) -> None:
     assert config.functions["c"].environment == {"STAGE": "dev"}
 
 
+def test_an_error_in_a_merged_mapping_points_where_the_value_is_written(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        functions:
+          a: &base {{handler: x.y, memory: 64, code: {FUNCTIONS}}}
+          b:
+            <<: *base
+            timeout: 0
+        """,
+    )
+    assert [line.removeprefix(f"{path}:").split(" ")[0] for line in errors(path)] == [
+        "2:27:",  # a.memory
+        "2:27:",  # b.memory, merged from a
+        "5:5:",  # b.timeout
+    ]
+
+
 # --- every error at once ------------------------------------------------------------------
 
 
@@ -414,6 +432,14 @@ def test_schema_and_reference_errors_are_reported_together_in_line_order(tmp_pat
     assert "unknown queue 'ordrs'; did you mean 'orders'? (defined: orders)" in found[1]
     assert "functions.a.triggers.2.http.path: ANY /a is already routed to 'a'" in found[3]
     assert "did you mean 'region'?" in found[6]
+
+
+def test_duplicate_keys_are_reported_with_schema_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "region: us-east-1\nidle_timeout: 0\nregion: eu-west-1\n")
+    assert errors(path) == [
+        f"{path}:2:1: idle_timeout: Input should be greater than 0 (got 0)",
+        f"{path}:3:1: region: duplicate key 'region'",
+    ]
 
 
 def test_a_misspelt_trigger_kind_and_names_get_suggestions(tmp_path: Path) -> None:
