@@ -35,6 +35,10 @@ AV = dict[str, Any]  # one AttributeValue, e.g. {"N": "3"}
 Item = dict[str, AV]
 Path = tuple[str | int, ...]
 MISSING_OPERAND = "The provided expression refers to an attribute that does not exist in the item"
+#: How deep parentheses, NOT and function calls may nest in one expression. DynamoDB bounds
+#: an expression only by its size (4 KB, which allows some 2,000 parentheses); the parser
+#: recurses per level, so it stops well before Python's recursion limit.
+MAX_NESTING = 100
 
 
 class ExpressionError(EventsimError, ValueError):
@@ -75,6 +79,19 @@ class Parser:
         self.values = values
         self.used_names: set[str] = set()
         self.used_values: set[str] = set()
+        self.depth = 0
+
+    def enter(self) -> None:
+        """One level deeper (a parenthesis, a NOT, a function call); see ``leave``."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpressionError(
+                f"the expression nests parentheses, NOT or functions deeper than "
+                f"{MAX_NESTING} levels"
+            )
+
+    def leave(self) -> None:
+        self.depth -= 1
 
     def peek(self, offset: int = 0) -> tuple[str, str] | None:
         index = self.at + offset
@@ -192,7 +209,9 @@ def _chain(
 
 def _negation(p: Parser) -> Predicate:
     if p.keyword("NOT"):
+        p.enter()
         inner = _negation(p)
+        p.leave()
         return lambda item: not inner(item)
     return _comparison(p)
 
@@ -201,8 +220,10 @@ def _comparison(p: Parser) -> Predicate:
     token = p.peek()
     if token is not None and token[1] == "(":
         p.take()
+        p.enter()
         inner = _condition(p)
         p.expect(")")
+        p.leave()
         return inner
     if token is not None and token[0] == "word" and p.is_call() and token[1] != "size":
         return _function(p)

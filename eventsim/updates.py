@@ -47,22 +47,29 @@ def _set_value(p: Parser) -> Operand:
 def _set_operand(p: Parser) -> Operand:
     token = p.peek()
     if token is not None and token[0] == "word" and p.is_call():
-        _, name = p.take()
-        p.expect("(")
-        if name == "if_not_exists":
-            path = p.path()
-            p.expect(",")
-            fallback = _set_operand(p)
-            p.expect(")")
-            return lambda item: v if (v := get_path(item, path)) is not None else fallback(item)
-        if name == "list_append":
-            first = _set_operand(p)
-            p.expect(",")
-            second = _set_operand(p)
-            p.expect(")")
-            return lambda item: _list_append(first(item), second(item))
-        raise ExpressionError(f"unknown function {name!r} in an update expression")
+        p.enter()
+        function = _function(p)
+        p.leave()
+        return function
     return p.operand()
+
+
+def _function(p: Parser) -> Operand:
+    _, name = p.take()
+    p.expect("(")
+    if name == "if_not_exists":
+        path = p.path()
+        p.expect(",")
+        fallback = _set_operand(p)
+        p.expect(")")
+        return lambda item: v if (v := get_path(item, path)) is not None else fallback(item)
+    if name == "list_append":
+        first = _set_operand(p)
+        p.expect(",")
+        second = _set_operand(p)
+        p.expect(")")
+        return lambda item: _list_append(first(item), second(item))
+    raise ExpressionError(f"unknown function {name!r} in an update expression")
 
 
 def _arithmetic(a: AV | None, b: AV | None, sign: int) -> AV:
