@@ -1,5 +1,5 @@
-"""The edge server: one port for the Lambda Invoke API, SQS and DynamoDB (the JSON protocols
-boto3 speaks) and eventsim's admin endpoints.
+"""The edge server: one port for the AWS APIs eventsim serves (Lambda's Invoke, SQS,
+DynamoDB, STS's GetCallerIdentity) and eventsim's admin endpoints.
 
 Example::
 
@@ -8,9 +8,11 @@ Example::
     boto3.client("sqs", endpoint_url=edge.url, ...)
     await edge.stop()
 
-Requests are told apart by path and ``X-Amz-Target``. A bad request gets the service's own
-4xx error shape; an unexpected failure is logged and answered with a 500 error shape, never a
-traceback.
+Every request passes the gate first (loopback ``Host``; no foreign ``Origin``: see guard.py).
+Then the service it is for is told from its signature, ``X-Amz-Target`` or path (see
+services.py): a served one gets its body (bounded in size and time) and answers; any other
+gets a 501 in the protocol its client reads. A refusal is always the service's own error
+shape; an unexpected failure is logged and answered with a 500 error shape, never a traceback.
 """
 
 from __future__ import annotations
@@ -25,31 +27,65 @@ from aiohttp import web
 
 from ..ledger import Attempt
 from .dynamodb_api import DynamoDbApi
-from .dynamodb_api import error_response as dynamodb_error
+from .guard import Gate
 from .lambda_api import LambdaApi
-from .lambda_api import error_response as lambda_error
-from .protocol import json_response, serve
+from .protocol import (
+    DEFAULT_TIMEOUTS,
+    ApiError,
+    Timeouts,
+    json_response,
+    parse_json,
+    read_body,
+    serve,
+)
+from .services import FORM, Api, error_for, identify, not_served
 from .sqs_api import SqsApi
+from .sts_api import StsApi
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
 log = structlog.get_logger("eventsim.edge")
 
-#: Requests larger than this are refused before they are read (Lambda's sync payload + slack).
-MAX_REQUEST_BYTES = 7 * 1024 * 1024
+#: The body of a request for a service not served is read only to name its operation (a
+#: query protocol's Action), and only up to this size.
+UNSERVED_BODY_BYTES = 64 * 1024
 
 
 class EdgeServer:
-    """Serves one simulator on ``host:port`` (port 0: any free port; see ``port``)."""
+    """Serves one simulator on ``host:port`` (port 0: any free port; see ``port``).
 
-    def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``timeouts`` bound how long a client may take to send a request's headers and body.
+    """
+
+    def __init__(
+        self,
+        sim: Simulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    ) -> None:
         self._sim = sim
         self.host = host
         self.port = port
-        self._sqs = SqsApi(sim, lambda: self.url)
-        self._dynamodb = DynamoDbApi(sim)
-        self._lambda = LambdaApi(sim)
+        self.timeouts = timeouts
+        # The served services, one entry each; every other service gets a 501.
+        apis: list[Api] = [
+            LambdaApi(sim),
+            SqsApi(sim, lambda: self.url),
+            DynamoDbApi(sim),
+            StsApi(sim),
+        ]
+        self._apis = {api.service.name: api for api in apis}
+        self._services = [api.service for api in apis]
+        server = sim.config.server
+        # The address the edge listens on names it too (its url), even a wildcard one: an
+        # address is no DNS name a rebinding page could own, and the Origin check still holds.
+        own = [host] if host else []
+        self._gate = Gate(
+            [*getattr(server, "allowed_hosts", []), *own], getattr(server, "allowed_origins", [])
+        )
         self._runner: web.AppRunner | None = None
         #: Requests being handled now (a long poll counts until it returns).
         self.in_flight = 0
@@ -60,24 +96,35 @@ class EdgeServer:
         return f"http://{self.host}:{self.port}"
 
     def app(self) -> web.Application:
+        largest = max(api.service.max_request_bytes for api in self._apis.values())
         app = web.Application(
-            client_max_size=MAX_REQUEST_BYTES, middlewares=[self._count, _never_a_traceback]
+            client_max_size=largest, middlewares=[self._count, self._gatekeeper, self._no_500]
         )
-        app.router.add_post("/2015-03-31/functions/{name}/invocations", self._lambda.invoke)
         app.router.add_get("/_eventsim/health", self._health)
         app.router.add_get("/_eventsim/ledger", self._ledger)
         app.router.add_get("/_eventsim/explain", self._explain)
-        app.router.add_post("/{tail:.*}", self._json_protocol)
+        app.router.add_route("*", "/{tail:.*}", self._aws)
         return app
 
     async def start(self) -> None:
-        self._runner, self.port = await serve(self.app(), self.host, self.port)
+        # Bodies are taken as sent, as AWS takes them: Lambda, SQS, DynamoDB and STS accept no
+        # Content-Encoding, and a gzip bomb (1 MB that inflates to 1 GB) costs nothing unread.
+        self._runner, self.port = await serve(
+            self.app(), self.host, self.port, self.timeouts, decompress=False
+        )
 
     async def wait_in_flight(self, count: int) -> None:
         """Until ``count`` requests are being handled at once (for tests of long polling)."""
         while self.in_flight < count:
             self._in_flight_changed.clear()
             await self._in_flight_changed.wait()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- every request ------------------------------------------------------------------
 
     @web.middleware
     async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -90,22 +137,73 @@ class EdgeServer:
             self.in_flight -= 1
             self._in_flight_changed.set()
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    @web.middleware
+    async def _gatekeeper(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        reason = self._gate.refusal(request.headers.get("Host"), request.headers.get("Origin"))
+        if reason is not None:
+            log.warning("edge.refused", method=request.method, path=request.path, reason=reason)
+            return self._error(request, ApiError("AccessDenied", reason, 403))
+        response: web.StreamResponse = await handler(request)
+        return response
 
-    async def _json_protocol(self, request: web.Request) -> web.Response:
-        service, _, operation = request.headers.get("X-Amz-Target", "").partition(".")
-        if service == "AmazonSQS":
-            return await self._sqs.handle(request, operation)
-        if service == "DynamoDB_20120810":
-            return await self._dynamodb.handle(request, operation)
-        return dynamodb_error(
-            "UnknownOperationException",
-            "eventsim's edge serves Lambda (/2015-03-31/functions/...), SQS and DynamoDB "
-            "(X-Amz-Target: AmazonSQS.* or DynamoDB_20120810.*)",
+    @web.middleware
+    async def _no_500(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The last resort: an unexpected failure is logged and answered with a 500 in the
+        client's error shape; never a traceback on the wire."""
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("edge.request_failed", method=request.method, path=request.path)
+            failure = ApiError("InternalFailure", "eventsim failed to handle the request", 500)
+            return self._error(request, failure)
+
+    def _error(self, request: web.Request, error: ApiError) -> web.Response:
+        name = identify(request, self._services)
+        api = self._apis.get(name) if name is not None else None
+        return api.error(request, error) if api is not None else error_for(request, name, error)
+
+    # --- AWS APIs -----------------------------------------------------------------------
+
+    async def _aws(self, request: web.Request) -> web.Response:
+        name = identify(request, self._services)
+        api = self._apis.get(name) if name is not None else None
+        if api is not None:
+            service = api.service
+            try:
+                await read_body(
+                    request, service.max_request_bytes, self.timeouts.body,
+                    service.too_large_code,
+                )  # fmt: skip
+            except ApiError as exc:
+                return api.error(request, exc)
+            return await api.handle(request)
+        if name is not None:
+            return not_served(request, name, self._apis, await self._small_body(request))
+        if "X-Amz-Target" in request.headers:
+            return error_for(request, None, ApiError(
+                "UnknownOperationException",
+                "eventsim's edge serves Lambda (/2015-03-31/functions/...), SQS, DynamoDB and "
+                "STS (X-Amz-Target: AmazonSQS.* or DynamoDB_20120810.*, or a SigV4 signature "
+                "naming the service)",
+            ))  # fmt: skip
+        return json_response(
+            {"message": f"eventsim's edge has nothing at {request.method} {request.path}"},
+            404,
+            "application/json",
         )
+
+    async def _small_body(self, request: web.Request) -> bytes:
+        if request.content_type != FORM:
+            return b""
+        try:
+            return await read_body(request, UNSERVED_BODY_BYTES, self.timeouts.body)
+        except ApiError:
+            return b""
+
+    # --- admin --------------------------------------------------------------------------
 
     async def _health(self, request: web.Request) -> web.Response:
         sim = self._sim
@@ -143,7 +241,7 @@ def _explain_text(sim: Simulator, query: Any) -> tuple[int, str]:
     if not any(query.get(k) for k in ("key", "message", "item")):
         return 400, "give one of key=, message= or item= (a JSON object of the item's key)"
     try:
-        parsed = json.loads(item) if item else None
+        parsed = parse_json(item) if item else None
     except ValueError:
         return 400, "item= must be a JSON object of the item's key"
     text = sim.explain(key=query.get("key"), message_id=query.get("message"), item=parsed)
@@ -155,27 +253,3 @@ def _attempt(attempt: Attempt) -> dict[str, Any]:
     data["started_at"] = attempt.started_at.isoformat()
     data["outcome"] = attempt.outcome.value
     return data
-
-
-@web.middleware
-async def _never_a_traceback(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response: web.StreamResponse = await handler(request)
-        return response
-    except web.HTTPException as exc:
-        if exc.status == 413:
-            return lambda_error(413, "RequestTooLargeException", "the request is too large")
-        if exc.status in (404, 405):
-            return json_response(
-                {"message": f"eventsim's edge has nothing at {request.method} {request.path}"},
-                exc.status,
-                "application/json",
-            )
-        raise
-    except Exception:
-        log.exception("edge.request_failed", method=request.method, path=request.path)
-        return json_response(
-            {"__type": "InternalFailure", "message": "eventsim failed to handle the request"},
-            500,
-            "application/json",
-        )

@@ -3,6 +3,11 @@
 Queue URLs are ``<edge>/<account>/<queue>``; every operation finds its queue by the URL's
 last segment. Errors carry SQS's code in ``__type`` and in ``x-amzn-query-error``, which is
 where botocore reads it from.
+
+Values SQS refuses are refused here with SQS's code and words: a wait over 20 s, a visibility
+timeout outside 0..43200, characters outside XML's set in a body or string attribute
+(``InvalidMessageContents``), a ``Number`` attribute that is not a number. (The queue checks
+sizes, names, delays and FIFO rules for every sender; see sources/messages.py.)
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ import base64
 import binascii
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
 from ..events.sqs import md5_of_body, md5_of_message_attributes
 from ..sources.messages import Message, QueueError
 from ..sources.queue import Queue
-from .protocol import ApiError, json_response, read_json, require
+from .protocol import ApiError, json_response, optional, parse_json, read_json, require
+from .protocol import error_response as shaped
+from .services import Service, json_version
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
@@ -35,33 +43,63 @@ _QUERY_CODES = {
     "PurgeQueueInProgress": "AWS.SimpleQueueService.PurgeQueueInProgress",
 }
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+#: MessageGroupId, MessageDeduplicationId: alphanumerics and punctuation, 1..128.
+_TOKEN = re.compile(r"^[!-~]{1,128}$")
+#: A DataType: String, Number or Binary, optionally ".<custom label>" (printable ASCII).
+_DATA_TYPE = re.compile(r"^(String|Number|Binary)(\.[!-~]*)?$")
+#: What SQS refuses in a body or string value: anything outside XML 1.0's Char production.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_CHARSETS = "the set of allowed characters is available at http://www.w3.org/TR/REC-xml/#charsets"
+#: The largest request: a message (or a batch) holds at most 1 MiB, but JSON may spell each
+#: byte of it in up to three (``\u00e9`` for the two bytes of an é).
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 Operation = Callable[["SqsApi", dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-def error_response(error: ApiError) -> web.Response:
+def error_response(error: ApiError, content_type: str | None = None) -> web.Response:
     response = json_response(
-        {"__type": f"com.amazonaws.sqs#{error.code}", "message": str(error)}, error.status
-    )
-    response.headers["x-amzn-query-error"] = f"{_QUERY_CODES.get(error.code, error.code)};Sender"
+        {"__type": f"com.amazonaws.sqs#{error.code}", "message": str(error)}, error.status,
+        *([content_type] if content_type else []),
+    )  # fmt: skip
+    fault = "Receiver" if error.status >= 500 else "Sender"
+    response.headers["x-amzn-query-error"] = f"{_QUERY_CODES.get(error.code, error.code)};{fault}"
     return response
 
 
 class SqsApi:
+    service: ClassVar[Service] = Service(
+        "sqs", "json", MAX_REQUEST_BYTES, target_prefix="AmazonSQS"
+    )
+
     def __init__(self, sim: Simulator, base_url: Callable[[], str]) -> None:
         self._sim = sim
         self._base_url = base_url
 
-    async def handle(self, request: web.Request, operation: str) -> web.Response:
-        method = _OPERATIONS.get(operation)
+    def error(self, request: web.Request, error: ApiError) -> web.Response:
+        if "X-Amz-Target" not in request.headers and request.content_type.endswith("urlencoded"):
+            # An SDK from before SQS's JSON protocol (botocore < 1.31) reads XML errors.
+            return shaped("query", error)
+        return error_response(error, json_version(request))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        prefix, _, operation = request.headers.get("X-Amz-Target", "").partition(".")
+        method = _OPERATIONS.get(operation) if prefix == "AmazonSQS" else None
         try:
             if method is None:
-                raise ApiError("UnsupportedOperation", f"eventsim does not support {operation}")
-            return json_response(await method(self, await read_json(request)))
+                raise ApiError(
+                    "UnsupportedOperation",
+                    f"eventsim does not support {operation or 'this request'} (it serves SQS's "
+                    "JSON protocol: X-Amz-Target: AmazonSQS.<Operation>, botocore >= 1.31)",
+                )
+            # Strings with lone surrogates are let through: SQS names its own error for a
+            # body or attribute value (InvalidMessageContents); other strings are checked.
+            return json_response(await method(self, await read_json(request, surrogates=True)))
         except ApiError as exc:
-            return error_response(exc)
+            return self.error(request, exc)
         except QueueError as exc:
-            return error_response(ApiError(exc.code, str(exc)))
+            return self.error(request, ApiError(exc.code, str(exc)))
 
     # --- queues ---------------------------------------------------------------------------
 
@@ -82,13 +120,19 @@ class SqsApi:
         return {"QueueUrl": self.url(self._named(require(body, "QueueName")).name)}
 
     async def list_queues(self, body: dict[str, Any]) -> dict[str, Any]:
-        prefix = body.get("QueueNamePrefix") or ""
+        prefix = optional(body, "QueueNamePrefix", str, "")
         names = sorted(n for n in self._sim.queues if n.startswith(prefix))
         return {"QueueUrls": [self.url(n) for n in names]} if names else {}
 
     async def create_queue(self, body: dict[str, Any]) -> dict[str, Any]:
         name = require(body, "QueueName")
-        attributes = body.get("Attributes") or {}
+        attributes = optional(body, "Attributes", dict, {})
+        if not all(isinstance(v, str) for v in attributes.values()):
+            raise ApiError("InvalidAttributeValue", "queue attribute values are strings")
+        try:
+            parse_json(attributes.get("RedrivePolicy") or "{}")
+        except ValueError as exc:
+            raise ApiError("InvalidAttributeValue", f"invalid RedrivePolicy: {exc}") from None
         if name not in self._sim.queues:
             try:
                 self._sim.create_queue(name, attributes)
@@ -98,7 +142,7 @@ class SqsApi:
 
     async def get_queue_attributes(self, body: dict[str, Any]) -> dict[str, Any]:
         queue = self._queue(body)
-        wanted = set(body.get("AttributeNames") or ["All"])
+        wanted = set(_strings(body, "AttributeNames") or ["All"])
         attributes = queue_attributes(queue)
         if "All" not in wanted:
             attributes = {k: v for k, v in attributes.items() if k in wanted}
@@ -126,16 +170,18 @@ class SqsApi:
 
     async def receive_message(self, body: dict[str, Any]) -> dict[str, Any]:
         queue = self._queue(body)
-        count = _int(body, "MaxNumberOfMessages", 1)
+        count = _ranged(body, "MaxNumberOfMessages", 1, 10, "Must be between 1 and 10")
+        wait = _ranged(body, "WaitTimeSeconds", 0, 20, "Must be >= 0 and <= 20")
+        visibility = _ranged(body, "VisibilityTimeout", 0, 43200, "Must be >= 0 and <= 43200")
+        system = set(_strings(body, "AttributeNames")) | set(
+            _strings(body, "MessageSystemAttributeNames")
+        )
+        names = _strings(body, "MessageAttributeNames")
         messages = await queue.receive_messages(
             max_messages=1 if count is None else count,
-            wait_seconds=_int(body, "WaitTimeSeconds", None),
-            visibility_timeout=_int(body, "VisibilityTimeout", None),
+            wait_seconds=wait,
+            visibility_timeout=visibility,
         )
-        system = set(body.get("AttributeNames") or []) | set(
-            body.get("MessageSystemAttributeNames") or []
-        )
-        names = body.get("MessageAttributeNames") or []
         if not messages:
             return {}
         return {"Messages": [_message(m, system, names) for m in messages]}
@@ -150,7 +196,7 @@ class SqsApi:
 
     async def change_message_visibility(self, body: dict[str, Any]) -> dict[str, Any]:
         self._queue(body).change_message_visibility(
-            require(body, "ReceiptHandle"), require(body, "VisibilityTimeout", int)
+            require(body, "ReceiptHandle"), _visibility(body)
         )
         return {}
 
@@ -158,9 +204,7 @@ class SqsApi:
         queue = self._queue(body)
         return _each(
             _entries(body),
-            lambda e: queue.change_message_visibility(
-                require(e, "ReceiptHandle"), require(e, "VisibilityTimeout", int)
-            ),
+            lambda e: queue.change_message_visibility(require(e, "ReceiptHandle"), _visibility(e)),
         )
 
 
@@ -212,6 +256,61 @@ def _int(body: dict[str, Any], name: str, default: int | None) -> int | None:
     return value
 
 
+def _ranged(body: dict[str, Any], name: str, low: int, high: int, reason: str) -> int | None:
+    """An optional integer in ``low..high``, refused in SQS's words."""
+    value = _int(body, name, None)
+    if value is not None and not low <= value <= high:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"Value {value} for parameter {name} is invalid. Reason: {reason}, if provided.",
+        )
+    return value
+
+
+def _visibility(body: dict[str, Any]) -> int:
+    if body.get("VisibilityTimeout") is None:
+        raise ApiError(
+            "MissingParameter", "The request must contain the parameter VisibilityTimeout."
+        )
+    value = _ranged(body, "VisibilityTimeout", 0, 43200, "Must be >= 0 and <= 43200")
+    assert value is not None
+    return value
+
+
+def _strings(body: dict[str, Any], name: str) -> list[str]:
+    values = optional(body, name, list, [])
+    if not all(isinstance(v, str) for v in values):
+        raise ApiError("InvalidParameterValue", f"{name} must be a list of strings")
+    return values  # type: ignore[no-any-return]
+
+
+def _check_text(text: str, where: str) -> None:
+    """Refuse characters SQS does not take (XML 1.0's Char production) in ``text``."""
+    bad = _NOT_XML_CHAR.search(text)
+    if bad is not None:
+        raise ApiError(
+            "InvalidMessageContents",
+            f"Invalid binary character '#x{ord(bad.group()):X}' was found in {where}, {_CHARSETS}",
+        )
+
+
+def _check_number(name: str, text: str) -> None:
+    """A Number attribute: a decimal of up to 38 digits between 10^-128 and 10^126."""
+    if not _NUMBER.fullmatch(text):
+        raise ApiError(
+            "InvalidParameterValue",
+            f"Can't cast the value of message (user) attribute '{name}' to a number.",
+        )
+    number = Decimal(text.strip())
+    significant = "".join(map(str, number.as_tuple().digits)).strip("0")
+    if len(significant) > 38 or number and not -128 <= number.adjusted() <= 126:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"The value of message attribute '{name}' is out of range for a Number: up to 38 "
+            "digits, between 10^-128 and 10^126",
+        )
+
+
 def _attributes_in(raw: Any) -> dict[str, dict[str, Any]]:
     """MessageAttributes from JSON (binary values base64) to the queue's API form (bytes)."""
     if raw is None:
@@ -223,32 +322,66 @@ def _attributes_in(raw: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(value, dict):
             raise ApiError("InvalidParameterValue", f"message attribute {name!r} must be a map")
         value = {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
-        if "BinaryValue" in value:
+        data_type = value.get("DataType")
+        if not isinstance(data_type, str) or not _DATA_TYPE.match(data_type):
+            raise ApiError(
+                "InvalidParameterValue",
+                f"message attribute {name!r}: DataType must be String, Number or Binary "
+                f"(optionally with a .label of printable ASCII), got {data_type!r}",
+            )
+        kind = data_type.partition(".")[0]
+        key = "BinaryValue" if kind == "Binary" else "StringValue"
+        given = value.get(key)
+        if given is None or given == "":
+            raise ApiError(
+                "InvalidParameterValue",
+                f"Message (user) attribute '{name}' must contain a non-empty value of type "
+                f"'{kind}'.",
+            )
+        if not isinstance(given, str):
+            raise ApiError("InvalidParameterValue", f"message attribute {name!r}: {key} must "
+                           "be a string")  # fmt: skip
+        if kind == "Binary":
             try:
-                value["BinaryValue"] = base64.b64decode(value["BinaryValue"], validate=True)
-            except (binascii.Error, TypeError):
+                value["BinaryValue"] = base64.b64decode(given, validate=True)
+            except (binascii.Error, ValueError):
                 raise ApiError(
                     "InvalidParameterValue", f"message attribute {name!r}: invalid base64"
                 ) from None
+        else:
+            _check_text(given, f"the value of message attribute '{name}'")
+            if kind == "Number":
+                _check_number(name, given)
         out[name] = value
     return out
 
 
 def _send(queue: Queue, body: dict[str, Any]) -> dict[str, Any]:
     text = require(body, "MessageBody")
+    _check_text(text, "the message body")
     attributes = _attributes_in(body.get("MessageAttributes"))
     message_id = queue.send_message(
         text,
         attributes=attributes,
         delay_seconds=_int(body, "DelaySeconds", None),
-        group_id=body.get("MessageGroupId"),
-        deduplication_id=body.get("MessageDeduplicationId"),
+        group_id=_token(body, "MessageGroupId"),
+        deduplication_id=_token(body, "MessageDeduplicationId"),
     )
     result = {"MessageId": message_id, "MD5OfMessageBody": md5_of_body(text)}
     digest = md5_of_message_attributes(attributes)
     if digest is not None:
         result["MD5OfMessageAttributes"] = digest
     return result
+
+
+def _token(body: dict[str, Any], name: str) -> str | None:
+    value = optional(body, name)
+    if value is not None and not _TOKEN.match(value):
+        raise ApiError(
+            "InvalidParameterValue",
+            f"{name} is 1 to 128 alphanumeric or punctuation characters, got {value!r}",
+        )
+    return value  # type: ignore[no-any-return]
 
 
 def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
