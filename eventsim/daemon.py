@@ -13,7 +13,6 @@ everything the same way with one ``error:`` line and exit 1.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -38,8 +37,6 @@ from .sources.http import HttpTriggerServer
 
 log = structlog.get_logger("eventsim")
 
-SERVICES = ("LAMBDA", "SQS", "DYNAMODB")
-
 
 def ready_block(sim: Simulator, edge: EdgeServer, http: HttpTriggerServer | None) -> str:
     """What ``up`` prints once everything listens: functions, triggers, endpoints."""
@@ -54,8 +51,8 @@ def ready_block(sim: Simulator, edge: EdgeServer, http: HttpTriggerServer | None
         for route in http.routes:
             trigger = route.trigger
             lines.append(f"    {trigger.method} {http.url}{trigger.path} -> {route.function}")
-    lines.append("  point your app at eventsim:")
-    lines += [f"    export AWS_ENDPOINT_URL_{service}={edge.url}" for service in SERVICES]
+    lines.append("  point your app at eventsim (handlers already are):")
+    lines.append(f"    export AWS_ENDPOINT_URL={edge.url}")
     lines.append(
         "    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
         f"AWS_DEFAULT_REGION={sim.config.region}"
@@ -90,18 +87,15 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
 
-    sim = Simulator(config, command="eventsim up")
+    sim = Simulator(config, command="eventsim up", edge=True)
     sim.lock_state()  # before binding a port: a second `up` on this folder stops here
-    edge = EdgeServer(sim, config.server.host, config.server.port)
     http: HttpTriggerServer | None = None
     watcher: BaseObserver | None = None
     status = 0
     try:
-        await edge.start()
-        sim.lock_state(edge=edge.url)
-        for service in SERVICES:  # handlers' boto3 calls reach eventsim (unless set already)
-            os.environ.setdefault(f"AWS_ENDPOINT_URL_{service}", edge.url)
-        await sim.start()
+        await sim.start()  # the edge first, so handlers' SDK calls reach it
+        edge = sim.edge
+        assert edge is not None
         http = HttpTriggerServer(sim, config.server.host, config.server.http_port)
         if http.routes:
             await http.start()
@@ -124,7 +118,6 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
         forcing = asyncio.create_task(_force_after(force, sim))
         if http is not None:
             await http.stop()
-        await edge.stop()
         await sim.close(grace)
         forcing.cancel()
     finally:
@@ -133,7 +126,6 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
             watcher.join()
         if http is not None:
             await http.stop()
-        await edge.stop()
         await sim.close(0)
     log.info("eventsim stopped", status=status)
     return status

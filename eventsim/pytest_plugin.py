@@ -4,11 +4,20 @@
 * ``eventsim_sync``: the same for plain ``def`` tests — every method blocks until done;
 * ``eventsim_factory``: start any number of simulators from a path, a dict or a ``Config``;
 * ``eventsim_config``: what ``eventsim`` and ``eventsim_sync`` are built from; override it in
-  a conftest or a module, or use the marker.
+  a conftest or a module, or use the marker;
+* ``eventsim_aws_env``: the test's own code talks to the simulator's edge: ``AWS_ENDPOINT_URL``,
+  placeholder credentials and the region are set for the test and restored after (see
+  ``eventsim.testing.aws_environment``).
+
+Every simulator the fixtures start serves the AWS APIs on a free 127.0.0.1 port
+(``sim.endpoint_url``) and its handlers' SDK calls go there, with placeholder credentials and
+nothing of the developer's environment (``inherit_env`` in the config opens it up). With
+``edge=False`` (marker or factory) handlers' SDK calls fail at once. Either way no handler and
+no test using ``eventsim_aws_env`` can reach real AWS.
 
 Options, most specific first: the marker
-``@pytest.mark.eventsim(config=..., virtual_time=..., isolation=...)``, then the ini options
-``eventsim_config`` (a path from the rootdir; default ``config/eventsim.yaml``),
+``@pytest.mark.eventsim(config=..., virtual_time=..., isolation=..., edge=...)``, then the ini
+options ``eventsim_config`` (a path from the rootdir; default ``config/eventsim.yaml``),
 ``eventsim_virtual_time`` (default true) and ``eventsim_isolation`` (``process`` or ``thread``:
 every function's isolation). Each simulator has its own state folder under the test's
 ``tmp_path``, and its buckets' folders live there too (``sim.bucket(name).root``), so tests
@@ -34,7 +43,7 @@ import pytest
 from . import __version__
 from .config import DEFAULT_CONFIG_PATH
 from .simulator import Simulator
-from .testing import ConfigSource, SimulatorFactory, SyncSimulator
+from .testing import ConfigSource, SimulatorFactory, SyncSimulator, aws_environment
 
 try:
     import pytest_asyncio
@@ -62,8 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "eventsim(config=None, virtual_time=None, isolation=None): options of the eventsim "
-        "and eventsim_sync fixtures for this test",
+        "eventsim(config=None, virtual_time=None, isolation=None, edge=True): options of the "
+        "eventsim and eventsim_sync fixtures for this test",
     )
 
 
@@ -78,9 +87,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _options(request: pytest.FixtureRequest, config: ConfigSource) -> dict[str, Any]:
     marker = request.node.get_closest_marker("eventsim")
     given = dict(marker.kwargs) if marker is not None else {}
-    unknown = set(given) - {"config", "virtual_time", "isolation"}
+    unknown = set(given) - {"config", "virtual_time", "isolation", "edge"}
     if unknown or (marker is not None and marker.args):
-        pytest.fail(f"@pytest.mark.eventsim takes config=, virtual_time=, isolation=; got "
+        pytest.fail(f"@pytest.mark.eventsim takes config=, virtual_time=, isolation=, edge=; got "
                     f"{sorted(unknown) or list(marker.args)}")  # fmt: skip
     isolation = given.get("isolation", request.config.getini("eventsim_isolation"))
     if isolation not in _ISOLATIONS:
@@ -93,6 +102,7 @@ def _options(request: pytest.FixtureRequest, config: ConfigSource) -> dict[str, 
         "virtual_time": given.get("virtual_time", request.config.getini("eventsim_virtual_time")),
         "isolation": isolation or None,
         "private_buckets": True,  # bucket folders under the test's own state folder
+        "edge": bool(given.get("edge", True)),
     }
 
 
@@ -113,6 +123,16 @@ def eventsim_sync(
         yield sim
     finally:
         sim.close()
+
+
+@pytest.fixture
+def eventsim_aws_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The test process's SDKs point at the simulator of ``eventsim_sync`` (if the test uses
+    it) or ``eventsim``: plain ``boto3.client("sqs")`` talks to eventsim. Yields the variables
+    set; the environment is restored after the test."""
+    name = "eventsim_sync" if "eventsim_sync" in request.fixturenames else "eventsim"
+    with aws_environment(request.getfixturevalue(name)) as variables:
+        yield variables
 
 
 if pytest_asyncio is not None:

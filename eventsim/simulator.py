@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import random
 import sqlite3
@@ -46,9 +47,11 @@ from .invocation.streams import stream_mappings
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .router import S3Router, ScheduleRouter, schedule_triggers
+from .runtime.environment import World
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
+from .server.edge import EdgeServer
 from .sources.base import Source
 from .sources.bucket import BucketSource, ObjectChange
 from .sources.http import HttpTriggerServer
@@ -80,6 +83,10 @@ class Simulator:
     ``triggers=False`` runs the functions only, as ``eventsim invoke`` does: no bucket is
     watched, no queue or stream is polled, no schedule fires, and the asynchronous events a
     previous run left pending stay pending for the next ``eventsim up``.
+
+    ``edge=True`` also serves the AWS APIs (the edge) on ``config.server`` (port 0: any free
+    port), and points every handler's SDK at it (``endpoint_url``). Without an edge, handlers'
+    SDK calls go to a closed local port: they fail at once and never reach AWS.
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class Simulator:
         state_dir: str | Path | None = None,
         seed: int | None = None,
         triggers: bool = True,
+        edge: bool = False,
         command: str = "eventsim",
     ) -> None:
         if clock is None:
@@ -105,6 +113,7 @@ class Simulator:
         self.state_dir = Path(state_dir).resolve() if state_dir else config.state_dir
         self.triggers = triggers
         self._lock = StateLock(self.state_dir, command)
+        self._edge = EdgeServer(self, config.server.host, config.server.port) if edge else None
         self.functions = {
             name: FunctionSpec.from_config(name, function, config)
             for name, function in config.functions.items()
@@ -165,8 +174,16 @@ class Simulator:
         if self._runner is not None:
             raise SimulatorStateError("this simulator was already started")
         self.lock_state()
+        await self._start_edge()
         if isinstance(self.clock, VirtualClock):
             self.clock.bind(self.activity)
+        world = World(
+            endpoint_url=self.endpoint_url,
+            buckets={name: bucket.path for name, bucket in self.config.buckets.items()},
+            inherit=tuple(self.config.inherit_env),
+            aws_files=self.state_dir / "aws",
+        )
+        world.prepare()
         self._runtime = Runtime(
             self.functions,
             clock=self.clock,
@@ -175,6 +192,7 @@ class Simulator:
             account_concurrency=self.config.account_concurrency,
             idle_timeout=self.config.idle_timeout,
             max_environments=self.config.max_environments,
+            world=world,
         )
         self._stopping = asyncio.Event()
         ready = asyncio.get_running_loop().create_future()
@@ -196,6 +214,32 @@ class Simulator:
             state_dir=str(self.state_dir),
             clock="virtual" if isinstance(self.clock, VirtualClock) else "real",
         )
+
+    async def _start_edge(self) -> None:
+        if self._edge is None:
+            return
+        try:
+            await self._edge.start()
+        except OSError as exc:
+            self._lock.release()
+            server = self.config.server
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"the edge's port {server.port} on {server.host} is in use: choose another "
+                    "with server.port in the config or --port (0: any free port)"
+                ) from None
+            raise StartupError(f"the edge cannot listen on {server.host}:{server.port}: "
+                               f"{exc.strerror or exc}") from None  # fmt: skip
+        self._lock.advertise(edge=self._edge.url)
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The edge's URL (``edge=True``, once started): point boto3 here."""
+        return self._edge.url if self._edge is not None and self._edge.port else None
+
+    @property
+    def edge(self) -> EdgeServer | None:
+        return self._edge
 
     def _start_invokers(self) -> None:
         assert self._runtime is not None and self._supervisor is not None
@@ -332,10 +376,14 @@ class Simulator:
         What was accepted and did not finish stays in the state folder for the next start.
         """
         if self._runner is None or self._stopping is None:
+            if self._edge is not None:
+                await self._edge.stop()
             self._lock.release()  # taken by lock_state() before a start that never happened
             return
         self._accepting = False
         started = time.perf_counter()
+        if self._edge is not None:
+            await self._edge.stop()
         for source in reversed(self._sources):  # stop intake first
             await source.stop()
         self._draining = asyncio.create_task(self.activity.settle(), name="eventsim-drain")

@@ -8,6 +8,8 @@ these.
 * ``record``: a handler that records what it receives (``handler: eventsim.testing.record``).
 * ``assert_delivered``: an assertion on the ledger that explains a mismatch by listing what
   was delivered.
+* ``aws_environment``: points the test process's own SDK calls at a simulator's edge (and
+  nowhere else) for the length of a ``with`` block.
 
 Example (without pytest)::
 
@@ -22,17 +24,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 from .config import Config, load_config
+from .errors import SimulatorStateError
 from .explain import describe
 from .faults import Faults
 from .ledger import Attempt, Ledger, Outcome
 from .recording import record
+from .runtime.environment import LEADS_ELSEWHERE, World
 from .simulator import Simulator
 from .sources.bucket import BucketSource
 from .sources.queue import Queue
@@ -43,6 +49,7 @@ __all__ = [
     "SimulatorFactory",
     "SyncSimulator",
     "assert_delivered",
+    "aws_environment",
     "build",
     "record",
 ]
@@ -58,12 +65,13 @@ def build(
     base_dir: str | Path | None = None,
     isolation: Isolation | None = None,
     private_buckets: bool = False,
+    edge: bool = False,
     **options: Any,
 ) -> Simulator:
     """A simulator (not started) from a path, a dict or a ``Config``; ``isolation`` overrides
     every function's; ``private_buckets`` moves every bucket folder under the state folder
-    (``state_dir/buckets/<name>``, so tests share no files). ``options`` go to ``Simulator``
-    (``virtual_time``, ``state_dir``...)."""
+    (``state_dir/buckets/<name>``, so tests share no files); ``edge`` serves the AWS APIs on a
+    free 127.0.0.1 port. ``options`` go to ``Simulator`` (``virtual_time``, ``state_dir``...)."""
     if isinstance(config, dict):
         config = Config.from_dict(config, base_dir)
     elif not isinstance(config, Config):
@@ -83,7 +91,10 @@ def build(
             for name, bucket in config.buckets.items()
         }
         config = config.model_copy(update={"buckets": buckets})
-    return Simulator(config, **options)
+    if edge:
+        server = config.server.model_copy(update={"host": "127.0.0.1", "port": 0})
+        config = config.model_copy(update={"server": server})
+    return Simulator(config, edge=edge, **options)
 
 
 class SimulatorFactory:
@@ -110,17 +121,20 @@ class SimulatorFactory:
         base_dir: str | Path | None = None,
         isolation: Isolation | None = None,
         private_buckets: bool = False,
+        edge: bool = True,
         **options: Any,
     ) -> Simulator:
         """Start a simulator from a config file path, a config dict or a ``Config``.
 
         Relative paths in a dict resolve against ``base_dir`` (default: the factory's, else the
-        current directory). ``options`` go to ``Simulator`` (``start_time``, ``clock``...).
+        current directory). With ``edge`` (the default) it serves the AWS APIs on a free
+        127.0.0.1 port and its handlers' SDK calls go there (``sim.endpoint_url``); without, they
+        fail at once. ``options`` go to ``Simulator`` (``start_time``, ``clock``...).
         """
         options.setdefault("state_dir", self.state_dir())
         simulator = build(
             config, base_dir=base_dir or self.base_dir, isolation=isolation,
-            private_buckets=private_buckets, virtual_time=virtual_time, **options,
+            private_buckets=private_buckets, virtual_time=virtual_time, edge=edge, **options,
         )  # fmt: skip
         await simulator.start()
         self.simulators.append(simulator)
@@ -199,6 +213,7 @@ class SyncSimulator(Blocking):
 
     def __init__(self, config: ConfigSource, **options: Any) -> None:
         options.setdefault("virtual_time", True)
+        options.setdefault("edge", True)
         simulator = build(config, **options)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="eventsim-loop", daemon=True)
@@ -276,3 +291,43 @@ def assert_delivered(
             lines.append("Dropped events in the ledger:")
             lines += [f"  {describe(a)}" for a in dropped[-20:]]
     raise AssertionError("\n".join(lines))
+
+
+# --- the test process's own SDK calls -------------------------------------------------------
+
+
+@contextmanager
+def aws_environment(sim: Simulator | SyncSimulator) -> Iterator[dict[str, str]]:
+    """Point this process's AWS SDKs at ``sim``'s edge while inside the block.
+
+    Sets ``AWS_ENDPOINT_URL`` (and every ``AWS_ENDPOINT_URL_<SERVICE>`` eventsim knows),
+    placeholder credentials, the config's region, empty AWS config and credentials files, and
+    removes the variables that could lead elsewhere (``AWS_PROFILE``, other endpoints...);
+    everything is restored after. So plain ``boto3.client("sqs")`` in the code under test talks
+    to eventsim and never to AWS. Yields the variables set.
+
+    Example::
+
+        with aws_environment(sim):
+            boto3.client("sqs").send_message(QueueUrl=..., MessageBody="hi")
+    """
+    target = sim.simulator if isinstance(sim, SyncSimulator) else sim
+    if target.endpoint_url is None:
+        raise SimulatorStateError("aws_environment needs a started simulator with an edge")
+    world = World(endpoint_url=target.endpoint_url, aws_files=target.state_dir / "aws")
+    world.prepare()
+    wanted = {
+        **world.closed(),
+        "AWS_DEFAULT_REGION": target.config.region,
+        "AWS_REGION": target.config.region,
+    }
+    saved = {k: v for k, v in os.environ.items() if k in wanted or LEADS_ELSEWHERE.match(k)}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update(wanted)
+    try:
+        yield wanted
+    finally:
+        for key in wanted:
+            os.environ.pop(key, None)
+        os.environ.update(saved)

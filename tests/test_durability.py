@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from eventsim import Outcome, Simulator
 from eventsim.cli import cli
+from eventsim.invocation.event_store import EventStore
 from eventsim.state import StateError, StateLocked
 
 from .helpers import function
@@ -134,11 +135,12 @@ async def test_without_triggers_nothing_is_consumed_or_resumed(tmp_path: Path) -
         echo=function("echo", isolation="thread"),
         summarize=function("echo", isolation="thread", triggers=[{"s3": {"bucket": "uploads"}}]),
     )
-    # An event left pending by a run that was stopped without grace, and a file dropped
-    # while nothing ran:
+    # An event a stopped run left pending, and a file dropped while nothing ran:
     sim = await start(data, virtual_time=True)
-    pending = await sim.invoke("echo", {"left": "pending"}, invocation_type="Event")
-    await sim.close(grace=0)
+    await sim.close()
+    store = EventStore(tmp_path / "state" / "events.sqlite3")
+    store.add("left-pending", "echo", "invoke", b'{"left": "pending"}', sim.clock.time())
+    store.close()
     (tmp_path / "uploads" / "while-down.txt").write_text("x")
 
     one_off = await start(data, virtual_time=True, triggers=False)
@@ -153,7 +155,7 @@ async def test_without_triggers_nothing_is_consumed_or_resumed(tmp_path: Path) -
     up = await start(data, virtual_time=True)
     try:
         await up.settle()
-        assert [a.request_id for a in up.ledger.for_function("echo")] == [pending.request_id]
+        assert [a.request_id for a in up.ledger.for_function("echo")] == ["left-pending"]
         [announced] = up.ledger.for_function("summarize")
         assert announced.event["Records"][0]["s3"]["object"]["key"] == "while-down.txt"
     finally:

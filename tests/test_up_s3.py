@@ -38,7 +38,7 @@ buckets:
 class Up:
     """A running `eventsim up`; waits on its log lines (state), never on time."""
 
-    def __init__(self, project: Path, *options: str) -> None:
+    def __init__(self, project: Path, *options: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -56,6 +56,7 @@ class Up:
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
+            env=env,
         )
         self.ready = self.wait_for("eventsim ready", "export AWS_ACCESS_KEY_ID")
 

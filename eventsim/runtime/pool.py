@@ -21,6 +21,7 @@ from ..clock import Clock
 from ..errors import TooManyRequests
 from ..unconfirmed import THROTTLE_MESSAGE
 from .base import Environment, Execution, InvokeRequest
+from .environment import World
 from .logs import InvocationLog, LogSink
 from .process import ProcessEnvironment
 from .spec import FunctionSpec
@@ -102,9 +103,9 @@ class FunctionPool:
         stream = self.spec.log_stream(env_id, runtime.clock.now())
         env: Environment
         if self.spec.isolation == "thread":
-            env = ThreadEnvironment(self.spec, stream, runtime.thread_host, env_id)
+            env = ThreadEnvironment(self.spec, stream, runtime.thread_host, runtime.world, env_id)
         else:
-            env = ProcessEnvironment(self.spec, stream, env_id)
+            env = ProcessEnvironment(self.spec, stream, runtime.world, env_id)
         self.live.add(env)
         self._born[env] = self.generation
         return env
@@ -145,8 +146,12 @@ class Runtime:
         account_concurrency: int,
         idle_timeout: float,
         max_environments: int = 10,
+        world: World | None = None,
     ) -> None:
         self.clock = clock
+        #: What handlers are pointed at; set before the first invocation (the edge's URL is
+        #: known only once it listens).
+        self.world = world or World()
         self.activity = activity
         self.sink = sink
         self.account_concurrency = account_concurrency

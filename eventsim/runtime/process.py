@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from . import protocol
@@ -30,6 +32,7 @@ from .base import (
     init_failed,
     timed_out,
 )
+from .environment import World
 from .spec import FunctionSpec
 
 #: §8.5: the INIT phase may take at most 10 s.
@@ -38,6 +41,7 @@ INIT_LIMIT_S = 10.0
 SHUTDOWN_LIMIT_S = 2.0
 
 Frame = tuple[dict[str, Any], bytes]
+_EVENTSIM_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class _ChildProtocol(asyncio.SubprocessProtocol):
@@ -87,8 +91,11 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
 class ProcessEnvironment(Environment):
     """One child process. Not reusable after ``usable`` turns False."""
 
-    def __init__(self, spec: FunctionSpec, log_stream: str, env_id: str | None = None) -> None:
+    def __init__(
+        self, spec: FunctionSpec, log_stream: str, world: World, env_id: str | None = None
+    ) -> None:
         self.spec = spec
+        self._world = world
         self.id = env_id or uuid.uuid4().hex
         self.log_stream = log_stream
         self._transport: asyncio.SubprocessTransport | None = None
@@ -97,6 +104,13 @@ class ProcessEnvironment(Environment):
         self._init_ms: float | None = None
         self._init_error: dict[str, Any] | None = None
         self._expired = False
+
+    def _environment(self) -> dict[str, str]:
+        env = self._world.environment(self.spec, self.log_stream, os.environ)
+        # The child imports eventsim.runtime.worker; make sure it can, even from a checkout.
+        path = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = f"{path}{os.pathsep}{_EVENTSIM_ROOT}" if path else _EVENTSIM_ROOT
+        return env
 
     @property
     def pid(self) -> int | None:
@@ -119,7 +133,7 @@ class ProcessEnvironment(Environment):
             stdout=asyncio.subprocess.PIPE,
             stderr=None,
             cwd=self.spec.code_dir,
-            env=self.spec.process_environment(self.log_stream),
+            env=self._environment(),
             start_new_session=True,
         )
         stdin = self._transport.get_pipe_transport(0)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ..config import Config, Destination, FunctionConfig
-from ..unconfirmed import PLACEHOLDER_CREDENTIALS, TZ, XRAY_DAEMON_ADDRESS
+from ..unconfirmed import TZ, XRAY_DAEMON_ADDRESS
 
 VERSION = "$LATEST"
 EXECUTION_ENV = f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}"
-_EVENTSIM_ROOT = str(Path(__file__).resolve().parents[2])
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 
 
@@ -33,6 +31,7 @@ class FunctionSpec:
     max_event_age_s: int = 21600
     on_success: Destination | None = None
     on_failure: Destination | None = None
+    inherit_env: tuple[str, ...] = ()  # names or globs of the developer's variables it may see
 
     @classmethod
     def from_config(cls, name: str, function: FunctionConfig, config: Config) -> FunctionSpec:
@@ -51,6 +50,7 @@ class FunctionSpec:
             max_event_age_s=function.max_event_age,
             on_success=function.on_success,
             on_failure=function.on_failure,
+            inherit_env=tuple(function.inherit_env),
         )
 
     @property
@@ -69,7 +69,8 @@ class FunctionSpec:
         return f"{when:%Y/%m/%d}/[{VERSION}]{env_id}"
 
     def runtime_environment(self, log_stream: str) -> dict[str, str]:
-        """The variables the Lambda runtime sets (reference §8.3), then the function's own."""
+        """The variables the Lambda runtime sets (reference §8.3), then the function's own
+        (``runtime.environment.World`` adds the rest: credentials, endpoints, basics)."""
         env = {
             "_HANDLER": self.handler,
             "AWS_REGION": self.region,
@@ -89,16 +90,5 @@ class FunctionSpec:
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_XRAY_DAEMON_ADDRESS": XRAY_DAEMON_ADDRESS,
         }
-        if "AWS_ACCESS_KEY_ID" not in os.environ:
-            env.update(PLACEHOLDER_CREDENTIALS)
         env.update(self.user_environment)
-        return env
-
-    def process_environment(self, log_stream: str) -> dict[str, str]:
-        """The whole environment of a child process: the simulator's, then the runtime's."""
-        env = dict(os.environ)
-        env.update(self.runtime_environment(log_stream))
-        # The child imports eventsim.runtime.worker; make sure it can, even from a checkout.
-        path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = f"{path}{os.pathsep}{_EVENTSIM_ROOT}" if path else _EVENTSIM_ROOT
         return env

@@ -6,9 +6,12 @@ Fast, and in-process mocks reach the handler. What it cannot do, by construction
   environment is discarded, but the thread runs on until the handler returns;
 * a crash (``sys.exit``, ``os._exit``, a segfault) is not contained: ``SystemExit`` is reported
   as ``Runtime.ExitError``, the others take the simulator's process with them;
-* environment variables and modules are process-wide: the function's variables are set in
-  ``os.environ`` (restored on close) and every environment of every thread function shares one
-  imported copy of each module, so module globals persist across environments too;
+* environment variables and modules are process-wide: the function's variables (the Lambda
+  ones, its own, and the closed world's credentials and endpoints) are set in ``os.environ``
+  and the parent's AWS variables that lead elsewhere are removed (all restored when the last
+  thread environment goes), but the rest of the parent's environment stays visible; every
+  environment of every thread function shares one imported copy of each module, so module
+  globals persist across environments too;
 * Max Memory Used is the peak of the whole simulator process.
 """
 
@@ -39,11 +42,11 @@ from .base import (
     timed_out,
 )
 from .context import LambdaContext
+from .environment import LEADS_ELSEWHERE, World
 from .spec import VERSION, FunctionSpec
 
-_NOT_SET_IN_PROCESS = frozenset(
-    {"TZ", "LANG", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
-)
+#: Not set in a shared process: they would change how the simulator and the tests run.
+_NOT_SET_IN_PROCESS = frozenset({"TZ", "LANG"})
 
 
 class _Routed(threading.local):
@@ -132,6 +135,9 @@ class ThreadHost:
         if variables is self._applied:
             return  # the same environment as last time: nothing to set
         self._applied = variables
+        for key in [k for k in os.environ if LEADS_ELSEWHERE.match(k) and k not in variables]:
+            self._saved_env.setdefault(key, os.environ[key])
+            del os.environ[key]
         for key, value in variables.items():
             if key in _NOT_SET_IN_PROCESS:
                 continue
@@ -147,14 +153,24 @@ class ThreadEnvironment(Environment):
     """A dedicated worker thread; the handler module is imported in-process."""
 
     def __init__(
-        self, spec: FunctionSpec, log_stream: str, host: ThreadHost, env_id: str | None = None
+        self,
+        spec: FunctionSpec,
+        log_stream: str,
+        host: ThreadHost,
+        world: World,
+        env_id: str | None = None,
     ) -> None:
         self.spec = spec
         self.id = env_id or uuid.uuid4().hex
         self.log_stream = log_stream
         self._host = host
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"eventsim-{spec.name}")
-        self._variables = spec.runtime_environment(log_stream)
+        closed = world.closed()
+        self._variables = {
+            **spec.runtime_environment(log_stream),
+            **closed,
+            **{k: v for k, v in spec.user_environment.items() if k in closed},
+        }
         self._handler: bootstrap.Handler | None = None
         self._init_error: bootstrap.ErrorObject | None = None
         self._init_ms: float | None = None
