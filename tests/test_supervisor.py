@@ -4,8 +4,11 @@ part that keeps failing is fatal. And stream capture races no outside writer."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +146,17 @@ async def test_health_names_a_part_that_is_down(
     assert health["status"] == "degraded"
     part = health["parts"]["dynamodb:orders->audit"]
     assert (part["state"], part["last_error"]) == ("restarting", "TypeError: boom")
+
+    def get_health() -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"{sim.endpoint_url}/_eventsim/health") as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    status, body = await asyncio.to_thread(get_health)
+    assert status == 503 and body["status"] == "degraded"
+    assert body["parts"]["dynamodb:orders->audit"]["state"] == "restarting"
 
 
 @pytest.mark.asyncio

@@ -83,9 +83,7 @@ class EdgeServer:
         # The address the edge listens on names it too (its url), even a wildcard one: an
         # address is no DNS name a rebinding page could own, and the Origin check still holds.
         own = [host] if host else []
-        self._gate = Gate(
-            [*getattr(server, "allowed_hosts", []), *own], getattr(server, "allowed_origins", [])
-        )
+        self._gate = Gate([*server.allowed_hosts, *own], server.allowed_origins)
         self._runner: web.AppRunner | None = None
         #: Requests being handled now (a long poll counts until it returns).
         self.in_flight = 0
@@ -206,10 +204,13 @@ class EdgeServer:
     # --- admin --------------------------------------------------------------------------
 
     async def _health(self, request: web.Request) -> web.Response:
+        """200 ``{"status": "ok", ...}`` while every part runs; 503 with ``degraded``,
+        ``failed`` or ``stopping`` and each part's state (``parts``) otherwise."""
         sim = self._sim
+        health = sim.health()
         return json_response(
             {
-                "status": "ok" if sim.running else "stopping",
+                **health,
                 "functions": sorted(sim.functions),
                 "queues": sorted(sim.queues),
                 "tables": sorted(sim.tables),
@@ -217,6 +218,7 @@ class EdgeServer:
                 "pending": sim.activity.pending(),
                 "attempts": len(sim.ledger),
             },
+            200 if health["status"] == "ok" else 503,
             content_type="application/json",
         )
 

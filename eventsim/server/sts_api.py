@@ -41,7 +41,7 @@ class StsApi:
     def identity(self) -> dict[str, str]:
         """``GetCallerIdentity``'s answer: Account, Arn and UserId."""
         account = self._sim.config.account
-        role = getattr(self._sim.config, "role", None) or f"arn:aws:iam::{account}:role/eventsim"
+        role = self._sim.config.role
         name = role.rsplit("/", 1)[-1] if ":role/" in role else "eventsim"
         # A role's unique id: AROA and 17 more characters; a fixed one per role ARN.
         digest = base64.b32encode(hashlib.sha256(role.encode()).digest()).decode()
