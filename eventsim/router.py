@@ -18,8 +18,8 @@ import structlog
 from .config import Config, S3Trigger, ScheduleTrigger
 from .events import ids, s3, schedule
 from .filters import event_type_matches, key_matches
+from .resources.bucket import ObjectChange
 from .runtime.spec import FunctionSpec
-from .sources.bucket import ObjectChange
 from .sources.schedule import Firing
 from .unconfirmed import SCHEDULER_DEFAULT_INPUT
 

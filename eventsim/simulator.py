@@ -46,6 +46,12 @@ from .invocation.polling import SqsMapping
 from .invocation.streams import stream_mappings
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
+from .resources.bucket import BucketSource, ObjectChange
+from .resources.messages import config_from_attributes
+from .resources.queue import Queue
+from .resources.queue_store import QueueStore
+from .resources.table import Table
+from .resources.table_watch import TableWatcher
 from .router import S3Router, ScheduleRouter, schedule_triggers
 from .runtime.environment import World
 from .runtime.logs import LogSink
@@ -53,14 +59,8 @@ from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
 from .sources.base import Source
-from .sources.bucket import BucketSource, ObjectChange
 from .sources.http import HttpTriggerServer
-from .sources.messages import config_from_attributes
-from .sources.queue import Queue
-from .sources.queue_store import QueueStore
 from .sources.schedule import ScheduleSource
-from .sources.table import Table
-from .sources.table_watch import TableWatcher
 from .state import StateError, StateLock, StateLocked
 from .supervisor import PartFailed, Supervisor
 from .unconfirmed import EMPTY_PAYLOAD

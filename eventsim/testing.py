@@ -38,11 +38,11 @@ from .explain import describe
 from .faults import Faults
 from .ledger import Attempt, Ledger, Outcome
 from .recording import record
+from .resources.bucket import BucketSource
+from .resources.queue import Queue
+from .resources.table import Table
 from .runtime.environment import LEADS_ELSEWHERE, World
 from .simulator import Simulator
-from .sources.bucket import BucketSource
-from .sources.queue import Queue
-from .sources.table import Table
 
 __all__ = [
     "ConfigSource",

@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from eventsim import Outcome, Simulator
-from eventsim.sources.bucket import InvalidKey, _Hints, _Overflow
+from eventsim.resources.bucket import InvalidKey, _Hints, _Overflow
 from eventsim.testing import SimulatorFactory
 
 from .helpers import function

@@ -12,7 +12,7 @@ import pytest
 
 from eventsim import Simulator
 from eventsim.events.sqs import md5_of_body
-from eventsim.sources.messages import QueueError
+from eventsim.resources.messages import QueueError
 from eventsim.testing import SimulatorFactory
 
 pytestmark = pytest.mark.asyncio

@@ -18,8 +18,8 @@ from structlog.testing import capture_logs
 from eventsim import Outcome, supervisor
 from eventsim.activity import Activity
 from eventsim.config import TableConfig
-from eventsim.sources.table import Table
-from eventsim.sources.table_store import TableStore
+from eventsim.resources.table import Table
+from eventsim.resources.table_store import TableStore
 from eventsim.supervisor import PartFailed, Supervisor
 
 from .helpers import MakeSim, function

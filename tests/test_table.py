@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eventsim import Simulator
-from eventsim.sources.table import TableError, item_size
+from eventsim.resources.table import TableError, item_size
 from eventsim.testing import SimulatorFactory
 
 pytestmark = pytest.mark.asyncio

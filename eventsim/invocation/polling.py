@@ -33,10 +33,10 @@ from ..errors import TooManyRequests
 from ..events import sqs
 from ..filters import FilterSet, sqs_view
 from ..ledger import Attempt
+from ..resources.messages import Message
+from ..resources.queue import Queue
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
-from ..sources.messages import Message
-from ..sources.queue import Queue
 from .sync import Delivery, InvokeResult
 
 log = structlog.get_logger("eventsim.polling")

@@ -41,9 +41,9 @@ from ..errors import TooManyRequests
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
 from ..ledger import Attempt
+from ..resources.table import STREAM_RETENTION_S, Table
 from ..runtime.spec import FunctionSpec
 from ..sources.base import Source
-from ..sources.table import STREAM_RETENTION_S, Table
 from ..unconfirmed import STREAM_RETRY_BACKOFF_S, STREAM_SHARD_ID
 from .polling import BatchResponse
 from .sync import Delivery, InvokeResult, new_request_id

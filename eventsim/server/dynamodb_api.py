@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from ..sources.table import BATCH_GET_LIMIT, Table, TableError
+from ..resources.table import BATCH_GET_LIMIT, Table, TableError
 from .protocol import ApiError, json_response, optional, read_json, require
 from .services import Service, json_version
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 
 from ..events.sqs import md5_of_body, md5_of_message_attributes
-from ..sources.messages import Message, QueueError
-from ..sources.queue import Queue
+from ..resources.messages import Message, QueueError
+from ..resources.queue import Queue
 from .protocol import ApiError, json_response, optional, parse_json, read_json, require
 from .protocol import error_response as shaped
 from .services import Service, json_version

@@ -52,8 +52,8 @@ from ..activity import Activity
 from ..clock import Clock
 from ..config import BucketConfig
 from ..errors import EventsimError
+from ..sources.base import Source
 from ..types import Tasks
-from .base import Source
 from .manifest import Entry, Manifest
 
 log = structlog.get_logger("eventsim.bucket")
