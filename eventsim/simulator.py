@@ -259,6 +259,7 @@ class Simulator:
             concurrency=self.config.max_environments,
             send_to_queue=self._send_to_queue,
         )
+        self._supervisor.keep("async:timer", self._async.run_timer)
 
     def _build_queues(self) -> None:
         if any(queue.persist for queue in self.config.queues.values()):

@@ -25,12 +25,14 @@ Every attempt is in the ledger; a failed one says in ``reason`` what happens nex
 that never ran is recorded as ``dropped`` with the condition as reason.
 
 While an event waits for its retry it is not pending work: ``settle()`` returns, and
-``advance()`` moves the clock to the retry.
+``advance()`` moves the clock to the retry. One timer task (``run_timer``) holds every waiting
+event in a heap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
@@ -39,12 +41,13 @@ from typing import Any, Protocol
 
 import structlog
 
-from ..activity import Activity
+from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import Destination
 from ..errors import RequestTooLarge, TooManyRequests
 from ..events import destinations
 from ..ledger import Attempt, Ledger, Outcome
+from ..memory import after_bulk_load
 from ..runtime.spec import FunctionSpec
 from ..supervisor import Supervisor
 from ..unconfirmed import ZERO_CONCURRENCY_CONDITION
@@ -139,6 +142,8 @@ class AsyncInvoker:
         self._store = store
         self._concurrency = concurrency
         self._lanes: dict[str, _Lane] = {}
+        self._delayed: list[tuple[float, int, _Event]] = []  # (due, id, event), a heap
+        self._timer = Waiter(activity, clock, "event-timer")
 
     def submit(
         self,
@@ -180,6 +185,7 @@ class AsyncInvoker:
                 self._requeue(chunk)
                 resumed += len(chunk)
                 after = chunk[-1].id
+                after_bulk_load(resumed)
                 await asyncio.sleep(0)
         finally:
             self._activity.end("resume")
@@ -247,18 +253,22 @@ class AsyncInvoker:
             lane.workers -= 1
 
     def _later(self, item: _Event, delay: float, *, counted: bool = False) -> None:
-        """Queue ``item`` again after ``delay`` on the clock. The event stays counted as
-        pending work (``counted``: it already is) until its timer has registered with the
-        clock, so ``advance()`` cannot pass the timer by."""
-        if not counted:
-            self._activity.begin("event")
-        self._supervisor.spawn(self._after(item, delay), part=f"async:{item.spec.name}")
+        """Queue ``item`` again ``delay`` seconds from now on the clock (``counted``: it is
+        counted as pending work, which ends here: waiting is not pending work)."""
+        heapq.heappush(self._delayed, (self._clock.time() + delay, item.id, item))
+        self._timer.wake()  # counted busy at once: settle() cannot slip in between
+        if counted:
+            self._activity.end("event")
 
-    async def _after(self, item: _Event, delay: float) -> None:
-        # Released in the step that registers the sleep below: waiting is not pending work.
-        self._activity.end("event")
-        await self._clock.sleep(delay)
-        self._ready(item)
+    async def run_timer(self) -> None:
+        """Forever: move delayed events whose time has come to their lanes. One task for
+        every delayed event (retries and throttle back-offs), whatever their number."""
+        while True:
+            now = self._clock.time()
+            while self._delayed and self._delayed[0][0] <= now:
+                _, _, item = heapq.heappop(self._delayed)
+                self._ready(item)
+            await self._timer.wait(self._delayed[0][0] if self._delayed else None)
 
     # --- one attempt ----------------------------------------------------------------------
 

@@ -1,0 +1,136 @@
+"""Cost against stored size: every operation that touches stored data, at several sizes.
+
+    python bench/scale.py [--only NAME[,NAME]] [--sizes 1000,10000,100000] [--rounds 5]
+
+For each case and each size, the case builds that much stored state (items in a table,
+messages in a queue, files in a bucket, pending events...), then times its operation in
+``--rounds`` rounds. It prints, per size: the median time per operation, its ratio to the
+smallest size (1.0x means the cost does not grow with the data), the longest event-loop stall
+seen while building and operating (a probe task that wakes every millisecond measures how late
+it wakes), and the process's RSS.
+
+The cases live beside this file, one module per area: ``scale_<area>.py`` defines ``CASES``,
+a list of ``Case``. A case's ``build`` gets a fresh folder and a size and returns a context;
+``operate`` runs one operation on it (awaitable); ``close`` tears it down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+
+@dataclass
+class Case:
+    """One operation measured at several stored sizes."""
+
+    name: str
+    build: Callable[[Path, int], Awaitable[Any]]
+    operate: Callable[[Any], Awaitable[None]]
+    close: Callable[[Any], Awaitable[None]] | None = None
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    operations: int = 100  # per round
+    note: str = ""
+
+
+@dataclass
+class Lag:
+    """The longest stall of the event loop while running: how late a 1 ms timer wakes."""
+
+    worst: float = 0.0
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def _probe(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.001)
+
+    def __enter__(self) -> Lag:
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def rss_mb() -> float:
+    """The resident set size now (Linux; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def measure(case: Case, size: int, rounds: int, root: Path) -> tuple[float, float, float]:
+    """Median seconds per operation, the worst loop stall and RSS (MB) at ``size``."""
+    folder = root / f"{case.name.replace(' ', '_')}-{size}"
+    folder.mkdir()
+    with Lag() as lag:
+        context = await case.build(folder, size)
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(case.operations):
+                await case.operate(context)
+            times.append((time.perf_counter() - started) / case.operations)
+        memory = rss_mb()
+        if case.close is not None:
+            await case.close(context)
+    return statistics.median(times), lag.worst, memory
+
+
+def load_cases(only: set[str] | None) -> list[Case]:
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    cases: list[Case] = []
+    for module in sorted(here.glob("scale_*.py")):
+        cases += importlib.import_module(module.stem).CASES
+    return [c for c in cases if only is None or any(o in c.name for o in only)]
+
+
+async def main(only: set[str] | None, sizes: tuple[int, ...] | None, rounds: int) -> None:
+    for case in load_cases(only):
+        print(f"{case.name}{f'  ({case.note})' if case.note else ''}")
+        first: float | None = None
+        with tempfile.TemporaryDirectory() as tmp:
+            for size in sizes or case.sizes:
+                per_op, stall, memory = await measure(case, size, rounds, Path(tmp))
+                first = first or per_op
+                print(
+                    f"  {size:>9,}: {per_op * 1e3:9.3f} ms/op  {per_op / first:5.2f}x  "
+                    f"stall {stall * 1e3:7.1f} ms  rss {memory:7.1f} MB"
+                )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", help="comma-separated parts of case names")
+    parser.add_argument("--sizes", help="comma-separated sizes (default: each case's own)")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    asyncio.run(
+        main(
+            set(args.only.split(",")) if args.only else None,
+            tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None,
+            args.rounds,
+        )
+    )
