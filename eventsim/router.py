@@ -133,9 +133,9 @@ class S3Router:
             request_id=ids.hex_id(self._rng, 16, upper=True),
             host_id=ids.host_id(self._rng),
         )
-        if change.kind == "Put":
+        if change.kind != "Delete":
             assert change.size is not None and change.etag is not None
-            return s3.object_created("Put", size=change.size, etag=change.etag, **common)
+            return s3.object_created(change.kind, size=change.size, etag=change.etag, **common)
         return s3.object_removed("Delete", **common)
 
 
