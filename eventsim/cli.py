@@ -14,23 +14,20 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from random import Random
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__, daemon, logfiles
 from . import log as logconfig
-from .clock import RealClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import ConfigError, EventsimError
 from .generate import generate_event
 from .remote import Remote
-from .router import schedule_triggers
 from .runtime.logs import LogSink
 from .simulator import Simulator
-from .sources.schedule import ScheduleSource
 from .state import describe_holder, discard, holder_of
+from .triggers.schedule import ScheduleTimes, schedule_triggers
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -345,9 +342,7 @@ def schedules(config_path: Path, count: int) -> None:
     if not found:
         click.echo(f"{config_path}: no schedules")
     for function, name, trigger in found:
-        source = ScheduleSource(
-            function, name, trigger, clock=RealClock(), emit=_ignore, tasks=None, rng=Random()
-        )
+        source = ScheduleTimes(trigger)
         state = "" if trigger.enabled else " (disabled)"
         click.echo(f"{function} <- {name}: {trigger.expression} [{trigger.timezone}]{state}")
         times = source.fire_times(now, count)
@@ -356,10 +351,6 @@ def schedules(config_path: Path, count: int) -> None:
             click.echo(f"  {when:%Y-%m-%d %H:%M:%S}Z  ({local:%a %Y-%m-%d %H:%M %Z})")
         if len(times) < count:
             click.echo("  (no later firings)")
-
-
-def _ignore(*args: Any) -> None:
-    pass
 
 
 cli.add_command(generate_event)

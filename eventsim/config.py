@@ -19,12 +19,15 @@ Example::
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 import stat
+from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -32,17 +35,26 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
+from pydantic_core import PydanticCustomError, core_schema
 
-from . import cron, yamlpos
-from .config_checks import check_references, declared_names, error_message, prune, unsafe_folder
+from . import yamlpos
+from .config_checks import (
+    check_references,
+    declared_names,
+    did_you_mean,
+    error_message,
+    prune,
+    unsafe_folder,
+)
 from .errors import ConfigError, ConfigIssue
 from .filters import FilterSet, PatternError
+from .triggers import registry
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
 #: Where ``find_config`` looks, in order, relative to the current folder.
@@ -83,20 +95,6 @@ RESERVED_ENV = frozenset(
         "LAMBDA_TASK_ROOT",
         "LAMBDA_RUNTIME_DIR",
         "TZ",
-    }
-)
-
-#: §1.2: event types a notification configuration may name.
-S3_EVENT_TYPES = frozenset(
-    {
-        "s3:ObjectCreated:*",
-        "s3:ObjectCreated:Put",
-        "s3:ObjectCreated:Post",
-        "s3:ObjectCreated:Copy",
-        "s3:ObjectCreated:CompleteMultipartUpload",
-        "s3:ObjectRemoved:*",
-        "s3:ObjectRemoved:Delete",
-        "s3:ObjectRemoved:DeleteMarkerCreated",
     }
 )
 
@@ -201,142 +199,67 @@ Filters = Annotated[list[FilterPattern], AfterValidator(_check_filters)]
 # --- triggers -----------------------------------------------------------------------------
 
 
-class S3Trigger(Model):
-    bucket: str
-    events: list[str] = Field(default_factory=lambda: ["s3:ObjectCreated:*"], min_length=1)
-    prefix: str = Field(default="", max_length=1024)
-    suffix: str = Field(default="", max_length=1024)
-    id: str | None = None  # the notification configurationId; generated when absent
+@dataclass(frozen=True)
+class Trigger:
+    """One entry of a function's ``triggers`` list: ``{<kind>: {settings}}``, exactly one kind.
 
-    @field_validator("events")
+    ``kind`` is a name from the trigger registry (``eventsim.triggers.registry``: the built-in
+    ``s3``, ``sqs``, ``dynamodb``, ``schedule``, ``http``..., and plug-ins); ``spec`` holds the
+    settings, validated by that kind's model. Errors keep their place in the file
+    (``functions.f.triggers.0.sqs.batch_size``) whatever the kind.
+    """
+
+    kind: str
+    spec: BaseModel
+
     @classmethod
-    def _known_events(cls, events: list[str]) -> list[str]:
-        unknown = [e for e in events if e not in S3_EVENT_TYPES]
-        if unknown:
-            raise ValueError(
-                f"unknown S3 event type(s) {unknown}; expected some of {sorted(S3_EVENT_TYPES)}"
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Built when a model holding triggers is first used (``defer_build``), so the registry
+        # (and plug-ins) load then, not when this module is imported.
+        choices: dict[Hashable, core_schema.CoreSchema] = {}
+        for name, kind in registry.kinds().items():
+            settings = handler.generate_schema(kind.model)
+            choices[name] = core_schema.no_info_before_validator_function(
+                operator.itemgetter(name),
+                core_schema.no_info_after_validator_function(
+                    functools.partial(cls, name), settings
+                ),
             )
-        return events
+        union = core_schema.tagged_union_schema(choices, discriminator=_trigger_kind)
+        return core_schema.no_info_wrap_validator_function(
+            _trigger_shape,
+            union,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda trigger: {trigger.kind: trigger.spec.model_dump(mode="json")}
+            ),
+        )
 
 
-class SqsTrigger(Model):
-    queue: str
-    batch_size: int = Field(default=10, ge=1, le=10000)
-    batching_window: int = Field(default=0, ge=0, le=300)
-    report_batch_item_failures: bool = False
-    maximum_concurrency: int | None = Field(default=None, ge=2, le=1000)
-    filters: Filters = Field(default_factory=list, max_length=10)
-    enabled: bool = True
-
-    @model_validator(mode="after")
-    def _window_for_large_batches(self) -> SqsTrigger:
-        if self.batch_size > 10 and self.batching_window < 1:
-            raise ValueError("batch_size over 10 needs batching_window of at least 1 second")
-        return self
+def _trigger_kind(value: Any) -> str | None:
+    return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
 
 
-class DynamoDbTrigger(Model):
-    table: str
-    starting_position: Literal["TRIM_HORIZON", "LATEST"]
-    batch_size: int = Field(default=100, ge=1, le=10000)
-    batching_window: int = Field(default=0, ge=0, le=300)
-    maximum_retry_attempts: int = Field(default=-1, ge=-1, le=10000)
-    maximum_record_age: int = Field(default=-1, ge=-1, le=604800)
-    bisect_on_error: bool = False
-    parallelization_factor: int = Field(default=1, ge=1, le=10)
-    tumbling_window: int = Field(default=0, ge=0, le=900)
-    on_failure: DestinationRef | None = None
-    report_batch_item_failures: bool = False
-    filters: Filters = Field(default_factory=list, max_length=10)
-    enabled: bool = True
-
-    @field_validator("maximum_record_age")
-    @classmethod
-    def _record_age(cls, value: int) -> int:
-        if value != -1 and value < 60:
-            raise ValueError("expected -1 (no limit) or 60..604800 seconds")
+def _trigger_shape(value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
+    """A ``Trigger`` as is; a mapping with exactly one known kind; else a clear error."""
+    if isinstance(value, Trigger):
         return value
-
-
-class ScheduleTrigger(Model):
-    expression: str
-    name: str | None = None
-    input: Any = None
-    timezone: str = "UTC"
-    start: Timestamp | None = None
-    end: Timestamp | None = None
-    enabled: bool = True
-    style: Literal["rule", "scheduler"] = "rule"
-    run_on_start: bool = False
-    jitter: bool = False  # fire at a random second of the minute, as AWS does; default :00
-
-    @field_validator("expression")
-    @classmethod
-    def _expression(cls, value: str) -> str:
-        try:
-            cron.parse(value)
-        except cron.ScheduleExpressionError as exc:
-            raise ValueError(str(exc)) from None
-        return value.strip()
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
-
-
-class HttpTrigger(Model):
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] = "ANY"
-    path: str
-    payload_version: Literal["1.0", "2.0"] = "2.0"
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"a route path starts with '/' (got {value!r})")
-        return value
-
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
-
-TRIGGER_KINDS = ("s3", "sqs", "dynamodb", "schedule", "http")
-
-
-class Trigger(Model):
-    """One entry of a function's ``triggers`` list: exactly one of the keys below."""
-
-    s3: S3Trigger | None = None
-    sqs: SqsTrigger | None = None
-    dynamodb: DynamoDbTrigger | None = None
-    schedule: ScheduleTrigger | None = None
-    http: HttpTrigger | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Trigger:
-        given = [kind for kind in TRIGGER_KINDS if getattr(self, kind) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"a trigger has exactly one of {', '.join(TRIGGER_KINDS)}; got {given or 'none'}"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(kind for kind in TRIGGER_KINDS if getattr(self, kind) is not None)
-
-    @property
-    def spec(self) -> S3Trigger | SqsTrigger | DynamoDbTrigger | ScheduleTrigger | HttpTrigger:
-        spec = getattr(self, self.kind)
-        assert spec is not None
-        return spec  # type: ignore[no-any-return]  # getattr over a fixed set of fields
+    names = list(registry.kinds())
+    given = list(value) if isinstance(value, dict) else None
+    if given is None or len(given) != 1:
+        got = "a mapping with none" if given == [] else f"{given}" if given else repr(value)
+        raise PydanticCustomError(
+            "trigger_shape", "a trigger has exactly one of {kinds}; got {got}",
+            {"kinds": ", ".join(names), "got": got},
+        )  # fmt: skip
+    if given[0] not in names:
+        raise PydanticCustomError(
+            "trigger_kind", "unknown trigger kind {kind}{guess} (expected one of: {kinds})",
+            {"kind": repr(given[0]), "guess": did_you_mean(str(given[0]), names),
+             "kinds": ", ".join(names)},
+        )  # fmt: skip
+    return handler(value)
 
 
 # --- functions and resources --------------------------------------------------------------
@@ -349,6 +272,9 @@ class FunctionConfig(Model):
     see, besides the top-level ``inherit_env``: a name or a glob (``MYAPP_*``, ``LC_?``).
     Nothing else of the parent's environment reaches a handler.
     """
+
+    # Its triggers' schema comes from the registry: built on first use, not at import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     handler: str = Field(min_length=1, pattern=r"^\S+$")
     code: ResolvedPath = Field(default=Path("."), validate_default=True)
@@ -411,8 +337,19 @@ class Redrive(Model):
     max_receive_count: int = Field(default=10, ge=1, le=1000)
 
 
+#: Queue tags: up to 50, keys 1..128 characters, values up to 256.
+TagKey = Annotated[str, Field(min_length=1, max_length=128)]
+QueueTags = Annotated[dict[TagKey, Annotated[str, Field(max_length=256)]], Field(max_length=50)]
+
+
 class QueueConfig(Model):
-    """SQS queue attributes, with AWS's names in snake_case (reference §3.4)."""
+    """SQS queue attributes, with AWS's names in snake_case (reference §3.4).
+
+    ``policy`` and ``redrive_allow_policy`` are JSON text kept as given; the KMS and SSE
+    attributes are stored and reported, not enforced. ``deduplication_scope`` and
+    ``fifo_throughput_limit`` are FIFO queues' (``messageGroup`` scope deduplicates within a
+    group). ``persist`` (eventsim's own): messages survive restarts in the state folder.
+    """
 
     visibility_timeout: int = Field(default=30, ge=0, le=43200)
     delay_seconds: int = Field(default=0, ge=0, le=900)
@@ -420,20 +357,107 @@ class QueueConfig(Model):
     maximum_message_size: int = Field(default=1048576, ge=1024, le=1048576)
     receive_message_wait_time_seconds: int = Field(default=0, ge=0, le=20)
     content_based_deduplication: bool = False
+    deduplication_scope: Literal["queue", "messageGroup"] = "queue"
+    fifo_throughput_limit: Literal["perQueue", "perMessageGroupId"] = "perQueue"
     redrive: Redrive | None = None
+    redrive_allow_policy: str | None = None
+    policy: str | None = None
+    kms_master_key_id: str | None = None
+    kms_data_key_reuse_period_seconds: int = Field(default=300, ge=60, le=86400)
+    sqs_managed_sse_enabled: bool = True
+    tags: QueueTags = Field(default_factory=dict)
     persist: bool = False
 
 
 KeyType = Literal["S", "N", "B"]
 KEY_NAME = r'^[^"\\]+$'  # any name but quotes and backslashes (they would break the SQL layout)
+INDEX_NAME = r"^[A-Za-z0-9_.-]{3,255}$"
+Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+
+
+def _projected(value: list[str], info: ValidationInfo) -> list[str]:
+    projection = info.data.get("projection")
+    if projection == "INCLUDE" and not value:
+        raise ValueError("projection INCLUDE names the attributes it includes")
+    if projection not in ("INCLUDE", None) and value:
+        raise ValueError("only projection INCLUDE takes non_key_attributes")
+    if len(set(value)) != len(value):
+        raise ValueError("non_key_attributes holds a name twice")
+    return value
+
+
+class GlobalIndexConfig(Model):
+    """A global secondary index: its own key and the attributes it projects (ALL, KEYS_ONLY, or
+    INCLUDE the ``non_key_attributes``)."""
+
+    partition_key: str = Field(min_length=1, max_length=255, pattern=KEY_NAME)
+    partition_key_type: KeyType = "S"
+    sort_key: str | None = Field(default=None, min_length=1, max_length=255, pattern=KEY_NAME)
+    sort_key_type: KeyType = "S"
+    projection: Projection = "ALL"
+    non_key_attributes: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=100, validate_default=True
+    )
+
+    _check_projection = field_validator("non_key_attributes")(_projected)
+
+
+class LocalIndexConfig(Model):
+    """A local secondary index: the table's partition key with another sort key."""
+
+    sort_key: str = Field(min_length=1, max_length=255, pattern=KEY_NAME)
+    sort_key_type: KeyType = "S"
+    projection: Projection = "ALL"
+    non_key_attributes: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=100, validate_default=True
+    )
+
+    _check_projection = field_validator("non_key_attributes")(_projected)
 
 
 class TableConfig(Model):
+    """A DynamoDB table: its key, stream, secondary indexes (up to 20 global, 5 local) and
+    the attribute holding each item's expiry time (``ttl``, epoch seconds)."""
+
     partition_key: str = Field(min_length=1, max_length=255, pattern=KEY_NAME)
     partition_key_type: KeyType = "S"
     sort_key: str | None = Field(default=None, min_length=1, max_length=255, pattern=KEY_NAME)
     sort_key_type: KeyType = "S"
     stream: Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+    global_indexes: dict[Annotated[str, Field(pattern=INDEX_NAME)], GlobalIndexConfig] = Field(
+        default_factory=dict, max_length=20
+    )
+    local_indexes: dict[Annotated[str, Field(pattern=INDEX_NAME)], LocalIndexConfig] = Field(
+        default_factory=dict, max_length=5, validate_default=True
+    )
+    ttl: str | None = Field(default=None, min_length=1, max_length=255, pattern=KEY_NAME)
+
+    @field_validator("local_indexes")
+    @classmethod
+    def _indexes_fit(
+        cls, local: dict[str, LocalIndexConfig], info: ValidationInfo
+    ) -> dict[str, LocalIndexConfig]:
+        data = info.data
+        if local and data.get("sort_key", "") is None:
+            raise ValueError("a local index needs a table with a sort key")
+        both = set(local) & set(data.get("global_indexes") or {})
+        if both:
+            raise ValueError(f"an index name is used twice: {', '.join(sorted(both))}")
+        types: dict[str, str] = {}
+        keys = [(data.get("partition_key"), data.get("partition_key_type")),
+                (data.get("sort_key"), data.get("sort_key_type"))]  # fmt: skip
+        for g in (data.get("global_indexes") or {}).values():
+            keys += [(g.partition_key, g.partition_key_type), (g.sort_key, g.sort_key_type)]
+        keys += [(i.sort_key, i.sort_key_type) for i in local.values()]
+        for name, kind in keys:
+            if name is None or kind is None:
+                continue
+            if types.setdefault(name, kind) != kind:
+                raise ValueError(
+                    f"attribute {name!r} is a key of type {types[name]} and of type {kind}: "
+                    "an attribute has one type in every key"
+                )
+        return local
 
 
 HOST_NAME = re.compile(
@@ -483,6 +507,8 @@ class Config(Model):
     globs such as ``MYAPP_*``; see ``FunctionConfig``). ``role_arn``: the role eventsim
     reports (STS ``GetCallerIdentity``...); ``role`` is the effective one.
     """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     account: str = Field(default="123456789012", pattern=r"^\d{12}$")

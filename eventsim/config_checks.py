@@ -1,6 +1,7 @@
 """Checks of a whole config beyond its schema, and how its errors read.
 
-``check_references`` finds names that refer to nothing and pairs S3 would refuse;
+``check_references`` finds names that refer to nothing and pairs AWS would refuse (each
+trigger kind checks its own triggers: ``TriggerKind.check``);
 ``error_message`` turns a pydantic error into what the user should read; ``prune`` drops the
 parts of a config that failed validation, so that the rest can still be checked for references
 and every error is reported in one run; ``unsafe_folder`` refuses system folders as state or
@@ -11,7 +12,7 @@ config's classes only for type checking.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from . import yamlpos
-from .filters import configurations_overlap
+from .triggers import registry
+from .triggers.base import TriggerRef
 
 if TYPE_CHECKING:
-    from .config import Config, Destination, S3Trigger
+    from .config import Config, Destination
 
 #: What AWS accepts as a name, in words, for error messages.
 NAME_RULES = {
@@ -89,6 +91,8 @@ def _fields_at(root: type[BaseModel], loc: yamlpos.Path) -> list[str]:
             annotation = field.annotation
         elif get_origin(annotation) in (dict, list):
             annotation = get_args(annotation)[-1]
+        elif getattr(annotation, "__name__", "") == "Trigger" and str(part) in registry.kinds():
+            annotation = registry.kind(str(part)).model  # a trigger's settings: its kind's model
         else:
             return []
     annotation = _unwrap(annotation)
@@ -141,66 +145,17 @@ def check_references(
         if known(dest.kind, dest.name, section, path) and dest.name.endswith(".fifo"):
             problems.append((path, "a destination queue must be a standard (non-FIFO) queue"))
 
-    routes: dict[tuple[str, str], str] = {}
-    notifications: dict[str, list[tuple[yamlpos.Path, str, S3Trigger]]] = {}
+    references = _References(config, known, destination, problems)
+    by_kind: dict[str, list[TriggerRef]] = {}
     for fname, function in config.functions.items():
         base: yamlpos.Path = ("functions", fname)
         destination(function.on_success, (*base, "on_success"))
         destination(function.on_failure, (*base, "on_failure"))
         indices = kept.get(fname, range(len(function.triggers)))
         for index, trigger in zip(indices, function.triggers, strict=True):
-            at: yamlpos.Path = (*base, "triggers", index, trigger.kind)
-            if (spec := trigger.s3) is not None:
-                if known("bucket", spec.bucket, "buckets", (*at, "bucket")):
-                    for other_at, other_name, other in notifications.get(spec.bucket, []):
-                        if configurations_overlap(
-                            other.events, other.prefix, other.suffix,
-                            spec.events, spec.prefix, spec.suffix,
-                        ):  # fmt: skip
-                            problems.append(
-                                (at, f"overlaps the notification configuration of "
-                                 f"{other_name!r} ({yamlpos.dotted(other_at)}) on bucket "
-                                 f"{spec.bucket!r}: S3 refuses configurations whose event "
-                                 f"types, prefixes and suffixes all overlap")
-                            )  # fmt: skip
-                            break
-                    notifications.setdefault(spec.bucket, []).append((at, fname, spec))
-            elif (sqs := trigger.sqs) is not None:
-                if (
-                    known("queue", sqs.queue, "queues", (*at, "queue"))
-                    and sqs.queue.endswith(".fifo")
-                    and sqs.batch_size > 10
-                ):
-                    problems.append(((*at, "batch_size"), "a FIFO queue allows batch_size 1..10"))
-            elif (stream := trigger.dynamodb) is not None:
-                table = config.tables.get(stream.table)  # None: unknown, or invalid itself
-                if known("table", stream.table, "tables", (*at, "table")) and table is not None:
-                    if table.stream is None:
-                        problems.append(
-                            (
-                                (*at, "table"),
-                                f"table {stream.table!r} has no stream: set its stream",
-                            )
-                        )
-                destination(stream.on_failure, (*at, "on_failure"))
-                if stream.on_failure is not None and stream.on_failure.kind != "queue":
-                    problems.append(
-                        (
-                            (*at, "on_failure"),
-                            "a stream mapping sends failed batches to a queue (queue:NAME); "
-                            "AWS does not allow a function here",
-                        )
-                    )
-            elif (http := trigger.http) is not None:
-                route = (http.method, http.path)
-                if route in routes:
-                    problems.append(
-                        (
-                            (*at, "path"),
-                            f"{http.method} {http.path} is already routed to {routes[route]!r}",
-                        )
-                    )
-                routes.setdefault(route, fname)
+            by_kind.setdefault(trigger.kind, []).append(TriggerRef(fname, index, trigger.spec))
+    for kind, triggers in by_kind.items():
+        registry.kind(kind).check(references, triggers)
 
     for qname, queue in config.queues.items():
         if queue.redrive is None:
@@ -215,6 +170,25 @@ def check_references(
                     (at, "the dead-letter queue must be FIFO exactly when the queue is")
                 )
     return problems
+
+
+@dataclass
+class _References:
+    """What a trigger kind's ``check`` reports through (see ``triggers.base.References``)."""
+
+    config: Config
+    _known: Callable[[str, str, str, yamlpos.Path], bool]
+    _destination: Callable[[Destination | None, yamlpos.Path], None]
+    _problems: list[tuple[yamlpos.Path, str]]
+
+    def known(self, kind: str, name: str, section: str, path: yamlpos.Path) -> bool:
+        return self._known(kind, name, section, path)
+
+    def destination(self, dest: Destination | None, path: yamlpos.Path) -> None:
+        self._destination(dest, path)
+
+    def problem(self, path: yamlpos.Path, message: str) -> None:
+        self._problems.append((path, message))
 
 
 # --- what is left when validation failed --------------------------------------------------

@@ -23,55 +23,35 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from .config import (
-    Config,
-    DynamoDbTrigger,
-    HttpTrigger,
-    S3Trigger,
-    ScheduleTrigger,
-    SqsTrigger,
-)
-from .server.edge import EdgeServer
+from .config import Config
 from .simulator import SHUTDOWN_GRACE_S, Simulator
-from .sources.http import HttpTriggerServer
+from .triggers import registry
 
 log = structlog.get_logger("eventsim")
 
 
-def ready_block(sim: Simulator, edge: EdgeServer, http: HttpTriggerServer | None) -> str:
+def ready_block(sim: Simulator) -> str:
     """What ``up`` prints once everything listens: functions, triggers, endpoints."""
     lines = ["eventsim ready", f"  config:    {sim.config.source}", f"  state:     {sim.state_dir}"]
     lines.append("  functions:")
     for name, function in sim.config.functions.items():
-        triggers = ", ".join(_describe(t.kind, t.spec) for t in function.triggers)
+        triggers = ", ".join(registry.kind(t.kind).summary(t.spec) for t in function.triggers)
         lines.append(f"    {name} ({function.handler})" + (f" <- {triggers}" if triggers else ""))
-    lines.append(f"  edge:      {edge.url}  (Lambda, SQS, DynamoDB; {edge.url}/_eventsim/health)")
-    if http is not None:
-        lines.append(f"  http:      {http.url}")
-        for route in http.routes:
+    url = sim.endpoint_url
+    lines.append(f"  edge:      {url}  (AWS APIs; {url}/_eventsim/health)")
+    if sim.http is not None:
+        lines.append(f"  http:      {sim.http.url}")
+        routes = sim.http_routes
+        for route in routes.routes if routes is not None else ():
             trigger = route.trigger
-            lines.append(f"    {trigger.method} {http.url}{trigger.path} -> {route.function}")
+            lines.append(f"    {trigger.method} {sim.http.url}{trigger.path} -> {route.function}")
     lines.append("  point your app at eventsim (handlers already are):")
-    lines.append(f"    export AWS_ENDPOINT_URL={edge.url}")
+    lines.append(f"    export AWS_ENDPOINT_URL={url}")
     lines.append(
         "    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
         f"AWS_DEFAULT_REGION={sim.config.region}"
     )
     return "\n".join(lines)
-
-
-def _describe(kind: str, spec: object) -> str:
-    if isinstance(spec, S3Trigger):
-        return f"s3 {spec.bucket}/{spec.prefix}*{spec.suffix}"
-    if isinstance(spec, SqsTrigger):
-        return f"sqs {spec.queue}"
-    if isinstance(spec, DynamoDbTrigger):
-        return f"dynamodb {spec.table}"
-    if isinstance(spec, ScheduleTrigger):
-        return f"schedule {spec.expression}"
-    if isinstance(spec, HttpTrigger):
-        return f"http {spec.method} {spec.path}"
-    return kind
 
 
 async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_GRACE_S) -> int:
@@ -87,23 +67,15 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
 
-    sim = Simulator(config, command="eventsim up", edge=True)
+    sim = Simulator(config, command="eventsim up", edge=True, http=True)
     sim.lock_state()  # before binding a port: a second `up` on this folder stops here
-    http: HttpTriggerServer | None = None
     watcher: BaseObserver | None = None
     status = 0
     try:
         await sim.start()  # the edge first, so handlers' SDK calls reach it
-        edge = sim.edge
-        assert edge is not None
-        http = HttpTriggerServer(sim, config.server.host, config.server.http_port)
-        if http.routes:
-            await http.start()
-        else:
-            http = None
         if reload:
             watcher = _watch_code(sim, loop)
-        print(ready_block(sim, edge, http), file=sys.stderr, flush=True)
+        print(ready_block(sim), file=sys.stderr, flush=True)
         fatal = sim.fatal
         assert fatal is not None
         stopping = asyncio.create_task(stop.wait())
@@ -116,16 +88,12 @@ async def run(config: Config, *, reload: bool = False, grace: float = SHUTDOWN_G
             status = 1
         log.info("eventsim stopping", grace_s=grace)
         forcing = asyncio.create_task(_force_after(force, sim))
-        if http is not None:
-            await http.stop()
         await sim.close(grace)
         forcing.cancel()
     finally:
         if watcher is not None:
             watcher.stop()
             watcher.join()
-        if http is not None:
-            await http.stop()
         await sim.close(0)
     log.info("eventsim stopped", status=status)
     return status

@@ -12,6 +12,7 @@ Every error eventsim raises on purpose derives from ``EventsimError``::
      │    ├── RequestTooLarge        payload over the sync (6 MB) or async (1 MB) limit
      │    ├── InvalidRequestContent  the event is not valid JSON
      │    └── TooManyRequests        throttled: reserved or account concurrency exhausted (429)
+     ├── PluginError                 a trigger plug-in failed to load (named, never skipped)
      ├── StartupError                a part could not start (a bucket folder it cannot create...)
      └── SimulatorStateError         the simulator is not running (not started yet, or closed)
 
@@ -118,3 +119,15 @@ class StartupError(EventsimError):
 
 class SimulatorStateError(EventsimError):
     """The simulator is not running: use it inside ``async with`` or after ``start()``."""
+
+
+class PluginError(EventsimError):
+    """A trigger plug-in (entry point group ``eventsim.triggers``) could not be loaded."""
+
+    def __init__(self, name: str, where: str, problem: str) -> None:
+        self.name = name
+        self.where = where
+        super().__init__(
+            f"the trigger plug-in {name!r} (from {where}) cannot be used: {problem}; "
+            "fix or uninstall that package"
+        )

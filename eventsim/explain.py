@@ -11,34 +11,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .events import s3
 from .ledger import Attempt, Outcome
+from .triggers import registry
 
 #: The ledger's ``function`` for an event that reached no function at all.
 NO_FUNCTION = ""
-
-
-def _records(attempt: Attempt) -> list[dict[str, Any]]:
-    event = attempt.event
-    if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return [r for r in event["Records"] if isinstance(r, dict)]
-    if isinstance(event, dict) and ("messageId" in event or "dynamodb" in event):
-        return [event]  # a single record, as filters drop them
-    return []
-
-
-def _about_key(record: dict[str, Any], key: str) -> bool:
-    return record.get("s3", {}).get("object", {}).get("key") in (key, s3.encode_key(key))
-
-
-def _about_message(record: dict[str, Any], message_id: str) -> bool:
-    return record.get("messageId") == message_id or message_id in str(record.get("body", ""))
-
-
-def _about_item(record: dict[str, Any], item: dict[str, Any]) -> bool:
-    keys = record.get("dynamodb", {}).get("Keys", {})
-    plain = {name: next(iter(value.values())) for name, value in keys.items()}
-    return bool(plain) and all(str(item.get(name)) == str(v) for name, v in plain.items())
 
 
 def find(
@@ -48,14 +25,18 @@ def find(
     message_id: str | None = None,
     item: dict[str, Any] | None = None,
 ) -> list[Attempt]:
-    """The ledger entries about an S3 key, a message (id or body text) or an item's key."""
+    """The ledger entries about an S3 key, a message (id or body text) or an item's key.
+
+    Each entry's trigger kind (its ``source`` prefix: ``s3:``, ``sqs:``...) tells which of its
+    records are about the thing (``TriggerKind.identifies``), plug-in kinds included.
+    """
+    query = {"key": key, "message_id": message_id, "item": item}
+    kinds = registry.kinds()
     found = []
     for attempt in attempts:
-        records = _records(attempt)
-        if (
-            (key is not None and any(_about_key(r, key) for r in records))
-            or (message_id is not None and any(_about_message(r, message_id) for r in records))
-            or (item is not None and any(_about_item(r, item) for r in records))
+        kind = kinds.get(attempt.source.partition(":")[0])
+        if kind is not None and any(
+            kind.identifies(record, query) for record in kind.records(attempt.event)
         ):
             found.append(attempt)
     return found

@@ -15,13 +15,11 @@ from typing import Any
 
 import structlog
 
-from .config import Config, S3Trigger, ScheduleTrigger
-from .events import ids, s3, schedule
+from .config import Config
+from .events import ids, s3
 from .filters import event_type_matches, key_matches
 from .resources.bucket import ObjectChange
 from .runtime.spec import FunctionSpec
-from .sources.schedule import Firing
-from .unconfirmed import SCHEDULER_DEFAULT_INPUT
 
 log = structlog.get_logger("eventsim.router")
 
@@ -47,7 +45,8 @@ def s3_routes(config: Config) -> dict[str, list[S3Route]]:
     routes: dict[str, list[S3Route]] = {name: [] for name in config.buckets}
     for name, function in config.functions.items():
         for index, trigger in enumerate(function.triggers):
-            if isinstance(spec := trigger.spec, S3Trigger):
+            if trigger.kind == "s3":
+                spec: Any = trigger.spec
                 routes[spec.bucket].append(
                     S3Route(
                         name,
@@ -137,62 +136,3 @@ class S3Router:
             assert change.size is not None and change.etag is not None
             return s3.object_created(change.kind, size=change.size, etag=change.etag, **common)
         return s3.object_removed("Delete", **common)
-
-
-def schedule_triggers(config: Config) -> list[tuple[str, str, ScheduleTrigger]]:
-    """Every schedule trigger as (function, rule or schedule name, trigger)."""
-    found = []
-    for name, function in config.functions.items():
-        for index, trigger in enumerate(function.triggers):
-            if isinstance(spec := trigger.spec, ScheduleTrigger):
-                found.append((name, spec.name or f"eventsim-{name}-{index}", spec))
-    return found
-
-
-class ScheduleRouter:
-    """Turns a schedule firing into the event its target receives, invoked asynchronously.
-
-    ``style: rule``: the EventBridge "Scheduled Event", or the constant ``input`` in its place
-    (a rule target's Input). ``style: scheduler``: the input verbatim with the
-    ``<aws.scheduler.*>`` placeholders filled.
-    """
-
-    def __init__(
-        self, config: Config, functions: dict[str, FunctionSpec], submit: Submit, rng: random.Random
-    ) -> None:
-        self._functions = functions
-        self._submit = submit
-        self._rng = rng
-        self._region = config.region
-        self._account = config.account
-
-    def __call__(self, firing: Firing) -> None:
-        trigger = firing.trigger
-        if trigger.style == "scheduler":
-            template = (
-                SCHEDULER_DEFAULT_INPUT if trigger.input is None else json.dumps(trigger.input)
-            )
-            body = schedule.scheduler_payload(
-                template,
-                schedule_arn=schedule.schedule_arn(self._region, self._account, firing.name),
-                scheduled_time=firing.scheduled,
-                execution_id=ids.uuid4(self._rng),
-                attempt=firing.attempt,
-            )
-            event = json.loads(body)
-        elif trigger.input is not None:
-            event = trigger.input
-        else:
-            event = schedule.scheduled_event(
-                event_id=ids.uuid4(self._rng),
-                time=firing.scheduled,
-                region=self._region,
-                account=self._account,
-                rule_arn=schedule.rule_arn(self._region, self._account, firing.name),
-            )
-        self._submit(
-            self._functions[firing.function],
-            json.dumps(event).encode(),
-            event=event,
-            source=f"schedule:{firing.name}",
-        )

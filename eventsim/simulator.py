@@ -28,7 +28,7 @@ import structlog
 from . import explain
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
-from .config import DEFAULT_CONFIG_PATH, Config, SqsTrigger, load_config
+from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import (
     EventsimError,
     FunctionNotFound,
@@ -37,13 +37,10 @@ from .errors import (
     StartupError,
     UnknownResourceError,
 )
-from .events import s3
 from .events.apigateway import HttpRequest, HttpResponse
 from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.event_store import EventStore, MemoryEventStore
-from .invocation.polling import SqsMapping
-from .invocation.streams import stream_mappings
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .resources.bucket import BucketSource, ObjectChange
@@ -52,17 +49,19 @@ from .resources.queue import Queue
 from .resources.queue_store import QueueStore
 from .resources.table import Table
 from .resources.table_watch import TableWatcher
-from .router import S3Router, ScheduleRouter, schedule_triggers
 from .runtime.environment import World
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
+from .server.http_triggers import HttpTriggerServer
 from .sources.base import Source
-from .sources.http import HttpTriggerServer
-from .sources.schedule import ScheduleSource
 from .state import StateError, StateLock, StateLocked
 from .supervisor import PartFailed, Supervisor
+from .triggers import registry
+from .triggers.base import Binding, Context, TriggerRef
+from .triggers.http import HttpRoutes
+from .triggers.s3 import S3Binding
 from .unconfirmed import EMPTY_PAYLOAD
 
 log = structlog.get_logger("eventsim")
@@ -86,7 +85,9 @@ class Simulator:
 
     ``edge=True`` also serves the AWS APIs (the edge) on ``config.server`` (port 0: any free
     port), and points every handler's SDK at it (``endpoint_url``). Without an edge, handlers'
-    SDK calls go to a closed local port: they fail at once and never reach AWS.
+    SDK calls go to a closed local port: they fail at once and never reach AWS. ``http=True``
+    serves the ``http`` triggers' routes on ``config.server.http_port`` (``sim.http``);
+    ``sim.request()`` answers them without a port either way.
     """
 
     def __init__(
@@ -100,6 +101,7 @@ class Simulator:
         seed: int | None = None,
         triggers: bool = True,
         edge: bool = False,
+        http: bool = False,
         command: str = "eventsim",
     ) -> None:
         if clock is None:
@@ -132,16 +134,19 @@ class Simulator:
         self._queue_store: QueueStore | None = None
         self._tables: dict[str, Table] = {}
         self._table_watcher: TableWatcher | None = None
-        self._sources: list[Source] = []
-        self._s3_router: S3Router | None = None
-        self._http: HttpTriggerServer | None = None
+        self._sources: list[Binding | Source] = []
+        self._bucket_listeners: dict[str, list[Callable[[Any], None]]] = {}
+        #: The running triggers (one or more per kind), once started.
+        self.bindings: list[Binding] = []
+        #: The HTTP triggers' server, when ``http=True`` and there are routes.
+        self.http: HttpTriggerServer | None = None
+        self._serve_http = http
         #: Fault injection for tests: ``sim.faults.fail("fn", times=2)`` and more.
         self.faults = Faults(
             duplicate=lambda queue, n: self.queue(queue).redeliver_next(n),
-            reorder=lambda bucket, n: self._router().hold(bucket, n),
+            reorder=lambda bucket, n: self._s3_binding(bucket).hold(n),
             known=lambda: set(self.functions),
         )
-        self.schedules: list[ScheduleSource] = []
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_CONFIG_PATH, **options: Any) -> Simulator:
@@ -223,13 +228,8 @@ class Simulator:
         except OSError as exc:
             self._lock.release()
             server = self.config.server
-            if exc.errno == errno.EADDRINUSE:
-                raise StartupError(
-                    f"the edge's port {server.port} on {server.host} is in use: choose another "
-                    "with server.port in the config or --port (0: any free port)"
-                ) from None
-            raise StartupError(f"the edge cannot listen on {server.host}:{server.port}: "
-                               f"{exc.strerror or exc}") from None  # fmt: skip
+            raise _listen_error("edge's", server.host, server.port, "server.port", "--port",
+                                exc) from None  # fmt: skip
         self._lock.advertise(edge=self._edge.url)
 
     @property
@@ -305,14 +305,12 @@ class Simulator:
 
     async def _start_sources(self) -> None:
         assert self._async is not None and self._supervisor is not None
+        assert self._invoker is not None
         self._build_queues()
         self._build_tables()
         if not self.triggers:
             return
         self._supervisor.spawn(self._async.resume(), part="async:resume")
-        router = S3Router(self.config, self.functions, self._async.submit, self.random)
-        router.unmatched = self._unmatched
-        self._s3_router = router
         for name, bucket in self.config.buckets.items():
             self._buckets[name] = BucketSource(
                 name,
@@ -320,42 +318,79 @@ class Simulator:
                 state_dir=self.state_dir,
                 clock=self.clock,
                 activity=self.activity,
-                emit=router,
+                emit=self._bucket_changed,
                 tasks=self._supervisor,
             )
-        fire = ScheduleRouter(self.config, self.functions, self._async.submit, self.random)
-        self.schedules = [
-            ScheduleSource(
-                function,
-                name,
-                trigger,
-                clock=self.clock,
-                emit=fire,
-                tasks=self._supervisor,
-                rng=self.random,
-            )
-            for function, name, trigger in schedule_triggers(self.config)
-        ]
-        assert self._invoker is not None
-        delivery = Delivery(self._invoker, self.ledger, self.activity, self.clock, self._supervisor)
-        mappings = [
-            SqsMapping(
-                self.functions[name],
-                trigger.spec,
-                self._queues[trigger.spec.queue],
-                delivery=delivery,
-                region=self.config.region,
-            )
-            for name, function in self.config.functions.items()
-            for trigger in function.triggers
-            if isinstance(trigger.spec, SqsTrigger)
-        ]
-        streams = stream_mappings(
-            self.config, self.functions, self._tables, delivery, self._send_to_queue
+        context = Context(
+            config=self.config,
+            functions=self.functions,
+            delivery=Delivery(
+                self._invoker, self.ledger, self.activity, self.clock, self._supervisor
+            ),  # fmt: skip
+            submit=self._async.submit,
+            resources=self,
+            rng=self.random,
+            send_to_queue=self._send_to_queue,
+            invoke=self.invoke_for,
         )
-        self._sources = [*self._buckets.values(), *self.schedules, *mappings, *streams]
+        by_kind: dict[str, list[TriggerRef]] = {}
+        for function, settings in self.config.functions.items():
+            for index, trigger in enumerate(settings.triggers):
+                by_kind.setdefault(trigger.kind, []).append(
+                    TriggerRef(function, index, trigger.spec)
+                )
+        # Every kind binds, with or without triggers of its own (an API with no routes still
+        # answers 404; a bucket no configuration names still reports what it ignored).
+        self.bindings = [
+            binding
+            for name, kind in registry.kinds().items()
+            for binding in kind.bind(context, by_kind.get(name, []))
+        ]
+        # Bindings listen before the buckets announce what changed while eventsim was down.
+        self._sources = [*self.bindings, *self._buckets.values()]
         for source in self._sources:
             await source.start()
+        await self._start_http()
+
+    async def _start_http(self) -> None:
+        routes = self.http_routes
+        if not self._serve_http or routes is None or not routes.routes:
+            return
+        server = self.config.server
+        self.http = HttpTriggerServer(routes.respond, server.host, server.http_port)
+        try:
+            await self.http.start()
+        except OSError as exc:
+            self.http = None
+            raise _listen_error("HTTP triggers'", server.host, server.http_port,
+                                "server.http_port", "--http-port", exc) from None  # fmt: skip
+
+    @property
+    def http_routes(self) -> HttpRoutes | None:
+        """The ``http`` triggers' router (None before start, or without triggers)."""
+        return next((b for b in self.bindings if isinstance(b, HttpRoutes)), None)
+
+    # --- resources, for bindings (triggers.base.Resources) ---------------------------------
+
+    def resource(self, section: str, name: str) -> Any:
+        """The resource ``name`` of the config section ``section`` (``buckets``...)."""
+        found: dict[str, Mapping[str, Any]] = {
+            "buckets": self._buckets, "queues": self._queues, "tables": self._tables,
+        }  # fmt: skip
+        entries = found.get(section, {})
+        if name not in entries:
+            raise UnknownResourceError(section.removesuffix("s"), name, list(entries))
+        return entries[name]
+
+    def listen(self, section: str, name: str, listener: Callable[[Any], None]) -> None:
+        """Call ``listener`` with every change the resource announces (buckets)."""
+        if section != "buckets":
+            raise ValueError(f"{section} announce nothing to listen to")
+        self._bucket_listeners.setdefault(name, []).append(listener)
+
+    def _bucket_changed(self, change: ObjectChange) -> None:
+        for listener in self._bucket_listeners.get(change.bucket, ()):
+            listener(change)
 
     async def _supervise(self, ready: asyncio.Future[None]) -> None:
         assert self._runtime is not None and self._stopping is not None
@@ -383,8 +418,9 @@ class Simulator:
             return
         self._accepting = False
         started = time.perf_counter()
-        if self._edge is not None:
-            await self._edge.stop()
+        for server in (self._edge, self.http):
+            if server is not None:
+                await server.stop()
         for source in reversed(self._sources):  # stop intake first
             await source.stop()
         self._draining = asyncio.create_task(self.activity.settle(), name="eventsim-drain")
@@ -619,10 +655,11 @@ class Simulator:
         """An HTTP request to the ``http`` triggers, answered as API Gateway would — without a
         port (``eventsim up`` serves the same routes over HTTP)."""
         self._check_running()
-        if self._http is None:
-            self._http = HttpTriggerServer(self)
+        routes = self.http_routes
+        if routes is None:
+            raise SimulatorStateError("HTTP routes answer only with triggers started")
         data = body.encode() if isinstance(body, str) else body
-        return await self._http.respond(
+        return await routes.respond(
             HttpRequest(method.upper(), path, query=list((query or {}).items()),
                         headers=[("Host", "localhost"), *(headers or {}).items()], body=data)
         )  # fmt: skip
@@ -639,26 +676,31 @@ class Simulator:
         """What happened to an S3 key, a message (id or body text) or an item (its key)."""
         return explain.explain(self.ledger, key=key, message_id=message_id, item=item)
 
-    def _router(self) -> S3Router:
-        if self._s3_router is None:
-            raise SimulatorStateError("the simulator is not running")
-        return self._s3_router
-
-    def _unmatched(self, change: ObjectChange, reason: str) -> None:
-        event = s3.notification(self._router().record(change, "(none)"))
-        self.ledger.record(
-            Attempt.dropped(
-                function=explain.NO_FUNCTION, request_id=new_request_id(),
-                source=f"s3:{change.bucket}", event=event, at=self.clock.now(), reason=reason,
-                invocation_type="Event",
-            )
-        )  # fmt: skip
+    def _s3_binding(self, bucket: str) -> S3Binding:
+        found = next(
+            (b for b in self.bindings if isinstance(b, S3Binding) and b.bucket == bucket), None
+        )
+        if found is None:
+            raise UnknownResourceError("bucket", bucket, list(self._buckets))
+        return found
 
     def _check_running(self) -> None:
         if not self._accepting:
             raise SimulatorStateError(
                 "the simulator is not running: use `async with Simulator...` or await start()"
             )
+
+
+def _listen_error(
+    what: str, host: str, port: int, key: str, flag: str, exc: OSError
+) -> StartupError:
+    if exc.errno == errno.EADDRINUSE:
+        return StartupError(
+            f"the {what} port {port} on {host} is in use: choose another with {key} in the "
+            f"config or {flag} (0: any free port)"
+        )
+    return StartupError(f"the {what} server cannot listen on {host}:{port}: "
+                        f"{exc.strerror or exc}")  # fmt: skip
 
 
 def _encode_event(event: Any) -> tuple[bytes, Any]:

@@ -70,8 +70,8 @@ def build(
 ) -> Simulator:
     """A simulator (not started) from a path, a dict or a ``Config``; ``isolation`` overrides
     every function's; ``private_buckets`` moves every bucket folder under the state folder
-    (``state_dir/buckets/<name>``, so tests share no files); ``edge`` serves the AWS APIs on a
-    free 127.0.0.1 port. ``options`` go to ``Simulator`` (``virtual_time``, ``state_dir``...)."""
+    (``state_dir/buckets/<name>``, so tests share no files); ``edge`` serves the AWS APIs (and
+    ``http=True`` the HTTP triggers) on free 127.0.0.1 ports. ``options`` go to ``Simulator`` (``virtual_time``, ``state_dir``...)."""
     if isinstance(config, dict):
         config = Config.from_dict(config, base_dir)
     elif not isinstance(config, Config):
@@ -91,9 +91,9 @@ def build(
             for name, bucket in config.buckets.items()
         }
         config = config.model_copy(update={"buckets": buckets})
-    if edge:
-        server = config.server.model_copy(update={"host": "127.0.0.1", "port": 0})
-        config = config.model_copy(update={"server": server})
+    if edge or options.get("http"):
+        ports = {"host": "127.0.0.1", "port": 0, "http_port": 0}
+        config = config.model_copy(update={"server": config.server.model_copy(update=ports)})
     return Simulator(config, edge=edge, **options)
 
 

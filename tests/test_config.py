@@ -70,8 +70,8 @@ def test_the_whole_design_schema_parses(tmp_path: Path) -> None:
 
     assert [t.kind for t in resize.triggers] == ["s3", "sqs", "dynamodb", "schedule", "http"]
     assert str(resize.on_success) == "function:audit"
-    assert resize.triggers[2].dynamodb is not None
-    assert resize.triggers[2].dynamodb.maximum_record_age == 600
+    stream = resize.triggers[2]
+    assert stream.kind == "dynamodb" and stream.spec.maximum_record_age == 600
     assert config.queues["jobs"].redrive is not None
     assert config.tables["orders"].stream == "NEW_AND_OLD_IMAGES"
     # Paths resolve against the config file's folder.
@@ -120,8 +120,8 @@ def test_the_bundled_demo_config_is_valid() -> None:
         ("environment: {DEBUG: true}", "functions.f.environment.DEBUG: Input should be a valid"),
         (
             "triggers: [{kafka: {}}]",
-            ":6:17: functions.f.triggers.0.kafka: unknown key 'kafka'; "
-            "expected one of: s3, sqs, dynamodb, schedule, http",
+            ":6:16: functions.f.triggers.0: unknown trigger kind 'kafka' "
+            "(expected one of: s3, sqs, dynamodb, schedule, http)",
         ),
         ("triggers: [{}]", "functions.f.triggers.0: a trigger has exactly one of"),
         (
@@ -344,7 +344,7 @@ def test_yaml_strings_still_give_paths_times_and_choices(tmp_path: Path) -> None
     )
     f = config.functions["f"]
     assert f.code == FUNCTIONS and f.isolation == "thread"
-    schedule = f.triggers[0].schedule
+    schedule = f.triggers[0].spec
     assert schedule is not None and schedule.start is not None and schedule.end is not None
     assert (schedule.start.year, schedule.start.second, schedule.end.year) == (2030, 5, 2031)
     assert config.idle_timeout == 300.0
@@ -458,7 +458,7 @@ def test_a_misspelt_trigger_kind_and_names_get_suggestions(tmp_path: Path) -> No
     )
     found = errors(path)
     assert any("on_success: unknown function 'ff'; did you mean 'f'?" in x for x in found)
-    assert any("triggers.0.sqss: unknown key 'sqss'; did you mean 'sqs'?" in x for x in found)
+    assert any("triggers.0: unknown trigger kind 'sqss'; did you mean 'sqs'?" in x for x in found)
     assert any("table: unknown table 'stok'; did you mean 'stock'?" in x for x in found)
 
 

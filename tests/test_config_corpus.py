@@ -131,8 +131,8 @@ CASES: list[tuple[str, int | None, str]] = [
     # --- triggers -----------------------------------------------------------------------
     ("trigger_empty", 5, "functions.f.triggers.0: a trigger has exactly one of"),
     ("trigger_two_kinds", 5, "a trigger has exactly one of s3, sqs, dynamodb, schedule, http;"),
-    ("trigger_unknown_kind", 5, "functions.f.triggers.0.kafka: unknown key 'kafka'"),
-    ("trigger_kind_misspelt", 5, "triggers.0.sqss: unknown key 'sqss'; did you mean 'sqs'?"),
+    ("trigger_unknown_kind", 5, "functions.f.triggers.0: unknown trigger kind 'kafka'"),
+    ("trigger_kind_misspelt", 5, "triggers.0: unknown trigger kind 'sqss'; did you mean 'sqs'?"),
     ("s3_unknown_bucket_misspelt", 5, "s3.bucket: unknown bucket 'uplods'; did you mean 'uploads'"),
     ("s3_unknown_event_type", 5, "s3.events: unknown S3 event type(s) ['s3:ObjectCreated:Nope']"),
     ("s3_no_events", 5, "s3.events: List should have at least 1 item"),

@@ -12,9 +12,8 @@ import pytest_asyncio
 import urllib3
 
 from eventsim import Simulator
-from eventsim.sources import http as http_source
-from eventsim.sources.http import HttpTriggerServer
 from eventsim.testing import SimulatorFactory
+from eventsim.triggers import http as http_trigger
 
 from .helpers import REPO, function
 
@@ -49,26 +48,24 @@ ROUTES = {
 
 
 class Api:
-    def __init__(self, sim: Simulator, server: HttpTriggerServer) -> None:
+    """The simulator's HTTP triggers, served on a free port (``http=True``)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        assert sim.http is not None
         self.sim = sim
-        self.server = server
+        self.url = sim.http.url
         self.http = urllib3.PoolManager()
 
     async def request(self, method: str, path: str, **options: Any) -> Any:
         return await asyncio.to_thread(
-            self.http.request, method, self.server.url + path, redirect=False, **options
+            self.http.request, method, self.url + path, redirect=False, **options
         )
 
 
 @pytest_asyncio.fixture
 async def api(eventsim_factory: SimulatorFactory) -> AsyncIterator[Api]:
-    sim = await eventsim_factory({"functions": ROUTES}, virtual_time=False)
-    server = HttpTriggerServer(sim, port=0)
-    await server.start()
-    try:
-        yield Api(sim, server)
-    finally:
-        await server.stop()
+    sim = await eventsim_factory({"functions": ROUTES}, virtual_time=False, http=True)
+    yield Api(sim)
 
 
 async def test_v2_route_with_parameters_and_inference(api: Api) -> None:
@@ -135,8 +132,8 @@ async def test_function_errors_as_api_gateway_answers(
 
 
 async def test_integration_timeouts(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http_source, "REST_INTEGRATION_TIMEOUT_S", 0.05)
-    monkeypatch.setattr(http_source, "HTTP_INTEGRATION_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(http_trigger, "REST_INTEGRATION_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(http_trigger, "HTTP_INTEGRATION_TIMEOUT_S", 0.05)
     rest = await api.request("GET", "/slow")
     assert rest.status == 504 and json.loads(rest.data) == {"message": "Endpoint request timed out"}
     http_api = await api.request("GET", "/slow2")
@@ -146,12 +143,6 @@ async def test_integration_timeouts(api: Api, monkeypatch: pytest.MonkeyPatch) -
 
 
 async def test_the_demo_route(eventsim_factory: SimulatorFactory) -> None:
-    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml", virtual_time=False)
-    server = HttpTriggerServer(sim, port=0)
-    await server.start()
-    try:
-        api = Api(sim, server)
-        response = await api.request("GET", "/hello/Ada?shout=1")
-    finally:
-        await server.stop()
+    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml", virtual_time=False, http=True)
+    response = await Api(sim).request("GET", "/hello/Ada?shout=1")
     assert response.status == 200 and json.loads(response.data) == {"message": "HELLO, ADA!"}

@@ -1,4 +1,4 @@
-"""The DynamoDB stream event source mapping (reference §7.2).
+"""The ``dynamodb`` trigger: a DynamoDB stream event source mapping (reference §7.2).
 
 A reader takes new stream rows of the table after the mapping's position (woken by every
 commit, in-process or noticed from another process), drops the ones no filter matches (the
@@ -19,6 +19,12 @@ delivers its records in order, in batches of up to ``batch_size`` (waiting up to
 
 The checkpoint (in the table's SQLite file) is the highest sequence number below which every
 record is done; it is saved after every batch, so a restart resumes there (at-least-once).
+
+Config::
+
+    triggers:
+      - dynamodb: {table: orders, starting_position: TRIM_HORIZON, batch_size: 100,
+                   maximum_retry_attempts: 3, bisect_on_error: true, on_failure: queue:failed}
 """
 
 from __future__ import annotations
@@ -28,29 +34,28 @@ import functools
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
+from pydantic import Field, field_validator
 
 from ..activity import Waiter
-from ..config import Config, DynamoDbTrigger
-from ..errors import TooManyRequests
+from ..config import DestinationRef, Filters, Model
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
+from ..invocation.batches import BatchResponse, invoke_batch
+from ..invocation.sync import Delivery, InvokeResult, new_request_id
 from ..ledger import Attempt
 from ..resources.table import STREAM_RETENTION_S, Table
 from ..runtime.spec import FunctionSpec
-from ..sources.base import Source
 from ..unconfirmed import STREAM_RETRY_BACKOFF_S, STREAM_SHARD_ID
-from .polling import BatchResponse
-from .sync import Delivery, InvokeResult, new_request_id
+from .base import Binding, Context, References, TriggerKind, TriggerRef
 
 log = structlog.get_logger("eventsim.streams")
 
-THROTTLE_BACKOFF_S = (1.0, 60.0)
 #: Records read ahead of the lanes; the reader waits when this many are buffered.
 READ_AHEAD = 10_000
 
@@ -70,8 +75,35 @@ class _Lane:
     window: float | None = None  # start of the current tumbling window
 
 
-class StreamMapping(Source):
+class DynamoDbTrigger(Model):
+    """One DynamoDB stream event source mapping's settings."""
+
+    table: str
+    starting_position: Literal["TRIM_HORIZON", "LATEST"]
+    batch_size: int = Field(default=100, ge=1, le=10000)
+    batching_window: int = Field(default=0, ge=0, le=300)
+    maximum_retry_attempts: int = Field(default=-1, ge=-1, le=10000)
+    maximum_record_age: int = Field(default=-1, ge=-1, le=604800)
+    bisect_on_error: bool = False
+    parallelization_factor: int = Field(default=1, ge=1, le=10)
+    tumbling_window: int = Field(default=0, ge=0, le=900)
+    on_failure: DestinationRef | None = None
+    report_batch_item_failures: bool = False
+    filters: Filters = Field(default_factory=list, max_length=10)
+    enabled: bool = True
+
+    @field_validator("maximum_record_age")
+    @classmethod
+    def _record_age(cls, value: int) -> int:
+        if value != -1 and value < 60:
+            raise ValueError("expected -1 (no limit) or 60..604800 seconds")
+        return value
+
+
+class StreamMapping(Binding):
     """One ``dynamodb`` trigger: a table's stream feeding a function."""
+
+    kind = "dynamodb"
 
     def __init__(
         self,
@@ -84,6 +116,8 @@ class StreamMapping(Source):
         send_to_queue: Callable[[str, str], object],
     ) -> None:
         self.name = f"{table.name}->{spec.name}"
+        self.source = f"dynamodb:{table.name}"
+        self.functions = (spec.name,)
         self.key = key
         self._spec = spec
         self._trigger = trigger
@@ -104,6 +138,10 @@ class StreamMapping(Source):
         self._position = 0  # the last sequence number read
         self._saved = 0
         self._running: list[asyncio.Task[None]] = []
+
+    def describe(self) -> str:
+        position = self._trigger.starting_position
+        return f"dynamodb {self._table.name} -> {self._spec.name} ({position})"
 
     @property
     def checkpoint(self) -> int:
@@ -311,24 +349,12 @@ class StreamMapping(Source):
         self, lane: _Lane, entries: list[_Entry], final: bool = False
     ) -> InvokeResult | None:
         """One attempt; throttles are retried (not counted) until the records expire."""
-        event = self._event(lane, entries, final)
-        body = json.dumps(event).encode()
-        first, cap = THROTTLE_BACKOFF_S
-        throttles = 0
-        while True:
-            try:
-                return await self._invoker.invoke(
-                    self._spec,
-                    body,
-                    event=event,
-                    source=f"dynamodb:{self._table.name}",
-                    reason_if_failed="the batch is retried; it blocks its shard until then",
-                )
-            except TooManyRequests:
-                throttles += 1
-                if entries and self._expired(entries):
-                    return None
-                await self._sleep(lane, min(first * 2.0 ** min(throttles - 1, 32), cap))
+        return await invoke_batch(
+            self._invoker, self._spec, self._event(lane, entries, final), source=self.source,
+            reason_if_failed="the batch is retried; it blocks its shard until then",
+            sleep=functools.partial(self._sleep, lane),
+            give_up=lambda delay: bool(entries) and self._expired(entries) is not None,
+        )  # fmt: skip
 
     async def _final_invoke(self, lane: _Lane) -> None:
         """The last invocation of a tumbling window: no records, the final state."""
@@ -365,7 +391,7 @@ class StreamMapping(Source):
         self._ledger.record(
             Attempt.dropped(
                 function=self._spec.name, request_id=new_request_id(),
-                source=f"dynamodb:{self._table.name}",
+                source=self.source,
                 event=dynamodb.batch([entry.record for entry in entries]),
                 at=self._clock.now(), reason=reason,
             )
@@ -375,7 +401,7 @@ class StreamMapping(Source):
         self._ledger.record(
             Attempt.dropped(
                 function=self._spec.name, request_id=record["eventID"],
-                source=f"dynamodb:{self._table.name}", event=record, at=self._clock.now(),
+                source=self.source, event=record, at=self._clock.now(),
                 reason=reason,
             )
         )  # fmt: skip
@@ -385,30 +411,53 @@ def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stream_mappings(
-    config: Config,
-    functions: dict[str, FunctionSpec],
-    tables: dict[str, Table],
-    delivery: Delivery,
-    send_to_queue: Callable[[str, str], object],
-) -> list[StreamMapping]:
-    """One mapping per ``dynamodb`` trigger; its checkpoint key is ``function:table`` (with
-    ``#n`` for a second trigger of the same function on the same table)."""
-    mappings: list[StreamMapping] = []
-    for name, function in config.functions.items():
-        for trigger in function.triggers:
-            if not isinstance(trigger.spec, DynamoDbTrigger):
-                continue
-            key = f"{name}:{trigger.spec.table}"
+class DynamoDbKind(TriggerKind):
+    name = "dynamodb"
+    model = DynamoDbTrigger
+
+    def check(self, references: References, triggers: Sequence[TriggerRef]) -> None:
+        config = references.config
+        for ref in triggers:
+            spec: DynamoDbTrigger = ref.spec
+            at = (*ref.at, self.name)
+            table = config.tables.get(spec.table)  # None: unknown, or invalid itself
+            if references.known("table", spec.table, "tables", (*at, "table")) and table:
+                if table.stream is None:
+                    references.problem(
+                        (*at, "table"), f"table {spec.table!r} has no stream: set its stream"
+                    )
+            references.destination(spec.on_failure, (*at, "on_failure"))
+            if spec.on_failure is not None and spec.on_failure.kind != "queue":
+                references.problem(
+                    (*at, "on_failure"),
+                    "a stream mapping sends failed batches to a queue (queue:NAME); AWS does not "
+                    "allow a function here",
+                )
+
+    def bind(self, context: Context, triggers: Sequence[TriggerRef]) -> list[Binding]:
+        """One mapping per trigger; its checkpoint key is ``function:table`` (with ``#n`` for
+        a second trigger of the same function on the same table)."""
+        mappings: list[StreamMapping] = []
+        for ref in triggers:
+            key = f"{ref.function}:{ref.spec.table}"
             same = sum(m.key.startswith(key) for m in mappings)
             mappings.append(
                 StreamMapping(
-                    functions[name],
-                    trigger.spec,
-                    tables[trigger.spec.table],
+                    context.functions[ref.function],
+                    ref.spec,
+                    context.resources.resource("tables", ref.spec.table),
                     key=f"{key}#{same}" if same else key,
-                    delivery=delivery,
-                    send_to_queue=send_to_queue,
+                    delivery=context.delivery,
+                    send_to_queue=context.send_to_queue,
                 )
             )
-    return mappings
+        return list(mappings)
+
+    def summary(self, spec: Any) -> str:
+        return f"dynamodb {spec.table}"
+
+    def identifies(self, record: dict[str, Any], query: Any) -> bool:
+        item = query.get("item")
+        keys = record.get("dynamodb", {}).get("Keys", {}) if item is not None else {}
+        plain = {name: next(iter(value.values())) for name, value in keys.items()}
+        return bool(plain) and all(str(item.get(name)) == str(v) for name, v in plain.items())

@@ -1,9 +1,9 @@
-"""Event source mappings: pollers that read a source in batches and invoke synchronously.
+"""The ``sqs`` trigger: an SQS event source mapping (reference §7.1).
 
-The SQS mapping (reference §7.1): woken by every send (no polling delay when idle), it takes up
-to ``batch_size`` visible messages (waiting up to ``batching_window`` on the clock for a fuller
-batch), drops the ones no filter matches (deleting them, and saying so in the ledger), and runs
-the function with the rest, at most ``maximum_concurrency`` batches at a time. Then:
+Woken by every send (no polling delay when idle), it takes up to ``batch_size`` visible
+messages (waiting up to ``batching_window`` on the clock for a fuller batch), drops the ones no
+filter matches (deleting them, and saying so in the ledger), and runs the function with the
+rest, at most ``maximum_concurrency`` batches at a time. Then:
 
 * success: every message of the batch is deleted;
 * function error or timeout: nothing is deleted; the messages reappear after the queue's
@@ -16,64 +16,64 @@ the function with the rest, at most ``maximum_concurrency`` batches at a time. T
 
 A message is in one batch at a time: received messages are invisible until deleted or their
 visibility timeout expires.
+
+Config::
+
+    triggers:
+      - sqs: {queue: jobs, batch_size: 10, batching_window: 0, maximum_concurrency: 5,
+              report_batch_item_failures: true, filters: [{body: {kind: [resize]}}]}
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, model_validator
 
 from ..activity import Waiter
-from ..config import SqsTrigger
-from ..errors import TooManyRequests
+from ..config import Filters, Model
 from ..events import sqs
 from ..filters import FilterSet, sqs_view
+from ..invocation.batches import BatchResponse, invoke_batch
+from ..invocation.sync import Delivery, InvokeResult
 from ..ledger import Attempt
 from ..resources.messages import Message
 from ..resources.queue import Queue
 from ..runtime.spec import FunctionSpec
-from ..sources.base import Source
-from .sync import Delivery, InvokeResult
+from .base import Binding, Context, References, TriggerKind, TriggerRef
 
-log = structlog.get_logger("eventsim.polling")
-
+log = structlog.get_logger("eventsim.sqs")
 
 #: AWS starts a standard-queue mapping with 5 concurrent batches and scales up; locally the
 #: function's environments bound it anyway.
 DEFAULT_CONCURRENCY = 5
-THROTTLE_BACKOFF_S = (1.0, 60.0)
 
 
-class _ItemFailure(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    itemIdentifier: str = Field(min_length=1)
+class SqsTrigger(Model):
+    """One SQS event source mapping's settings (AWS's names in snake_case)."""
+
+    queue: str
+    batch_size: int = Field(default=10, ge=1, le=10000)
+    batching_window: int = Field(default=0, ge=0, le=300)
+    report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = Field(default=None, ge=2, le=1000)
+    filters: Filters = Field(default_factory=list, max_length=10)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _window_for_large_batches(self) -> SqsTrigger:
+        if self.batch_size > 10 and self.batching_window < 1:
+            raise ValueError("batch_size over 10 needs batching_window of at least 1 second")
+        return self
 
 
-class BatchResponse(BaseModel):
-    """A function's partial batch response (§7.1), parsed strictly."""
-
-    model_config = ConfigDict(extra="forbid")
-    batchItemFailures: list[_ItemFailure] | None = None
-
-    @classmethod
-    def failed_ids(cls, payload: Any, batch_ids: set[str]) -> set[str] | None:
-        """The ids to keep, or None when the response fails the whole batch."""
-        if payload is None:
-            return set()
-        try:
-            response = cls.model_validate(payload)
-        except ValidationError:
-            return None
-        failed = {f.itemIdentifier for f in response.batchItemFailures or []}
-        return failed if failed <= batch_ids else None
-
-
-class SqsMapping(Source):
+class SqsMapping(Binding):
     """One ``sqs`` trigger: a queue feeding a function."""
+
+    kind = "sqs"
 
     def __init__(
         self,
@@ -85,6 +85,8 @@ class SqsMapping(Source):
         region: str,
     ) -> None:
         self.name = f"{queue.name}->{spec.name}"
+        self.source = f"sqs:{queue.name}"
+        self.functions = (spec.name,)
         self._spec = spec
         self._trigger = trigger
         self._queue = queue
@@ -99,6 +101,9 @@ class SqsMapping(Source):
         self._slots = asyncio.Semaphore(trigger.maximum_concurrency or DEFAULT_CONCURRENCY)
         self._waiter = Waiter(delivery.activity, delivery.clock, "sqs")
         self._task: asyncio.Task[None] | None = None
+
+    def describe(self) -> str:
+        return f"sqs {self._queue.name} -> {self._spec.name} (batch {self._trigger.batch_size})"
 
     async def start(self) -> None:
         if not self._trigger.enabled:
@@ -215,35 +220,65 @@ class SqsMapping(Source):
                 self._queue.delete_message(handle)
 
     async def _invoke(self, event: dict[str, Any]) -> InvokeResult | None:
-        body = json.dumps(event).encode()
-        first, cap = THROTTLE_BACKOFF_S
         deadline = self._clock.time() + self._queue.config.visibility_timeout
-        throttles = 0
-        while True:
-            try:
-                return await self._invoker.invoke(
-                    self._spec,
-                    body,
-                    event=event,
-                    source=f"sqs:{self._queue.name}",
-                    reason_if_failed="messages reappear after the visibility timeout",
-                )
-            except TooManyRequests:
-                throttles += 1
-                delay = min(first * 2.0 ** (throttles - 1), cap)
-                if self._clock.time() + delay >= deadline:
-                    return None  # the messages reappear; the next receive tries again
-                self._activity.end("batch")
-                try:
-                    await self._clock.sleep(delay)
-                finally:
-                    self._activity.begin("batch")
+        return await invoke_batch(
+            self._invoker, self._spec, event, source=self.source,
+            reason_if_failed="messages reappear after the visibility timeout",
+            sleep=self._sleep_uncounted,
+            # The messages reappear then, and the next receive tries again.
+            give_up=lambda delay: self._clock.time() + delay >= deadline,
+        )  # fmt: skip
+
+    async def _sleep_uncounted(self, seconds: float) -> None:
+        """A back-off on the clock, which is not pending work."""
+        self._activity.end("batch")
+        try:
+            await self._clock.sleep(seconds)
+        finally:
+            self._activity.begin("batch")
 
     def _dropped(self, record: dict[str, Any], reason: str) -> None:
         self._ledger.record(
             Attempt.dropped(
                 function=self._spec.name, request_id=record["messageId"],
-                source=f"sqs:{self._queue.name}", event=record, at=self._clock.now(),
+                source=self.source, event=record, at=self._clock.now(),
                 reason=reason,
             )
         )  # fmt: skip
+
+
+class SqsKind(TriggerKind):
+    name = "sqs"
+    model = SqsTrigger
+
+    def check(self, references: References, triggers: Sequence[TriggerRef]) -> None:
+        for ref in triggers:
+            spec: SqsTrigger = ref.spec
+            at = (*ref.at, self.name)
+            if (
+                references.known("queue", spec.queue, "queues", (*at, "queue"))
+                and spec.queue.endswith(".fifo")
+                and spec.batch_size > 10
+            ):
+                references.problem((*at, "batch_size"), "a FIFO queue allows batch_size 1..10")
+
+    def bind(self, context: Context, triggers: Sequence[TriggerRef]) -> list[Binding]:
+        return [
+            SqsMapping(
+                context.functions[ref.function],
+                ref.spec,
+                context.resources.resource("queues", ref.spec.queue),
+                delivery=context.delivery,
+                region=context.config.region,
+            )
+            for ref in triggers
+        ]
+
+    def summary(self, spec: Any) -> str:
+        return f"sqs {spec.queue}"
+
+    def identifies(self, record: dict[str, Any], query: Any) -> bool:
+        wanted = query.get("message_id")
+        return wanted is not None and (
+            record.get("messageId") == wanted or wanted in str(record.get("body", ""))
+        )

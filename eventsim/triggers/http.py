@@ -1,4 +1,4 @@
-"""HTTP triggers: a local API Gateway on its own port (reference §5).
+"""The ``http`` trigger: routes of a local API Gateway (reference §5).
 
 Each ``http`` trigger is a route (method, path with ``{param}`` and ``{proxy+}``). A request
 is matched as API Gateway matches routes — exact segments before ``{param}`` before
@@ -6,38 +6,65 @@ is matched as API Gateway matches routes — exact segments before ``{param}`` b
 (``2.0``) event, handed to the function synchronously, and the result mapped back (§5.3).
 Function errors, malformed results, rejected invocations and the integration timeout are
 answered as API Gateway answers them (§5.4).
+
+``HttpRoutes.respond`` answers one ``HttpRequest``; ``sim.request()`` calls it without a port,
+and ``eventsim up`` serves it over HTTP (``eventsim.server.http_triggers``).
+
+Config::
+
+    triggers:
+      - http: {method: GET, path: /items/{id}, payload_version: "2.0"}
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import structlog
-from aiohttp import web
+from pydantic import field_validator
 
-from ..config import HttpTrigger
+from ..clock import Clock
+from ..config import Config, Model
 from ..errors import InvokeError
 from ..events import apigateway
 from ..events.apigateway import HttpRequest, HttpResponse
-from ..invocation.sync import new_request_id
-from ..server.protocol import serve
+from ..invocation.sync import InvokeResult, new_request_id
 from ..unconfirmed import (
     HTTP_API_NOT_FOUND,
     HTTP_INTEGRATION_TIMEOUT_S,
     REST_INTEGRATION_TIMEOUT_S,
 )
-
-if TYPE_CHECKING:
-    from ..simulator import Simulator
+from .base import Binding, Context, References, TriggerKind, TriggerRef
 
 log = structlog.get_logger("eventsim.http")
 
-#: §5.4: API Gateway's payload limit.
-MAX_BODY_BYTES = 10 * 1024 * 1024
 API_ID = "local"
+
+Invoke = Callable[[str, str, Any], Coroutine[Any, Any, InvokeResult]]
+
+
+class HttpTrigger(Model):
+    """One API Gateway route: method (or ``ANY``), path template, payload version."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] = "ANY"
+    path: str
+    payload_version: Literal["1.0", "2.0"] = "2.0"
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"a route path starts with '/' (got {value!r})")
+        return value
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -68,61 +95,39 @@ class Route:
         return (*kinds, 9, int(self.trigger.method == "ANY"))
 
 
-class HttpTriggerServer:
-    """Serves every ``http`` trigger of a simulator on ``host:port`` (0: any free port)."""
+class HttpRoutes(Binding):
+    """Every ``http`` route of a config, answering requests as API Gateway does."""
 
-    def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 3000) -> None:
-        self._sim = sim
-        self.host = host
-        self.port = port
-        self.routes = sorted(
-            (
-                Route(name, trigger.http)
-                for name, function in sim.config.functions.items()
-                for trigger in function.triggers
-                if trigger.http is not None
-            ),
-            key=Route.rank,
-        )
-        self._runner: web.AppRunner | None = None
+    kind = "http"
+    part = "http"
+    source = "http"
+
+    def __init__(
+        self, routes: list[Route], *, config: Config, clock: Clock, invoke: Invoke
+    ) -> None:
+        self.routes = sorted(routes, key=Route.rank)
+        self.functions = tuple(dict.fromkeys(route.function for route in self.routes))
+        self._config = config
+        self._clock = clock
+        self._invoke = invoke
         self._rest_only = bool(self.routes) and all(
             r.trigger.payload_version == "1.0" for r in self.routes
         )
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     async def start(self) -> None:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.port = await serve(app, self.host, self.port)
+        pass  # nothing to watch: requests arrive through respond()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        pass
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{r.trigger.method} {r.trigger.path} -> {r.function}" for r in self.routes
+        )
 
     def match(self, method: str, path: str) -> Route | None:
         parts = [p for p in path.split("/") if p]
         return next((r for r in self.routes if r.matches(method, parts)), None)
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _send(apigateway.rest_error(413, "Request Too Long"))
-        incoming = HttpRequest(
-            method=request.method,
-            path=request.path,
-            query=list(request.query.items()),
-            headers=list(request.headers.items()),
-            body=body,
-            source_ip=request.remote or "127.0.0.1",
-            protocol=f"HTTP/{request.version.major}.{request.version.minor}",
-            raw_query=request.query_string,
-        )
-        return _send(await self.respond(incoming))
 
     async def respond(self, request: HttpRequest) -> HttpResponse:
         """What API Gateway answers ``request`` with: the route's function run, or an error."""
@@ -134,16 +139,16 @@ class HttpTriggerServer:
         return await self._run(route, request)
 
     async def _run(self, route: Route, request: HttpRequest) -> HttpResponse:
-        trigger, sim = route.trigger, self._sim
+        trigger, config = route.trigger, self._config
         rest = trigger.payload_version == "1.0"
         parameters = apigateway.path_parameters(trigger.path, request.path)
         common: dict[str, Any] = {
             "path_parameters": parameters,
             "request_id": new_request_id(),
-            "time": sim.clock.now(),
+            "time": self._clock.now(),
             "api_id": API_ID,
-            "account": sim.config.account,
-            "region": sim.config.region,
+            "account": config.account,
+            "region": config.region,
         }
         if rest:
             event = apigateway.rest_event(request, resource=trigger.path, **common)
@@ -152,7 +157,7 @@ class HttpTriggerServer:
             event = apigateway.http_event(request, route_key=route_key, **common)
         timeout = REST_INTEGRATION_TIMEOUT_S if rest else HTTP_INTEGRATION_TIMEOUT_S
         invocation = asyncio.create_task(
-            sim.invoke_for(f"http:{trigger.method} {trigger.path}", route.function, event)
+            self._invoke(f"http:{trigger.method} {trigger.path}", route.function, event)
         )
         try:
             # The function keeps running after API Gateway gives up, as in AWS.
@@ -171,8 +176,28 @@ class HttpTriggerServer:
         return apigateway.response_v2(result.raw_payload, result.function_error)
 
 
-def _send(response: HttpResponse) -> web.Response:
-    out = web.Response(status=response.status, body=response.body)
-    for name, value in response.headers:
-        out.headers.add(name, value)
-    return out
+class HttpKind(TriggerKind):
+    name = "http"
+    model = HttpTrigger
+
+    def check(self, references: References, triggers: Sequence[TriggerRef]) -> None:
+        routes: dict[tuple[str, str], str] = {}
+        for ref in triggers:
+            spec: HttpTrigger = ref.spec
+            route = (spec.method, spec.path)
+            if route in routes:
+                references.problem(
+                    (*ref.at, self.name, "path"),
+                    f"{spec.method} {spec.path} is already routed to {routes[route]!r}",
+                )
+            routes.setdefault(route, ref.function)
+
+    def bind(self, context: Context, triggers: Sequence[TriggerRef]) -> list[Binding]:
+        """One binding for every route (an API has one router), even for none: a request to
+        no route is answered 404 as API Gateway does."""
+        routes = [Route(ref.function, ref.spec) for ref in triggers]
+        return [HttpRoutes(routes, config=context.config, clock=context.delivery.clock,
+                           invoke=context.invoke)]  # fmt: skip
+
+    def summary(self, spec: Any) -> str:
+        return f"http {spec.method} {spec.path}"
