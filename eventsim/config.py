@@ -237,6 +237,29 @@ class Trigger:
         )
 
 
+class Extensions(dict[str, dict[str, BaseModel]]):
+    """``extensions:``: the resources of plug-in trigger kinds, ``{<kind>: {<name>: {...}}}``,
+    each validated by its kind's ``resource_model`` (positions kept, as for triggers)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        fields = {
+            name: core_schema.typed_dict_field(
+                core_schema.dict_schema(
+                    core_schema.str_schema(), handler.generate_schema(kind.resource_model)
+                ),
+                required=False,
+            )
+            for name, kind in registry.kinds().items()
+            if kind.resource_model is not None
+        }
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.typed_dict_schema(fields, extra_behavior="forbid")
+        )
+
+
 def _trigger_kind(value: Any) -> str | None:
     return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
 
@@ -533,6 +556,9 @@ class Config(Model):
     tables: dict[Annotated[str, Field(pattern=TABLE_NAME)], TableConfig] = Field(
         default_factory=dict
     )
+
+    extensions: Extensions = Field(default_factory=Extensions)
+    """The resources of plug-in trigger kinds (see ``Extensions``)."""
 
     source: Path | None = Field(default=None, exclude=True)
     """The file this config was read from, if any (set by ``load_config``)."""

@@ -93,11 +93,16 @@ def _fields_at(root: type[BaseModel], loc: yamlpos.Path) -> list[str]:
             annotation = get_args(annotation)[-1]
         elif getattr(annotation, "__name__", "") == "Trigger" and str(part) in registry.kinds():
             annotation = registry.kind(str(part)).model  # a trigger's settings: its kind's model
+        elif getattr(annotation, "__name__", "") == "Extensions":
+            model = registry.kinds()[str(part)].resource_model if part in registry.kinds() else None
+            annotation = dict[str, model] if model is not None else None  # type: ignore[valid-type]
         else:
             return []
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [name for name, f in annotation.model_fields.items() if not f.exclude]
+    if getattr(annotation, "__name__", "") == "Extensions":  # plug-ins with resources
+        return [n for n, kind in registry.kinds().items() if kind.resource_model is not None]
     return []
 
 

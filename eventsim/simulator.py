@@ -55,7 +55,6 @@ from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
 from .server.http_triggers import HttpTriggerServer
-from .sources.base import Source
 from .state import StateError, StateLock, StateLocked
 from .supervisor import PartFailed, Supervisor
 from .triggers import registry
@@ -134,8 +133,9 @@ class Simulator:
         self._queue_store: QueueStore | None = None
         self._tables: dict[str, Table] = {}
         self._table_watcher: TableWatcher | None = None
-        self._sources: list[Binding | Source] = []
+        self._sources: list[Any] = []  # bindings, buckets, plug-in resources: start()/stop()
         self._bucket_listeners: dict[str, list[Callable[[Any], None]]] = {}
+        self._extensions: dict[str, dict[str, Any]] = {}  # plug-in kinds' resources
         #: The running triggers (one or more per kind), once started.
         self.bindings: list[Binding] = []
         #: The HTTP triggers' server, when ``http=True`` and there are routes.
@@ -311,6 +311,12 @@ class Simulator:
         if not self.triggers:
             return
         self._supervisor.spawn(self._async.resume(), part="async:resume")
+        context = self._context()
+        kinds = registry.kinds()
+        self._extensions = {
+            name: kinds[name].create_resources(context, settings)
+            for name, settings in self.config.extensions.items()
+        }
         for name, bucket in self.config.buckets.items():
             self._buckets[name] = BucketSource(
                 name,
@@ -321,18 +327,6 @@ class Simulator:
                 emit=self._bucket_changed,
                 tasks=self._supervisor,
             )
-        context = Context(
-            config=self.config,
-            functions=self.functions,
-            delivery=Delivery(
-                self._invoker, self.ledger, self.activity, self.clock, self._supervisor
-            ),  # fmt: skip
-            submit=self._async.submit,
-            resources=self,
-            rng=self.random,
-            send_to_queue=self._send_to_queue,
-            invoke=self.invoke_for,
-        )
         by_kind: dict[str, list[TriggerRef]] = {}
         for function, settings in self.config.functions.items():
             for index, trigger in enumerate(settings.triggers):
@@ -343,14 +337,32 @@ class Simulator:
         # answers 404; a bucket no configuration names still reports what it ignored).
         self.bindings = [
             binding
-            for name, kind in registry.kinds().items()
+            for name, kind in kinds.items()
             for binding in kind.bind(context, by_kind.get(name, []))
         ]
-        # Bindings listen before the buckets announce what changed while eventsim was down.
-        self._sources = [*self.bindings, *self._buckets.values()]
+        # Bindings listen before resources announce (what changed while eventsim was down).
+        extensions = [r for rs in self._extensions.values() for r in rs.values()
+                      if hasattr(r, "start") and hasattr(r, "stop")]  # fmt: skip
+        self._sources = [*self.bindings, *self._buckets.values(), *extensions]
         for source in self._sources:
             await source.start()
         await self._start_http()
+
+    def _context(self) -> Context:
+        assert self._invoker is not None and self._async is not None
+        assert self._supervisor is not None
+        return Context(
+            config=self.config,
+            functions=self.functions,
+            delivery=Delivery(self._invoker, self.ledger, self.activity, self.clock,
+                              self._supervisor),  # fmt: skip
+            submit=self._async.submit,
+            resources=self,
+            rng=self.random,
+            send_to_queue=self._send_to_queue,
+            invoke=self.invoke_for,
+            state_dir=self.state_dir,
+        )
 
     async def _start_http(self) -> None:
         routes = self.http_routes
@@ -376,6 +388,7 @@ class Simulator:
         """The resource ``name`` of the config section ``section`` (``buckets``...)."""
         found: dict[str, Mapping[str, Any]] = {
             "buckets": self._buckets, "queues": self._queues, "tables": self._tables,
+            **self._extensions,
         }  # fmt: skip
         entries = found.get(section, {})
         if name not in entries:

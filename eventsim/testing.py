@@ -38,9 +38,6 @@ from .explain import describe
 from .faults import Faults
 from .ledger import Attempt, Ledger, Outcome
 from .recording import record
-from .resources.bucket import BucketSource
-from .resources.queue import Queue
-from .resources.table import Table
 from .runtime.environment import LEADS_ELSEWHERE, World
 from .simulator import Simulator
 
@@ -165,7 +162,11 @@ class _Portal:
         return self.run(on_the_loop())
 
 
-_PROXIED = (Queue, Table, BucketSource, Ledger, Faults)
+#: Objects whose methods must run on the simulator's loop: the ledger, the faults, and every
+#: resource — built-in (their classes live in ``eventsim.resources``) or a plug-in's (they
+#: come from ``resource()``).
+_PROXIED = (Ledger, Faults)
+_RESOURCE_ACCESSOR = "resource"
 
 
 class Blocking:
@@ -184,6 +185,8 @@ class Blocking:
         portal: _Portal = self._portal
         if inspect.iscoroutinefunction(value):
             return lambda *args, **kwargs: _wrap(portal.run(value(*args, **kwargs)), portal)
+        if name == _RESOURCE_ACCESSOR:
+            return lambda *args, **kwargs: Blocking(portal.call(value, *args, **kwargs), portal)
         if callable(value) and not isinstance(value, type):
             return lambda *args, **kwargs: _wrap(portal.call(value, *args, **kwargs), portal)
         return _wrap(value, portal)
@@ -196,7 +199,8 @@ class Blocking:
 
 
 def _wrap(value: Any, portal: _Portal) -> Any:
-    return Blocking(value, portal) if isinstance(value, _PROXIED) else value
+    resource = type(value).__module__.startswith("eventsim.resources.")
+    return Blocking(value, portal) if resource or isinstance(value, _PROXIED) else value
 
 
 class SyncSimulator(Blocking):

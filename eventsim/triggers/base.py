@@ -29,6 +29,7 @@ import abc
 import random
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -95,6 +96,7 @@ class Context:
     rng: random.Random
     send_to_queue: Callable[[str, str], object]
     invoke: Callable[[str, str, Any], Coroutine[Any, Any, InvokeResult]]  # source, function, event
+    state_dir: Path  # for resources that keep state (a file per resource, say)
 
 
 class Binding(abc.ABC):
@@ -129,6 +131,15 @@ class TriggerKind(abc.ABC):
     name: ClassVar[str]
     #: The pydantic model of one trigger's settings (``extra="forbid"`` is expected).
     model: ClassVar[type[BaseModel]]
+    #: A plug-in's own resources (channels, streams...): the model of one, configured as
+    #: ``extensions: {<kind name>: {<resource name>: {...}}}``; None for kinds without.
+    resource_model: ClassVar[type[BaseModel] | None] = None
+
+    def create_resources(self, context: Context, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The resources of this kind by name (from ``extensions.<kind>``), before any binding
+        exists. An object with async ``start()``/``stop()`` is started and stopped with the
+        simulator; ``context.resources.resource(<kind name>, name)`` finds them."""
+        return {}
 
     def check(self, references: References, triggers: Sequence[TriggerRef]) -> None:  # noqa: B027
         """Report what spans the config (names that must exist, pairs AWS refuses) through
