@@ -68,7 +68,8 @@ def build(
     """A simulator (not started) from a path, a dict or a ``Config``; ``isolation`` overrides
     every function's; ``private_buckets`` moves every bucket folder under the state folder
     (``state_dir/buckets/<name>``, so tests share no files); ``edge`` serves the AWS APIs (and
-    ``http=True`` the HTTP triggers) on free 127.0.0.1 ports. ``options`` go to ``Simulator`` (``virtual_time``, ``state_dir``...)."""
+    ``http=True`` the HTTP triggers) on free 127.0.0.1 ports. ``options`` go to ``Simulator``
+    (``virtual_time``, ``state_dir``...)."""
     if isinstance(config, dict):
         config = Config.from_dict(config, base_dir)
     elif not isinstance(config, Config):
