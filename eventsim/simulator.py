@@ -28,7 +28,7 @@ import structlog
 from . import explain
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
-from .config import DEFAULT_CONFIG_PATH, Config, load_config
+from .config import DEFAULT_CONFIG_PATH, BucketConfig, Config, load_config
 from .errors import (
     EventsimError,
     FunctionNotFound,
@@ -44,6 +44,7 @@ from .invocation.event_store import EventStore, MemoryEventStore
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .resources.bucket import BucketSource, ObjectChange
+from .resources.created import bucket_config, created_buckets, remove_bucket
 from .resources.messages import config_from_attributes
 from .resources.queue import Queue
 from .resources.queue_store import QueueStore
@@ -317,16 +318,9 @@ class Simulator:
             name: kinds[name].create_resources(context, settings)
             for name, settings in self.config.extensions.items()
         }
-        for name, bucket in self.config.buckets.items():
-            self._buckets[name] = BucketSource(
-                name,
-                bucket,
-                state_dir=self.state_dir,
-                clock=self.clock,
-                activity=self.activity,
-                emit=self._bucket_changed,
-                tasks=self._supervisor,
-            )
+        created = created_buckets(self.state_dir, self.config.buckets)
+        for name, bucket in {**self.config.buckets, **created}.items():
+            self._buckets[name] = self._new_bucket(name, bucket)
         by_kind: dict[str, list[TriggerRef]] = {}
         for function, settings in self.config.functions.items():
             for index, trigger in enumerate(settings.triggers):
@@ -539,6 +533,36 @@ class Simulator:
         if bucket is None:
             raise UnknownResourceError("bucket", name, list(self.config.buckets))
         return bucket
+
+    @property
+    def buckets(self) -> Mapping[str, BucketSource]:
+        """Every bucket by name: the config's and those made with ``create_bucket``."""
+        return self._buckets
+
+    def _new_bucket(self, name: str, config: BucketConfig) -> BucketSource:
+        assert self._supervisor is not None
+        return BucketSource(
+            name, config, state_dir=self.state_dir, clock=self.clock, activity=self.activity,
+            emit=self._bucket_changed, tasks=self._supervisor,
+        )  # fmt: skip
+
+    async def create_bucket(self, name: str) -> BucketSource:
+        """A bucket made at run time, as S3's CreateBucket does: a folder under
+        ``state_dir/s3/`` that lasts across restarts. The existing bucket if ``name`` exists."""
+        self._check_running()
+        if name not in self._buckets:
+            bucket = self._new_bucket(name, bucket_config(self.state_dir, name))
+            await bucket.start()
+            self._buckets[name] = bucket
+            self._sources.append(bucket)
+        return self._buckets[name]
+
+    async def delete_bucket(self, name: str) -> None:
+        """Remove a bucket made at run time, its folder and its state (the S3 API refuses
+        unless it is empty)."""
+        bucket = self._buckets.pop(name)
+        self._sources.remove(bucket)
+        await remove_bucket(bucket, self.state_dir)
 
     @property
     def queues(self) -> Mapping[str, Queue]:

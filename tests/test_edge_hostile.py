@@ -649,8 +649,6 @@ async def test_no_lambda_header_gets_a_500(edge: Edge) -> None:
 
 
 UNSERVED: list[tuple[str, str, dict[str, Any]]] = [
-    ("s3", "list_buckets", {}),
-    ("s3", "put_object", {"Bucket": "uploads", "Key": "a.txt", "Body": b"hello"}),
     ("sns", "publish", {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m"}),
     ("events", "put_events", {"Entries": [{"Source": "app", "DetailType": "d", "Detail": "{}"}]}),
     ("secretsmanager", "get_secret_value", {"SecretId": "db"}),

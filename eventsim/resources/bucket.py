@@ -270,6 +270,11 @@ class BucketSource(Source):
     def _ignored(self, name: str) -> bool:
         return name.startswith(TEMP_PREFIX) or any(fnmatch.fnmatch(name, g) for g in self._ignore)
 
+    async def holds_files(self) -> bool:
+        """Whether the folder holds any file that is or will be an object (announced or not:
+        one just dropped may not be yet)."""
+        return bool(await asyncio.to_thread(self._scan, ""))
+
     def list_objects(self, prefix: str = "") -> list[str]:
         """The keys announced so far, in S3's order, that start with ``prefix``."""
         return list(self.manifest.keys(prefix))
@@ -489,13 +494,17 @@ class BucketSource(Source):
             return metadata
         return metadata.replace(checksums=checksums)
 
-    def temporary(self) -> Path:
-        """A fresh name for a temporary file in the folder (never announced, never listed)."""
-        return Path(self._real_root) / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+    def temporary(self, folder: Path | None = None) -> Path:
+        """A fresh name for a temporary file in the bucket folder (never announced, never
+        listed) or in ``folder``."""
+        return (folder or Path(self._real_root)) / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
 
-    async def receive(self, body: Body, algorithms: tuple[str, ...] = ()) -> tuple[Path, Digests]:
-        """Stream ``body`` into a new temporary file; its path and the body's digests."""
-        temporary = self.temporary()
+    async def receive(
+        self, body: Body, algorithms: tuple[str, ...] = (), folder: Path | None = None
+    ) -> tuple[Path, Digests]:
+        """Stream ``body`` into a new temporary file (in the bucket folder, or ``folder``);
+        its path and the body's digests."""
+        temporary = self.temporary(folder)
         digests = Digests(algorithms)
         file = await asyncio.to_thread(open, temporary, "xb")
         try:
@@ -614,12 +623,12 @@ class BucketSource(Source):
             return None
         return entry, self.manifest.metadata(key) or Metadata.guessed(key)
 
-    async def open_object(self, key: str) -> OpenObject | None:
+    async def open_object(self, key: str, whole: int = WHOLE_BODY_BYTES) -> OpenObject | None:
         """``key``'s file opened for reading (None: no such object), with its ETag and
-        metadata; a small object's body is read at once. A file dropped but not announced yet
-        is served too, with a computed ETag and a guessed type."""
+        metadata; the body of an object of at most ``whole`` bytes is read at once. A file
+        dropped but not announced yet is served too, with a computed ETag and a guessed type."""
         path = self.path_of(key)
-        opened = await asyncio.to_thread(_open_regular, path, WHOLE_BODY_BYTES)
+        opened = await asyncio.to_thread(_open_regular, path, whole)
         if opened is None:
             return None
         file, info, body = opened

@@ -135,16 +135,24 @@ class Manifest:
         except ValueError:
             raise StateError(self.path, self.part, "holds a sequencer that is no number") from None
 
+    def created(self, now: str) -> str:
+        """When the bucket was made (ISO 8601): recorded as ``now`` the first time asked."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'created'")
+        if rows:
+            return str(rows[0][0])
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now,))
+        return now
+
     def get(self, key: str) -> Entry | None:
         rows = self._read("SELECT size, mtime_ns, etag FROM objects WHERE key = ?", (key,))
         return _entry(rows[0]) if rows else None
 
     def page(
-        self, prefix: str = "", after: str | None = None, limit: int = 1000
+        self, prefix: str = "", after: str | None = None, limit: int = 1000, *, start: bool = False
     ) -> list[tuple[str, Entry]]:
-        """Up to ``limit`` objects whose keys start with ``prefix`` and sort after ``after``,
-        in S3's order."""
-        where, parameters = _range(prefix, after)
+        """Up to ``limit`` objects whose keys start with ``prefix`` and sort after ``after``
+        (or at it, with ``start``), in S3's order."""
+        where, parameters = _range(prefix, after, start)
         rows = self._read(
             f"SELECT key, size, mtime_ns, etag FROM objects {where} ORDER BY key LIMIT ?",
             (*parameters, limit),
@@ -307,12 +315,14 @@ def _upload(row: tuple[object, ...]) -> Upload:
     return Upload(upload_id, key, initiated, Metadata.from_json(metadata))
 
 
-def _range(prefix: str, after: str | None) -> tuple[str, tuple[str, ...]]:
-    """A WHERE clause for keys starting with ``prefix`` and greater than ``after``."""
+def _range(prefix: str, after: str | None, start: bool = False) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause for keys starting with ``prefix`` and greater than ``after`` (or equal,
+    with ``start``)."""
     clauses, parameters = [], []
     low = max(prefix, after) if after is not None else prefix
     if low:
-        clauses.append("key > ?" if after is not None and after >= prefix else "key >= ?")
+        exclusive = after is not None and after >= prefix and not start
+        clauses.append("key > ?" if exclusive else "key >= ?")
         parameters.append(low)
     high = after_prefix(prefix)
     if high is not None:

@@ -1,5 +1,5 @@
 """The edge server: one port for the AWS APIs eventsim serves (Lambda's Invoke, SQS,
-DynamoDB, STS's GetCallerIdentity) and eventsim's admin endpoints.
+DynamoDB, S3, STS's GetCallerIdentity) and eventsim's admin endpoints.
 
 Example::
 
@@ -38,6 +38,7 @@ from .protocol import (
     read_body,
     serve,
 )
+from .s3_api import S3Api
 from .services import FORM, Api, error_for, identify, not_served
 from .sqs_api import SqsApi
 from .sts_api import StsApi
@@ -70,12 +71,14 @@ class EdgeServer:
         self.host = host
         self.port = port
         self.timeouts = timeouts
+        self._s3 = S3Api(sim)
         # The served services, one entry each; every other service gets a 501.
         apis: list[Api] = [
             LambdaApi(sim),
             SqsApi(sim, lambda: self.url),
             DynamoDbApi(sim),
             StsApi(sim),
+            self._s3,
         ]
         self._apis = {api.service.name: api for api in apis}
         self._services = [api.service for api in apis]
@@ -158,23 +161,29 @@ class EdgeServer:
             failure = ApiError("InternalFailure", "eventsim failed to handle the request", 500)
             return self._error(request, failure)
 
+    def _identify(self, request: web.Request) -> str | None:
+        """The service ``request`` is for: see services.py; S3 also claims what its clients
+        send unsigned or signed the old way (SigV2 presigned URLs, virtual-hosted buckets)."""
+        return identify(request, self._services) or self._s3.claims(request)
+
     def _error(self, request: web.Request, error: ApiError) -> web.Response:
-        name = identify(request, self._services)
+        name = self._identify(request)
         api = self._apis.get(name) if name is not None else None
         return api.error(request, error) if api is not None else error_for(request, name, error)
 
     # --- AWS APIs -----------------------------------------------------------------------
 
     async def _aws(self, request: web.Request) -> web.Response:
-        name = identify(request, self._services)
+        name = self._identify(request)
         api = self._apis.get(name) if name is not None else None
         if api is not None:
             service = api.service
             try:
-                await read_body(
-                    request, service.max_request_bytes, self.timeouts.body,
-                    service.too_large_code,
-                )  # fmt: skip
+                if not getattr(api, "streams_body", False):  # S3 streams its own bodies
+                    await read_body(
+                        request, service.max_request_bytes, self.timeouts.body,
+                        service.too_large_code,
+                    )  # fmt: skip
             except ApiError as exc:
                 return api.error(request, exc)
             return await api.handle(request)
