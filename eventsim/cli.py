@@ -20,7 +20,7 @@ import click
 
 from . import __version__, daemon, logfiles
 from . import log as logconfig
-from .config import DEFAULT_CONFIG_PATH, Config, load_config
+from .config import Config, find_config, load_config
 from .errors import ConfigError, EventsimError
 from .generate import generate_event
 from .remote import Remote
@@ -32,15 +32,23 @@ from .triggers.schedule import ScheduleTimes, schedule_triggers
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _find_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    if value is not None:
+        return value
+    try:
+        return find_config()
+    except ConfigError as exc:
+        raise click.UsageError(exc.issues[0].message) from None
+
+
 def _config_option(command: F) -> F:
     return click.option(
         "-c",
         "--config",
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_CONFIG_PATH,
-        show_default=True,
-        help="The config file.",
+        callback=_find_config,
+        help="The config file. Default: ./eventsim.yaml, else ./config/eventsim.yaml.",
     )(command)
 
 

@@ -749,7 +749,11 @@ def _encode_event(event: Any) -> tuple[bytes, Any]:
             return body, json.loads(body)
         except ValueError as exc:
             raise InvalidRequestContent(f"the event is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidRequestContent("the event is nested too deeply to decode") from None
     try:
         return json.dumps(event).encode(), event
     except (TypeError, ValueError) as exc:
         raise InvalidRequestContent(f"the event cannot be encoded as JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequestContent("the event is nested too deeply to encode") from None

@@ -10,8 +10,21 @@ import pytest_asyncio
 from eventsim import Simulator
 from eventsim.testing import SimulatorFactory
 
-from .helpers import MakeSim
+from .helpers import REPO, MakeSim
 from .test_up_s3 import Up
+
+#: The demo's own folders in the checkout: the suite must never create or use them.
+DEMO_STATE = (REPO / ".eventsim", REPO / "data")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_folders_untouched() -> Iterator[None]:
+    """Fails the run if a test created the demo's state or data folder in the checkout (on a
+    clean checkout, as in CI; a developer's running demo is left alone)."""
+    absent = [folder for folder in DEMO_STATE if not folder.exists()]
+    yield
+    created = [str(folder) for folder in absent if folder.exists()]
+    assert not created, f"a test wrote into the demo's folders: {created}; use helpers.demo()"
 
 
 @pytest_asyncio.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import FUNCTIONS, REPO
+from .helpers import FUNCTIONS, REPO, demo
 
 
 def eventsim(
@@ -41,8 +41,9 @@ functions:
     return path
 
 
-def test_invoke_the_demo_from_stdin() -> None:
-    done = eventsim("invoke", "hello", "--event", "-", stdin='{"name": "Ada"}')
+def test_invoke_the_demo_from_stdin(tmp_path: Path) -> None:
+    demo(tmp_path)  # the README's command, in a copy of the demo: config found by default
+    done = eventsim("invoke", "hello", "--event", "-", stdin='{"name": "Ada"}', cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"message": "Hello, Ada!", "warm_invocations": 1}
     assert "START RequestId:" in done.stderr and "REPORT RequestId:" in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from eventsim import Simulator
 from eventsim.testing import SimulatorFactory
 from eventsim.triggers import http as http_trigger
 
-from .helpers import REPO, function
+from .helpers import demo, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -142,7 +143,7 @@ async def test_integration_timeouts(api: Api, monkeypatch: pytest.MonkeyPatch) -
     await api.sim.ledger.wait_for("slow", count=2)
 
 
-async def test_the_demo_route(eventsim_factory: SimulatorFactory) -> None:
-    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml", virtual_time=False, http=True)
+async def test_the_demo_route(eventsim_factory: SimulatorFactory, tmp_path: Path) -> None:
+    sim = await eventsim_factory(demo(tmp_path), virtual_time=False, http=True)
     response = await Api(sim).request("GET", "/hello/Ada?shout=1")
     assert response.status == 200 and json.loads(response.data) == {"message": "HELLO, ADA!"}

@@ -20,7 +20,7 @@ from eventsim import (
 )
 from eventsim.testing import SimulatorFactory
 
-from .helpers import REPO, MakeSim, function
+from .helpers import REPO, MakeSim, demo, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -158,12 +158,12 @@ async def test_advance_needs_virtual_time(make_sim: MakeSim) -> None:
 
 
 async def test_using_a_closed_or_unstarted_simulator_is_a_clear_error(
-    eventsim_factory: SimulatorFactory,
+    eventsim_factory: SimulatorFactory, tmp_path: Path
 ) -> None:
     sim = Simulator.from_file(REPO / "config" / "eventsim.yaml")
     with pytest.raises(SimulatorStateError, match="not running"):
         await sim.invoke("hello")
-    started = await eventsim_factory(REPO / "config" / "eventsim.yaml")
+    started = await eventsim_factory(demo(tmp_path))
     await started.close()
     with pytest.raises(SimulatorStateError):
         await started.invoke("hello")
@@ -202,3 +202,15 @@ async def test_ledger_wait_for_explains_a_shortfall(make_sim: MakeSim) -> None:
     await sim.invoke("echo")
     with pytest.raises(TimeoutError, match="wanted 2 attempt"):
         await sim.ledger.wait_for("echo", count=2, timeout=0.05)
+
+
+async def test_an_event_nested_too_deeply_is_refused(make_sim: MakeSim) -> None:
+    sim = await make_sim({"echo": function("echo", isolation="thread")})
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(InvalidRequestContent, match="nested too deeply"):
+        await sim.invoke("echo", deep)
+    nested: list[object] = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(InvalidRequestContent, match="nested too deeply"):
+        await sim.invoke("echo", nested)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 from eventsim import Outcome, Simulator
 from eventsim.testing import SimulatorFactory
 
-from .helpers import REPO, function
+from .helpers import demo, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -193,8 +194,10 @@ async def test_every_message_is_processed_dead_lettered_or_queued(
     assert len(sim.queue("jobs")) == 0
 
 
-async def test_the_readme_example_on_the_demo(eventsim_factory: SimulatorFactory) -> None:
-    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml")
+async def test_the_readme_example_on_the_demo(
+    eventsim_factory: SimulatorFactory, tmp_path: Path
+) -> None:
+    sim = await eventsim_factory(demo(tmp_path))
     sim.queue("orders").send_message('{"id": 6, "total": 10}')
     sim.queue("orders").send_message('{"id": 7, "total": -1}')
     await sim.settle()

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 from eventsim import Outcome, Simulator
 from eventsim.testing import SimulatorFactory
 
-from .helpers import REPO, function
+from .helpers import demo, function
 
 pytestmark = pytest.mark.asyncio
 
@@ -344,8 +344,10 @@ db.execute("UPDATE items SET item = json_set(item, '$.count.N', '3') WHERE pk = 
 """
 
 
-async def test_the_demo_stock_table_with_the_readme_sql(eventsim_factory: SimulatorFactory) -> None:
-    sim = await eventsim_factory(REPO / "config" / "eventsim.yaml", virtual_time=False)
+async def test_the_demo_stock_table_with_the_readme_sql(
+    eventsim_factory: SimulatorFactory, tmp_path: Path
+) -> None:
+    sim = await eventsim_factory(demo(tmp_path), virtual_time=False)
     path = sim.table("stock").path
     writer = await asyncio.create_subprocess_exec(sys.executable, "-c", README_SQL, str(path))
     assert await writer.wait() == 0
