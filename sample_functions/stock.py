@@ -6,9 +6,12 @@ Try it while `eventsim up` runs (the table is a SQLite file; any program can wri
       "INSERT INTO items (item) VALUES ('{\"sku\":{\"S\":\"apple\"},\"count\":{\"N\":\"5\"}}')"
 """
 
+from decimal import Decimal
+
 
 def count(image):
-    return int(image["count"]["N"]) if image and "count" in image else None
+    """The item's count: DynamoDB numbers are exact decimals (2.50 stays 2.50)."""
+    return Decimal(image["count"]["N"]) if image and "count" in image else None
 
 
 def handler(event, context):
