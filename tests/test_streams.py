@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -372,3 +373,14 @@ async def test_throttles_do_not_count_as_attempts(eventsim_factory: SimulatorFac
     assert sim.ledger.for_function("worker", Outcome.THROTTLED)
     [message] = await sim.queue("failures").receive_messages()
     assert json.loads(message.body)["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+async def test_the_demo_stock_function_takes_decimal_counts(
+    eventsim_factory: SimulatorFactory, tmp_path: Path
+) -> None:
+    """README: ``eventsim put-item stock '{"sku": "pear", "count": 2.50}'`` on the demo."""
+    sim = await eventsim_factory(demo(tmp_path), virtual_time=False)
+    sim.table("stock").put_item({"sku": "pear", "count": Decimal("2.50")})
+    [attempt] = await sim.ledger.wait_for("stock", count=1)
+    assert attempt.outcome is Outcome.SUCCESS, attempt.payload
+    assert "stock INSERT pear: None -> 2.5\n" in attempt.log_tail  # DynamoDB drops the 0
