@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -343,21 +344,35 @@ def reset_state(parts: tuple[str, ...], config_path: Path) -> None:
 @_config_option
 @click.option("--next", "count", default=5, show_default=True, type=click.IntRange(1, 1000))
 def schedules(config_path: Path, count: int) -> None:
-    """Print the next fire times of every schedule (in UTC and in its time zone)."""
+    """Print the next fire times of every schedule (in UTC and in its time zone): those of the
+    running `eventsim up` if there is one (rate() counts from its start), else from now."""
     config = _load(config_path)
-    now = datetime.now(UTC)
-    found = schedule_triggers(config)
+    holder = holder_of(config.state_dir)
+    if holder is not None and isinstance(holder.get("edge"), str):
+        found = Remote(str(holder["edge"])).schedules(count)
+        click.echo(f"as scheduled by the running {describe_holder(holder)}:")
+    else:
+        now = datetime.now(UTC)
+        found = [
+            {"function": function, "name": name, "expression": trigger.expression,
+             "timezone": trigger.timezone, "enabled": trigger.enabled,
+             "next": [t.isoformat() for t in ScheduleTimes(trigger).fire_times(now, count)]}
+            for function, name, trigger in schedule_triggers(config)
+        ]  # fmt: skip
     if not found:
         click.echo(f"{config_path}: no schedules")
-    for function, name, trigger in found:
-        source = ScheduleTimes(trigger)
-        state = "" if trigger.enabled else " (disabled)"
-        click.echo(f"{function} <- {name}: {trigger.expression} [{trigger.timezone}]{state}")
-        times = source.fire_times(now, count)
-        for when in times:
-            local = when.astimezone(source.schedule.timezone)
+    for schedule in found:
+        click.echo(f"{schedule['function']} <- {schedule['name']}: {schedule['expression']} "
+                   f"[{schedule['timezone']}]")  # fmt: skip
+        if not schedule["enabled"]:
+            click.echo("  (disabled: it does not fire)")
+            continue
+        zone = ZoneInfo(schedule["timezone"])
+        for text in schedule["next"]:
+            when = datetime.fromisoformat(text).astimezone(UTC)
+            local = when.astimezone(zone)
             click.echo(f"  {when:%Y-%m-%d %H:%M:%S}Z  ({local:%a %Y-%m-%d %H:%M %Z})")
-        if len(times) < count:
+        if len(schedule["next"]) < count:
             click.echo("  (no later firings)")
 
 

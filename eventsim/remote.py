@@ -101,6 +101,15 @@ class Remote:
             raise RemoteError(text.strip())
         return text
 
+    def schedules(self, count: int) -> list[dict[str, Any]]:
+        """The running eventsim's schedules with their next ``count`` fire times."""
+        url = f"{self.endpoint}/_eventsim/schedules?next={count}"
+        result = self._send(urllib.request.Request(url))
+        if result.status != 200:
+            raise RemoteError(result.body.decode(errors="replace").strip())
+        found: list[dict[str, Any]] = json.loads(result.body)
+        return found
+
     @staticmethod
     def log_tail(result: RemoteResult) -> str:
         encoded = result.headers.get("X-Amz-Log-Result")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import FUNCTIONS, REPO, demo
+from .test_up_s3 import Up
 
 
 def eventsim(
@@ -157,3 +158,30 @@ functions:
     assert all(" (Mon " in line and " 12:00 CE" in line for line in lines[1:3])
     assert lines[3] == "tick <- eventsim-tick-1: at(2020-01-01T00:00:00) [UTC]"
     assert lines[4] == "  (no later firings)"
+
+
+@pytest.mark.slow
+def test_schedules_asks_the_running_up(tmp_path: Path) -> None:
+    """rate() counts from when `eventsim up` started: the running one is asked."""
+    (tmp_path / "eventsim.yaml").write_text(
+        f"""\
+state_dir: state
+functions:
+  tick:
+    handler: behaviours.echo
+    code: {FUNCTIONS}
+    triggers:
+      - schedule: {{expression: "rate(1 hour)", name: hourly}}
+      - schedule: {{expression: "rate(1 day)", name: off, enabled: false}}
+"""
+    )
+    up = Up(tmp_path)
+    try:
+        done = eventsim("schedules", "--next", "2", cwd=tmp_path)
+    finally:
+        up.stop()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("as scheduled by the running pid ")
+    assert lines[1] == "tick <- hourly: rate(1 hour) [UTC]" and len(lines[2:4]) == 2
+    assert lines[4:] == ["tick <- off: rate(1 day) [UTC]", "  (disabled: it does not fire)"]

@@ -26,6 +26,7 @@ import structlog
 from aiohttp import web
 
 from ..ledger import Attempt
+from ..triggers.schedule import ScheduleBinding
 from .dynamodb_api import DynamoDbApi
 from .guard import Gate
 from .lambda_api import LambdaApi
@@ -104,6 +105,7 @@ class EdgeServer:
         app.router.add_get("/_eventsim/health", self._health)
         app.router.add_get("/_eventsim/ledger", self._ledger)
         app.router.add_get("/_eventsim/explain", self._explain)
+        app.router.add_get("/_eventsim/schedules", self._schedules)
         app.router.add_route("*", "/{tail:.*}", self._aws)
         return app
 
@@ -230,6 +232,23 @@ class EdgeServer:
             200 if health["status"] == "ok" else 503,
             content_type="application/json",
         )
+
+    async def _schedules(self, request: web.Request) -> web.Response:
+        """Each running schedule and its next fire times (``?next=N``, default 5)."""
+        try:
+            count = max(1, min(1000, int(request.query.get("next", "5"))))
+        except ValueError:
+            return json_response({"message": "next must be an integer"}, 400, "application/json")
+        return json_response(
+            [
+                {"function": binding.functions[0], "name": binding.name,
+                 "expression": binding.trigger.expression, "timezone": binding.trigger.timezone,
+                 "enabled": binding.trigger.enabled,
+                 "next": [when.isoformat() for when in binding.next_times(count)]}
+                for binding in self._sim.bindings if isinstance(binding, ScheduleBinding)
+            ],
+            content_type="application/json",
+        )  # fmt: skip
 
     async def _explain(self, request: web.Request) -> web.Response:
         status, text = _explain_text(self._sim, request.query)

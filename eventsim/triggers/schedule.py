@@ -152,6 +152,13 @@ class ScheduleBinding(Binding):
         self._task: asyncio.Task[None] | None = None
         self._after: datetime | None = None  # the last instant fired (or the start)
 
+    def next_times(self, count: int) -> list[datetime]:
+        """The next ``count`` instants this running schedule fires at (``rate()`` counts from
+        its start, not from now)."""
+        if not self.trigger.enabled:
+            return []
+        return self.times.fire_times(self._after or self._clock.now(), count)
+
     def describe(self) -> str:
         state = "" if self.trigger.enabled else " (disabled)"
         return f"schedule {self.name}: {self.trigger.expression} -> {self._spec.name}{state}"
