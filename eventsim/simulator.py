@@ -45,9 +45,8 @@ from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .resources.bucket import BucketSource, ObjectChange
 from .resources.created import bucket_config, created_buckets, remove_bucket
-from .resources.messages import config_from_attributes
 from .resources.queue import Queue
-from .resources.queue_store import QueueStore
+from .resources.queues import QueueRegistry
 from .resources.table import Table
 from .resources.table_watch import TableWatcher
 from .runtime.environment import World
@@ -130,8 +129,8 @@ class Simulator:
         self._draining: asyncio.Task[None] | None = None
         self._accepting = False
         self._buckets: dict[str, BucketSource] = {}
-        self._queues: dict[str, Queue] = {}
-        self._queue_store: QueueStore | None = None
+        #: Every queue, by region and name (resources/queues.py).
+        self._queues = QueueRegistry(config, clock=clock, rng=self.random, state_dir=self.state_dir)
         self._tables: dict[str, Table] = {}
         self._table_watcher: TableWatcher | None = None
         self._sources: list[Any] = []  # bindings, buckets, plug-in resources: start()/stop()
@@ -262,25 +261,6 @@ class Simulator:
         )
         self._supervisor.keep("async:timer", self._async.run_timer)
 
-    def _build_queues(self) -> None:
-        if any(queue.persist for queue in self.config.queues.values()):
-            self._queue_store = QueueStore(self.state_dir / "queues.sqlite3")
-        for name, queue in self.config.queues.items():
-            target = queue.redrive.dead_letter_queue if queue.redrive else None
-            self._queues[name] = Queue(
-                name,
-                queue,
-                clock=self.clock,
-                rng=self.random,
-                region=self.config.region,
-                account=self.config.account,
-                dead_letter=self._queue_lookup(target),
-                store=self._queue_store,
-            )
-            restored = self._queues[name].restore()
-            if restored:
-                log.info("queue.restored", queue=name, messages=restored)
-
     def _build_tables(self) -> None:
         for name, table in self.config.tables.items():
             try:
@@ -301,13 +281,10 @@ class Simulator:
     def _send_to_queue(self, name: str, body: str) -> str:
         return self._queues[name].send_message(body)
 
-    def _queue_lookup(self, name: str | None) -> Callable[[], Queue | None]:
-        return lambda: self._queues.get(name) if name is not None else None
-
     async def _start_sources(self) -> None:
         assert self._async is not None and self._supervisor is not None
         assert self._invoker is not None
-        self._build_queues()
+        await self._queues.open(self.activity, self._supervisor)
         self._build_tables()
         if not self.triggers:
             return
@@ -441,7 +418,7 @@ class Simulator:
         await self._runtime.close()
         if self._table_watcher is not None:
             self._table_watcher.stop()
-        for closing in (self._events, self._queue_store, *self._tables.values()):
+        for closing in (self._events, self._queues, *self._tables.values()):
             if closing is not None:
                 closing.close()
         self._lock.release()
@@ -565,35 +542,28 @@ class Simulator:
         await remove_bucket(bucket, self.state_dir)
 
     @property
-    def queues(self) -> Mapping[str, Queue]:
-        """Every queue by name: the config's and those made with ``create_queue``."""
+    def queues(self) -> QueueRegistry:
+        """Every queue: as a mapping, the config region's by name (the config's and those
+        made at run time); ``get_queue(name, region)`` for others."""
         return self._queues
 
     @property
     def tables(self) -> Mapping[str, Table]:
         return self._tables
 
-    def create_queue(self, name: str, attributes: Mapping[str, str] | None = None) -> Queue:
+    def create_queue(
+        self,
+        name: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        tags: Mapping[str, str] | None = None,
+        persist: bool = False,
+    ) -> Queue:
         """A queue made at run time, as SQS's CreateQueue does (``attributes`` by AWS's
-        names); it lasts until the simulator closes. The existing queue if ``name`` exists."""
+        names; ``QueueError`` with SQS's code when refused); it lasts until the simulator
+        closes unless ``persist``. The existing queue if ``name`` exists with those values."""
         self._check_running()
-        if name in self._queues:
-            return self._queues[name]
-        config = config_from_attributes(name, attributes or {})
-        target = config.redrive.dead_letter_queue if config.redrive else None
-        if target is not None and target not in self._queues:
-            raise ValueError(f"the dead-letter queue {target!r} does not exist")
-        self._queues[name] = Queue(
-            name,
-            config,
-            clock=self.clock,
-            rng=self.random,
-            region=self.config.region,
-            account=self.config.account,
-            dead_letter=self._queue_lookup(target),
-        )
-        log.info("queue.created", queue=name)
-        return self._queues[name]
+        return self._queues.create(name, attributes, tags, persist=persist)
 
     def queue(self, name: str) -> Queue:
         """The queue ``name``: ``send_message``, ``receive_messages``, ``delete_message``,

@@ -108,7 +108,8 @@ async def test_redrive_to_the_dead_letter_queue(eventsim_factory: SimulatorFacto
     [moved] = await dlq.receive_messages()
     assert moved.body == "poison"
     assert moved.attributes["DeadLetterQueueSourceArn"].endswith(":jobs")
-    assert moved.attributes["ApproximateReceiveCount"] == "1"
+    # The receive count carries on in the dead-letter queue, as in SQS.
+    assert moved.attributes["ApproximateReceiveCount"] == "3"
 
 
 async def test_retention(eventsim_factory: SimulatorFactory) -> None:
@@ -154,13 +155,13 @@ async def test_fifo_failed_messages_come_back_first(eventsim_factory: SimulatorF
 @pytest.mark.parametrize(
     ("queue", "kwargs", "code"),
     [
-        ("std", {"body": ""}, "InvalidParameterValue"),
+        ("std", {"body": ""}, "MissingParameter"),
         ("std", {"body": "x" * 2000}, "InvalidParameterValue"),
         ("std", {"body": "x", "attributes": {"AWS.x": {"DataType": "String", "StringValue": "v"}}},
          "InvalidParameterValue"),
         ("std", {"body": "x", "attributes": {"a": {"DataType": "Float", "StringValue": "1"}}},
          "InvalidParameterValue"),
-        ("std", {"body": "x", "group_id": "g"}, "InvalidParameterValue"),
+        ("std", {"body": "x", "deduplication_id": "d"}, "InvalidParameterValue"),
         ("q.fifo", {"body": "x"}, "MissingParameter"),
         ("q.fifo", {"body": "x", "group_id": "g"}, "InvalidParameterValue"),  # no dedup id
         ("q.fifo", {"body": "x", "group_id": "g", "deduplication_id": "d", "delay_seconds": 1},

@@ -1,13 +1,25 @@
 """In-memory SQS queues (reference §3): visibility, delays, FIFO groups, dedup, redrive.
 
-Every timed state change happens on the injected clock. A message is on a *timeline* heap
-keyed by the instant its state changes next (a delay ends, a visibility timeout expires);
-operations first apply the changes that fell due, so each operation costs O(log n) in queue
-depth. Heap entries are invalidated lazily by a per-message version.
+Every timed state change happens on the injected clock. A message is DELAYED, VISIBLE or
+IN_FLIGHT (``messages.py``); the counts of each are kept as counters, so GetQueueAttributes
+costs O(1). A message waiting for a delay or a visibility timeout is on the *timeline* heap,
+keyed by when its state changes next; operations first apply the changes that fell due, so
+each operation costs O(log n) in queue depth. Heap entries are invalidated lazily by a
+per-message version.
 
-Standard queues hand out visible messages oldest-available first. FIFO queues keep each message
-group in send order and hand out nothing more from a group while any of its messages is in
-flight; a group becomes available again when its in-flight messages are deleted or reappear.
+Standard queues hand out visible messages oldest first: a message sent visible joins a deque,
+one that becomes visible later (a delay ended, a visibility timeout expired) a heap by send
+order. FIFO queues keep each message group in send order and hand out nothing more from a
+group while any of its messages is in flight.
+
+Receipt handles: a standard queue honours every handle it issued for a message still there
+(SQS does: an old handle deletes the message, or changes its visibility); a FIFO queue only the
+latest, and only while the message is in flight ("The receipt handle has expired").
+
+Memory: a message is one ``_Message`` with ``__slots__`` (digests are computed when handed
+out), held in a dict by send sequence. As a queue grows past 16k, 32k, 64k... messages, what
+exists is moved out of the garbage collector's way (``memory.after_bulk_load``), so full
+collections do not stall the loop for time proportional to the depth.
 
 Example::
 
@@ -26,19 +38,53 @@ import heapq
 import itertools
 import random
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ..clock import Clock
 from ..config import QueueConfig
 from ..events import ids
 from ..events.sqs import md5_of_body, md5_of_message_attributes, queue_arn, system_attributes
-from .messages import Counts, Message, QueueError, _Group, _Message, check_send
+from ..memory import after_bulk_load
+from .messages import (
+    DELAYED,
+    IN_FLIGHT,
+    MAX_BATCH,
+    VISIBLE,
+    Counts,
+    Message,
+    QueueError,
+    Sent,
+    _Extra,
+    _Message,
+    attributes_size,
+    check_attributes,
+    check_body,
+    check_placement,
+    check_range,
+    invalid,
+    receive_limits,
+)
 from .queue_store import QueueStore
 
 #: §3.4: FIFO deduplication interval.
 DEDUP_WINDOW_S = 300
-MAX_RECEIVE = 10
+#: SQS allows one PurgeQueue per queue every 60 seconds.
+PURGE_INTERVAL_S = 60
+#: Past this many messages (and each doubling), freeze what exists out of the collector's way.
+FREEZE_FROM = 16_384
+_GONE = 3  # state of a message no longer in the queue (its heap entries are stale)
+
+
+class _Group:
+    """A FIFO message group: its messages in order, how many are in flight."""
+
+    __slots__ = ("messages", "in_flight", "queued")
+
+    def __init__(self) -> None:
+        self.messages: deque[_Message] = deque()
+        self.in_flight = 0
+        self.queued = False  # an entry for it is in the group heap
 
 
 class Queue:
@@ -59,28 +105,38 @@ class Queue:
         self.name = name
         self.config = config
         self.fifo = name.endswith(".fifo")
+        self.region = region
+        self.account = account
         self.arn = queue_arn(region, account, name)
+        self.created_at = self.modified_at = clock.time()
+        #: Set once DeleteQueue removed it: it takes nothing more.
+        self.deleted = False
         self._clock = clock
         self._rng = rng
         self._dead_letter = dead_letter
-        self._messages: dict[str, _Message] = {}
-        self._by_handle: dict[str, str] = {}
-        self._timeline: list[tuple[float, int, int, str]] = []  # (when, seq, version, id)
-        self._ready: list[tuple[float, int, int, str]] = []  # standard: visible messages
+        self._store = store if config.persist else None
+        self._key = f"{region}/{name}"
+        self._messages: dict[int, _Message] = {}  # by send sequence
+        self._by_handle: dict[str, _Message] = {}
+        self._timeline: list[tuple[float, int, int, _Message]] = []  # (when, seq, version, m)
+        self._fresh: deque[_Message] = deque()  # standard: sent visible, in send order
+        self._returned: list[tuple[int, _Message]] = []  # standard: visible again, by seq
         self._groups: dict[str, _Group] = {}
         self._group_heap: list[tuple[int, str]] = []  # FIFO: (head seq, group) available
-        self._dedup: dict[str, float] = {}
-        self._dedup_order: deque[tuple[float, str]] = deque()
+        self._counts = [0, 0, 0]  # DELAYED, VISIBLE, IN_FLIGHT
+        self._dedup: dict[Any, tuple[float, str, str | None]] = {}  # key -> (at, id, seq no.)
+        self._dedup_order: deque[tuple[float, Any]] = deque()
         self._seq = itertools.count()
         self._sequence = itertools.count(1)
-        self._store = store if config.persist else None
+        self._purged_at: float | None = None
+        self._next_freeze = FREEZE_FROM
         self.changed = asyncio.Event()  # set whenever a message may have become visible
         self.listeners: list[Callable[[], None]] = []  # called synchronously on sends
         self._redeliver = 0
 
     # --- sending --------------------------------------------------------------------------
 
-    def send_message(
+    def send(
         self,
         body: str,
         *,
@@ -88,150 +144,246 @@ class Queue:
         delay_seconds: int | None = None,
         group_id: str | None = None,
         deduplication_id: str | None = None,
-    ) -> str:
-        """Send one message; return its id (the original id for a FIFO duplicate)."""
-        now = self._clock.time()
-        self._apply_due(now)
-        copied = {name: dict(value) for name, value in (attributes or {}).items()}
-        check_send(self.name, self.config, self.fifo, body, copied, delay_seconds, group_id)
-        if self.fifo:
-            deduplication_id = deduplication_id or (
-                hashlib.sha256(body.encode()).hexdigest()
-                if self.config.content_based_deduplication
-                else None
-            )
-            if deduplication_id is None:
-                raise QueueError(
-                    "InvalidParameterValue",
-                    f"{self.name}: a FIFO queue needs a MessageDeduplicationId or "
-                    "content_based_deduplication",
-                )
-            self._forget_old_dedup(now)
-            if deduplication_id in self._dedup:
-                return ids.uuid4(self._rng)  # accepted, not delivered again
-            self._dedup[deduplication_id] = now
-            self._dedup_order.append((now, deduplication_id))
-        delay = self.config.delay_seconds if delay_seconds is None else delay_seconds
-        message = _Message(
-            id=ids.uuid4(self._rng),
-            body=body,
-            message_attributes=copied,
-            md5_of_body=md5_of_body(body),
-            md5_of_attributes=md5_of_message_attributes(copied),
-            sent_at=now,
-            seq=next(self._seq),
-            available_at=now + delay,
-            group_id=group_id,
-            deduplication_id=deduplication_id if self.fifo else None,
-            sequence_number=f"{next(self._sequence):020d}" if self.fifo else None,
-        )
-        self._add(message, now)
-        for listener in list(self.listeners):
-            listener()
-        return message.id
+        system_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        trace_header: str | None = None,
+    ) -> Sent:
+        """SendMessage: the message id (the original's for a FIFO duplicate) and, on FIFO
+        queues, its sequence number. ``system_attributes``: ``AWSTraceHeader`` only
+        (``trace_header`` is the same, as a caller's ``X-Amzn-Trace-Id`` header)."""
+        prepared = self._prepare(body, attributes, delay_seconds, group_id, deduplication_id,
+                                 system_attributes, trace_header)  # fmt: skip
+        sent = self._enqueue(*prepared)
+        if self._store is not None:
+            self._store.commit()  # durable before it is acknowledged
+        return sent
+
+    def send_each(self, entries: list[Mapping[str, Any]]) -> list[Sent | QueueError]:
+        """SendMessageBatch's entries (each the keywords of ``send``), each sent or refused on
+        its own; one commit for all."""
+        outcomes: list[Sent | QueueError] = []
+        for entry in entries:
+            try:
+                outcomes.append(self._enqueue(*self._prepare(**entry)))
+            except QueueError as exc:
+                outcomes.append(exc)
+        if self._store is not None:
+            self._store.commit()
+        return outcomes
+
+    def send_message(self, body: str, **options: Any) -> str:
+        """Send one message; return its id (see ``send`` for the options)."""
+        return self.send(body, **options).message_id
 
     def send_message_batch(self, entries: list[Mapping[str, Any]]) -> list[str]:
-        """Send up to 10 entries (each the keyword arguments of ``send_message``)."""
-        if not 1 <= len(entries) <= MAX_RECEIVE:
-            raise QueueError("TooManyEntriesInBatchRequest", "a batch holds 1 to 10 entries")
-        return [self.send_message(**entry) for entry in entries]
-
-    def restore(self) -> int:
-        """Load a persisted queue's messages (``persist: true``); return how many."""
-        if self._store is None:
-            return 0
-        now = self._clock.time()
-        restored = self._store.load(self.name, _Message)
-        for message in restored:
-            in_flight = message.in_flight and message.available_at > now
-            message.in_flight = False
-            message.receipt_handle = None  # handles do not survive a restart
-            self._add(message, now, save=False)
-            if in_flight:  # still hidden until its visibility timeout ends
-                self._hide_until(message, message.available_at)
-        if restored:
-            self._seq = itertools.count(restored[-1].seq + 1)
-            numbers = [int(m.sequence_number) for m in restored if m.sequence_number]
-            self._sequence = itertools.count(max(numbers, default=0) + 1)
-        return len(restored)
-
-    def _hide_until(self, message: _Message, until: float) -> None:
-        message.in_flight = True
-        message.version += 1
-        message.available_at = until
-        heapq.heappush(self._timeline, (until, message.seq, message.version, message.id))
-        if self.fifo:
-            self._groups[message.group_id or ""].in_flight += 1
-
-    def _save(self, message: _Message) -> None:
+        """Send up to 10 entries (each the keyword arguments of ``send_message``), all or
+        none: every entry is checked before any is sent."""
+        if not entries:
+            raise QueueError("EmptyBatchRequest",
+                             "There should be at least one SendMessageBatchRequestEntry in the "
+                             "request.")  # fmt: skip
+        if len(entries) > MAX_BATCH:
+            raise QueueError("TooManyEntriesInBatchRequest", f"Maximum number of entries per "
+                             f"request are 10. You have sent {len(entries)}.")  # fmt: skip
+        prepared = [self._prepare(**entry) for entry in entries]
+        sent = [self._enqueue(*args) for args in prepared]
         if self._store is not None:
-            self._store.save(self.name, message)
+            self._store.commit()
+        return [s.message_id for s in sent]
 
-    def _add(self, message: _Message, now: float, save: bool = True) -> None:
-        self._messages[message.id] = message
-        if save:
-            self._save(message)
+    def _prepare(
+        self,
+        body: str,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        system_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        trace_header: str | None = None,
+    ) -> tuple[Any, ...]:
+        """Check a send against SQS's rules; the arguments of ``_enqueue``."""
+        self._check_alive()
+        checked = check_attributes(attributes)
+        system = check_attributes(system_attributes, system=True)
+        if system is not None:
+            trace_header = system["AWSTraceHeader"]["StringValue"]
+        check_placement(self.fifo, delay_seconds, group_id, deduplication_id)
+        body = check_body(body, self.config.maximum_message_size, attributes_size(checked))
+        if self.fifo and deduplication_id is None:
+            if not self.config.content_based_deduplication:
+                raise QueueError(
+                    "InvalidParameterValue",
+                    "The queue should either have ContentBasedDeduplication enabled or "
+                    "MessageDeduplicationId provided explicitly",
+                )
+            deduplication_id = hashlib.sha256(body.encode()).hexdigest()
+        return body, checked, delay_seconds, group_id, deduplication_id, trace_header, system
+
+    def _enqueue(
+        self,
+        body: str,
+        attributes: dict[str, dict[str, Any]] | None,
+        delay_seconds: int | None,
+        group_id: str | None,
+        deduplication_id: str | None,
+        trace_header: str | None,
+        system: dict[str, dict[str, Any]] | None = None,
+    ) -> Sent:
+        now = self._clock.time()
+        self._apply_due(now)
+        sequence_number = None
         if self.fifo:
-            group = self._groups.setdefault(message.group_id or "", _Group())
+            key = (
+                (group_id, deduplication_id)
+                if self.config.deduplication_scope == "messageGroup"
+                else deduplication_id
+            )
+            self._forget_old_dedup(now)
+            seen = self._dedup.get(key)
+            if seen is not None:  # accepted, not delivered again
+                return Sent(seen[1], seen[2], body, attributes, system)
+            sequence_number = f"{next(self._sequence):020d}"
+        # FIFO queues take no per-message delay (0 is accepted and means the queue's).
+        delay = self.config.delay_seconds if delay_seconds is None or self.fifo else delay_seconds
+        extra = None
+        if group_id is not None or trace_header is not None:
+            extra = _Extra(group_id, deduplication_id, sequence_number, trace_header)
+        message = _Message(
+            ids.uuid4(self._rng), body, attributes, now, next(self._seq),
+            now + delay if delay else now, extra,
+        )  # fmt: skip
+        if self.fifo:
+            self._dedup[key] = (now, message.id, sequence_number)
+            self._dedup_order.append((now, key))
+        self._add(message, now)
+        if self._store is not None:
+            self._store.add(self._key, message)
+        self._notify()
+        return Sent(message.id, sequence_number, body, attributes, system)
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            listener()
+
+    def _add(self, message: _Message, now: float) -> None:
+        self._messages[message.seq] = message
+        if len(self._messages) >= self._next_freeze:
+            after_bulk_load(len(self._messages))
+            self._next_freeze *= 2
+        if self.fifo:
+            group = self._groups.get(message.group_id or "")
+            if group is None:
+                group = self._groups[message.group_id or ""] = _Group()
             group.messages.append(message)
         if message.available_at > now:
-            heapq.heappush(
-                self._timeline, (message.available_at, message.seq, message.version, message.id)
-            )
+            message.state = DELAYED
+            self._counts[DELAYED] += 1
+            heapq.heappush(self._timeline, (message.available_at, message.seq, 0, message))
         else:
-            self._make_available(message)
+            message.state = VISIBLE
+            self._counts[VISIBLE] += 1
+            if self.fifo:
+                self._offer_group(message.group_id or "", now)
+            else:
+                self._fresh.append(message)
+            self.changed.set()
 
-    def _make_available(self, message: _Message) -> None:
+    def restore(self, messages: Iterable[_Message]) -> int:
+        """Take back messages a persisted queue stored (in send order); return how many.
+        In-flight ones stay hidden until their visibility timeout ends; handles do not
+        survive a restart. FIFO deduplication ids sent within the interval are remembered."""
+        now = self._clock.time()
+        count, last, numbers = 0, -1, 0
+        for message in messages:
+            in_flight = message.state == IN_FLIGHT and message.available_at > now
+            message.state, message.handle = DELAYED, None
+            self._add(message, now)
+            if in_flight:
+                self._set_state(message, IN_FLIGHT)
+                if self.fifo:
+                    self._groups[message.group_id or ""].in_flight += 1
+            extra = message.extra
+            if extra is not None and extra.sequence_number is not None:
+                numbers = max(numbers, int(extra.sequence_number))
+                if now - message.sent_at < DEDUP_WINDOW_S:
+                    key = (
+                        (extra.group_id, extra.deduplication_id)
+                        if (self.config.deduplication_scope == "messageGroup")
+                        else extra.deduplication_id
+                    )
+                    self._dedup[key] = (message.sent_at, message.id, extra.sequence_number)
+                    self._dedup_order.append((message.sent_at, key))
+            count, last = count + 1, max(last, message.seq)
+        self._seq = itertools.count(last + 1)
+        self._sequence = itertools.count(numbers + 1)
+        return count
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _set_state(self, message: _Message, state: int) -> None:
+        self._counts[message.state] -= 1
+        self._counts[state] += 1
+        message.state = state
+
+    def _make_visible(self, message: _Message, now: float) -> None:
+        self._set_state(message, VISIBLE)
+        if self.fifo:
+            self._offer_group(message.group_id or "", now)
+        else:
+            heapq.heappush(self._returned, (message.seq, message))
         self.changed.set()
-        if not self.fifo:
-            heapq.heappush(
-                self._ready, (message.available_at, message.seq, message.version, message.id)
-            )
-            return
-        self._offer_group(message.group_id or "")
 
-    def _offer_group(self, group_id: str) -> None:
+    def _hide(self, message: _Message, until: float) -> None:
+        """In flight until ``until`` (a visibility timeout starts or changes)."""
+        message.version += 1
+        message.available_at = until
+        heapq.heappush(self._timeline, (until, message.seq, message.version, message))
+        if message.state != IN_FLIGHT:
+            if self.fifo:
+                self._groups[message.group_id or ""].in_flight += 1
+            self._set_state(message, IN_FLIGHT)
+
+    def _offer_group(self, group_id: str, now: float) -> None:
         """Hand a FIFO group out again if nothing of it is in flight and its head is visible."""
         group = self._groups.get(group_id)
         if group is None or group.queued or group.in_flight or not group.messages:
             return
         head = group.messages[0]
-        if not head.in_flight and head.available_at <= self._clock.time():
+        if head.state == VISIBLE:
             group.queued = True
             heapq.heappush(self._group_heap, (head.seq, group_id))
             self.changed.set()
 
-    # --- time -----------------------------------------------------------------------------
-
     def _apply_due(self, now: float) -> None:
         """Delays that ended and visibility timeouts that expired, up to ``now``."""
-        while self._timeline and self._timeline[0][0] <= now:
-            _, _, version, message_id = heapq.heappop(self._timeline)
-            message = self._messages.get(message_id)
-            if message is None or message.version != version:
+        timeline = self._timeline
+        while timeline and timeline[0][0] <= now:
+            _, _, version, message = heapq.heappop(timeline)
+            if message.version != version or message.state not in (DELAYED, IN_FLIGHT):
                 continue  # deleted or rescheduled since
-            if message.in_flight:
-                message.in_flight = False
-                message.receipt_handle = None
-                if self.fifo:
-                    self._groups[message.group_id or ""].in_flight -= 1
-            self._make_available(message)
+            if message.state == IN_FLIGHT and self.fifo:
+                group = self._groups[message.group_id or ""]
+                group.in_flight -= 1
+            self._make_visible(message, now)
 
     def next_change(self) -> float | None:
         """When a message next becomes visible, if none is now (for pollers' sleeps)."""
         while self._timeline:
-            when, _, version, message_id = self._timeline[0]
-            message = self._messages.get(message_id)
-            if message is not None and message.version == version:
+            when, _, version, message = self._timeline[0]
+            if message.version == version and message.state in (DELAYED, IN_FLIGHT):
                 return when
             heapq.heappop(self._timeline)
         return None
 
     def _forget_old_dedup(self, now: float) -> None:
         while self._dedup_order and self._dedup_order[0][0] <= now - DEDUP_WINDOW_S:
-            _, dedup = self._dedup_order.popleft()
-            if self._dedup.get(dedup, now) <= now - DEDUP_WINDOW_S:
-                del self._dedup[dedup]
+            _, key = self._dedup_order.popleft()
+            seen = self._dedup.get(key)
+            if seen is not None and seen[0] <= now - DEDUP_WINDOW_S:
+                del self._dedup[key]
+
+    def _check_alive(self) -> None:
+        if self.deleted:
+            raise QueueError("QueueDoesNotExist", "The specified queue does not exist.")
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -239,94 +391,94 @@ class Queue:
         self, max_messages: int = 1, visibility_timeout: int | None = None
     ) -> list[Message]:
         """Receive up to ``max_messages`` visible messages without waiting."""
-        if not 1 <= max_messages <= MAX_RECEIVE:
-            raise QueueError("InvalidParameterValue", "MaxNumberOfMessages must be 1..10")
+        receive_limits(max_messages, None, visibility_timeout)
+        self._check_alive()
         now = self._clock.time()
         self._apply_due(now)
         visibility = (
             self.config.visibility_timeout if visibility_timeout is None else visibility_timeout
         )
         taken: list[Message] = []
-        while len(taken) < max_messages:
-            # Candidates that expired or moved to the dead-letter queue do not count.
-            candidates = self._candidates(now, max_messages - len(taken))
-            if not candidates:
+        for message in self._visible(now):
+            if now - message.sent_at >= self.config.message_retention_period:
+                self._remove(message, now)
+                continue
+            redrive = self.config.redrive
+            if redrive is not None and message.receive_count >= redrive.max_receive_count:
+                if self._move_to_dead_letter(message, now):
+                    continue
+            taken.append(self._deliver(message, now, visibility))
+            if len(taken) >= max_messages:
                 break
-            for message in candidates:
-                if now - message.sent_at >= self.config.message_retention_period:
-                    self._remove(message)
-                    continue
-                redrive = self.config.redrive
-                if redrive is not None and message.receive_count >= redrive.max_receive_count:
-                    self._move_to_dead_letter(message)
-                    continue
-                taken.append(self._deliver(message, now, visibility))
-            for group_id in {m.group_id or "" for m in candidates if self.fifo}:
-                self._offer_group(group_id)  # a group whose candidates were all dropped
         if not self._has_visible():
             self.changed.clear()
         return taken
 
-    def _candidates(self, now: float, limit: int) -> list[_Message]:
-        found: list[_Message] = []
+    def _visible(self, now: float) -> Iterator[_Message]:
+        """Visible messages in the order SQS hands them out; each is delivered or dropped
+        before the next is looked at."""
         if not self.fifo:
-            while self._ready and len(found) < limit:
-                _, _, version, message_id = heapq.heappop(self._ready)
-                message = self._messages.get(message_id)
-                if message is not None and message.version == version and not message.in_flight:
-                    found.append(message)
-            return found
-        while self._group_heap and len(found) < limit:
+            fresh, returned = self._fresh, self._returned
+            while fresh or returned:
+                if returned and (not fresh or returned[0][0] < fresh[0].seq):
+                    message = heapq.heappop(returned)[1]
+                else:
+                    message = fresh.popleft()
+                if message.state == VISIBLE:
+                    yield message
+            return
+        while self._group_heap:
             _, group_id = heapq.heappop(self._group_heap)
-            group = self._groups[group_id]
+            group = self._groups.get(group_id)
+            if group is None:
+                continue
             group.queued = False
-            for message in group.messages:
-                if len(found) >= limit or message.in_flight or message.available_at > now:
-                    break
-                found.append(message)
-        return found
+            index = 0  # the group's visible messages from its head, in order
+            while index < len(group.messages) and group.messages[index].state == VISIBLE:
+                message = group.messages[index]
+                yield message
+                if message.state != _GONE:  # delivered; a removed one shifted the rest
+                    index += 1
+            self._offer_group(group_id, now)  # a group whose candidates were all dropped
 
     def _deliver(self, message: _Message, now: float, visibility: int) -> Message:
         message.receive_count += 1
         if message.first_receive_at is None:
             message.first_receive_at = now
-        message.in_flight = True
-        message.version += 1
-        message.available_at = now + visibility
-        if message.receipt_handle is not None:
-            self._by_handle.pop(message.receipt_handle, None)
-        message.receipt_handle = ids.receipt_handle(self._rng)
-        self._by_handle[message.receipt_handle] = message.id
-        heapq.heappush(
-            self._timeline, (message.available_at, message.seq, message.version, message.id)
-        )
-        if self.fifo:
-            self._groups[message.group_id or ""].in_flight += 1
-        self._save(message)
-        return self._view(message)
+        if message.handle is not None:
+            extra = message.extra = message.extra or _Extra()
+            extra.old_handles = (extra.old_handles or []) + [message.handle]
+        message.handle = ids.receipt_handle(self._rng)
+        self._by_handle[message.handle] = message
+        self._hide(message, now + visibility)
+        if self._store is not None:
+            self._store.update(self._key, message)
+        return self._view(message, message.handle)
 
-    def _view(self, message: _Message) -> Message:
-        assert message.receipt_handle is not None and message.first_receive_at is not None
+    def _view(self, message: _Message, handle: str) -> Message:
+        extra = message.extra
+        attributes = system_attributes(
+            sent_ms=int(message.sent_at * 1000),
+            receive_count=message.receive_count,
+            first_receive_ms=int((message.first_receive_at or message.sent_at) * 1000),
+            group_id=extra.group_id if extra else None,
+            deduplication_id=extra.deduplication_id if extra else None,
+            sequence_number=extra.sequence_number if extra else None,
+            trace_header=extra.trace_header if extra else None,
+            dead_letter_source_arn=extra.dead_letter_source if extra else None,
+        )
         return Message(
             message_id=message.id,
-            receipt_handle=message.receipt_handle,
+            receipt_handle=handle,
             body=message.body,
-            attributes=system_attributes(
-                sent_ms=int(message.sent_at * 1000),
-                receive_count=message.receive_count,
-                first_receive_ms=int(message.first_receive_at * 1000),
-                group_id=message.group_id,
-                deduplication_id=message.deduplication_id,
-                sequence_number=message.sequence_number,
-                dead_letter_source_arn=message.dead_letter_source,
-            ),
-            message_attributes=message.message_attributes,
-            md5_of_body=message.md5_of_body,
-            md5_of_message_attributes=message.md5_of_attributes,
+            attributes=attributes,
+            message_attributes=message.attributes or {},
+            md5_of_body=md5_of_body(message.body),
+            md5_of_message_attributes=md5_of_message_attributes(message.attributes or {}),
         )
 
     def _has_visible(self) -> bool:
-        return bool(self._ready) if not self.fifo else bool(self._group_heap)
+        return bool(self._fresh or self._returned) if not self.fifo else bool(self._group_heap)
 
     async def receive_messages(
         self,
@@ -335,13 +487,14 @@ class Queue:
         visibility_timeout: int | None = None,
     ) -> list[Message]:
         """ReceiveMessage: long-polls on the clock up to ``wait_seconds`` (queue default)."""
+        receive_limits(max_messages, wait_seconds, visibility_timeout)
         wait = (
             self.config.receive_message_wait_time_seconds if wait_seconds is None else wait_seconds
         )
         deadline = self._clock.time() + wait
         while True:
             found = self.receive_now(max_messages, visibility_timeout)
-            if found or self._clock.time() >= deadline:
+            if found or self._clock.time() >= deadline or self.deleted:
                 return found
             next_change = self.next_change()
             wake = deadline if next_change is None else min(deadline, next_change)
@@ -357,136 +510,203 @@ class Queue:
 
     # --- deleting and visibility ------------------------------------------------------------
 
-    def _by_receipt(self, receipt_handle: str) -> _Message:
-        message_id = self._by_handle.get(receipt_handle)
-        message = self._messages.get(message_id or "")
-        if message is None or message.receipt_handle != receipt_handle:
-            raise QueueError("ReceiptHandleIsInvalid", f"{self.name}: unknown receipt handle")
+    def _handle(self, receipt_handle: object) -> _Message | None:
+        """The live message ``receipt_handle`` names; None for a well-formed handle of one
+        gone; ``ReceiptHandleIsInvalid`` for a handle eventsim never made."""
+        if not isinstance(receipt_handle, str):
+            raise QueueError("ReceiptHandleIsInvalid", "The input receipt handle is invalid.")
+        message = self._by_handle.get(receipt_handle)
+        if message is None and not ids.looks_like_receipt_handle(receipt_handle):
+            raise QueueError(
+                "ReceiptHandleIsInvalid",
+                f'The input receipt handle "{receipt_handle}" is not a valid receipt handle.',
+            )
         return message
+
+    def _fifo_current(self, message: _Message, handle: str) -> bool:
+        return message.handle == handle and message.state == IN_FLIGHT
 
     def delete_message(self, receipt_handle: str) -> None:
         """DeleteMessage. A handle of a message already gone is accepted, as SQS does."""
-        self._apply_due(self._clock.time())
-        message_id = self._by_handle.get(receipt_handle)
-        if message_id is None:
-            if self.fifo or not ids.looks_like_receipt_handle(receipt_handle):
-                raise QueueError("ReceiptHandleIsInvalid", f"{self.name}: unknown receipt handle")
+        self._check_alive()
+        now = self._clock.time()
+        self._apply_due(now)
+        message = self._handle(receipt_handle)
+        if message is None:
             return
-        message = self._messages.get(message_id)
-        if message is not None and message.receipt_handle == receipt_handle:
-            if self._redeliver:  # an injected fault: at-least-once, delivered again
-                self._redeliver -= 1
-                self._hide_until_again(message, self._clock.time())
-                return
-            self._remove(message)
+        if self.fifo and not self._fifo_current(message, receipt_handle):
+            raise invalid("ReceiptHandle", receipt_handle, "The receipt handle has expired.")
+        if self._redeliver:  # an injected fault: at-least-once, delivered again
+            self._redeliver -= 1
+            self._hide(message, now)
+            self._notify()
+            return
+        self._remove(message, now)
 
     def redeliver_next(self, count: int = 1) -> None:
         """Fault injection: the next ``count`` messages deleted become visible once more."""
         self._redeliver += count
 
-    def _hide_until_again(self, message: _Message, when: float) -> None:
-        message.version += 1
-        message.available_at = when
-        heapq.heappush(self._timeline, (when, message.seq, message.version, message.id))
-        for listener in list(self.listeners):
-            listener()
-
     def change_message_visibility(self, receipt_handle: str, visibility_timeout: int) -> None:
-        if not 0 <= visibility_timeout <= 43200:
-            raise QueueError("InvalidParameterValue", "VisibilityTimeout must be 0..43200")
+        """ChangeMessageVisibility: hidden for ``visibility_timeout`` seconds from now (0: at
+        once visible). On a standard queue any handle of the message works, even after its
+        timeout expired (the message is hidden again), as SQS does."""
+        check_range("VisibilityTimeout", visibility_timeout, 0, 43200,
+                    "Must be >= 0 and <= 43200, if provided.")  # fmt: skip
+        self._check_alive()
         now = self._clock.time()
         self._apply_due(now)
-        message = self._by_receipt(receipt_handle)
-        if not message.in_flight:
-            raise QueueError("MessageNotInflight", f"{self.name}: the message is not in flight")
-        message.version += 1
-        message.available_at = now + visibility_timeout
-        heapq.heappush(
-            self._timeline, (message.available_at, message.seq, message.version, message.id)
-        )
-        self._save(message)
+        message = self._handle(receipt_handle)
+        if message is None or (self.fifo and not self._fifo_current(message, receipt_handle)):
+            raise invalid("ReceiptHandle", receipt_handle, "Message does not exist or is not "
+                          "available for visibility timeout change.")  # fmt: skip
+        if message.state == DELAYED:
+            raise QueueError("MessageNotInflight", "The message is not in flight.")
+        self._hide(message, now + visibility_timeout)
+        if self._store is not None:
+            self._store.update(self._key, message)
         self._apply_due(now)
 
     def purge(self) -> None:
+        """PurgeQueue: every message goes (and the FIFO deduplication history); once per
+        60 seconds, as SQS allows."""
+        self._check_alive()
+        now = self._clock.time()
+        if self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL_S:
+            raise QueueError("PurgeQueueInProgress", f"Only one PurgeQueue operation on "
+                             f"{self.name} is allowed every 60 seconds.")  # fmt: skip
+        self._purged_at = now
+        self._clear()
+
+    def _clear(self) -> None:
         if self._store is not None:
-            self._store.purge(self.name)
+            self._store.purge(self._key)
+        for message in self._messages.values():
+            message.state = _GONE
         self._messages.clear()
         self._by_handle.clear()
         self._timeline.clear()
-        self._ready.clear()
+        self._fresh.clear()
+        self._returned.clear()
         self._groups.clear()
         self._group_heap.clear()
+        self._dedup.clear()
+        self._dedup_order.clear()
+        self._counts = [0, 0, 0]
         self.changed.clear()
 
-    def _remove(self, message: _Message) -> None:
-        del self._messages[message.id]
-        if self._store is not None:
-            self._store.delete(self.name, message.id)
-        if message.receipt_handle is not None:
-            self._by_handle.pop(message.receipt_handle, None)
-        if self.fifo:
-            group = self._groups[message.group_id or ""]
-            if message.in_flight:
-                group.in_flight -= 1
-            try:
-                group.messages.remove(message)  # the head, in order of processing
-            except ValueError:
-                pass
-            if not group.messages and group.in_flight == 0:
-                del self._groups[message.group_id or ""]
-            else:
-                self._offer_group(message.group_id or "")
+    def close(self) -> None:
+        """DeleteQueue: its messages go, and it refuses every later request."""
+        self._clear()
+        self.deleted = True
+        self.changed.set()  # long polls return
 
-    def _move_to_dead_letter(self, message: _Message) -> None:
+    def _remove(self, message: _Message, now: float) -> None:
+        del self._messages[message.seq]
+        self._counts[message.state] -= 1
+        was_in_flight = message.state == IN_FLIGHT
+        message.state = _GONE
+        if self._store is not None:
+            self._store.remove(self._key, message)
+        if message.handle is not None:
+            self._by_handle.pop(message.handle, None)
+            for old in (message.extra.old_handles or []) if message.extra else []:
+                self._by_handle.pop(old, None)
+        if self.fifo:
+            group_id = message.group_id or ""
+            group = self._groups[group_id]
+            if was_in_flight:
+                group.in_flight -= 1
+            if group.messages and group.messages[0] is message:
+                group.messages.popleft()  # the usual case: processed in order
+            else:
+                group.messages.remove(message)
+            if not group.messages and group.in_flight == 0:
+                del self._groups[group_id]
+            else:
+                self._offer_group(group_id, now)
+
+    def _move_to_dead_letter(self, message: _Message, now: float) -> bool:
+        """Move ``message`` to the dead-letter queue; False when there is none (it stays)."""
         dead_letter = self._dead_letter()
-        self._remove(message)
-        if dead_letter is None:
-            return
-        moved = _Message(
-            id=message.id,
-            body=message.body,
-            message_attributes=message.message_attributes,
-            md5_of_body=message.md5_of_body,
-            md5_of_attributes=message.md5_of_attributes,
-            sent_at=message.sent_at,  # retention counts from the original send
-            seq=next(dead_letter._seq),
-            available_at=dead_letter._clock.time(),
-            group_id=message.group_id,
-            deduplication_id=message.deduplication_id,
-            sequence_number=message.sequence_number,
-            dead_letter_source=self.arn,
-        )
-        dead_letter._add(moved, dead_letter._clock.time())
-        for listener in list(dead_letter.listeners):
-            listener()
+        if dead_letter is None or dead_letter.deleted:
+            return False
+        self._remove(message, now)
+        dead_letter.take(message, source=self.arn)
+        return True
+
+    def take(self, message: _Message, *, source: str | None) -> None:
+        """Accept a message another queue moves here: to its dead-letter queue (``source``:
+        that queue's ARN; the receive count carries on, as in SQS) or back from one by a
+        message move task (``source`` None; received afresh). Same id, body and attributes;
+        retention counts from the original send."""
+        now = self._clock.time()
+        self._apply_due(now)
+        old = message.extra
+        extra = None
+        if old is not None or source is not None:
+            extra = _Extra(
+                old.group_id if old else None,
+                old.deduplication_id if old else None,
+                f"{next(self._sequence):020d}" if self.fifo else None,
+                old.trace_header if old else None,
+                source,
+            )
+        moved = _Message(message.id, message.body, message.attributes, message.sent_at,
+                         next(self._seq), now, extra)  # fmt: skip
+        if source is not None:
+            moved.receive_count = message.receive_count
+            moved.first_receive_at = message.first_receive_at
+        self._add(moved, now)
+        if self._store is not None:
+            self._store.add(self._key, moved)
+            self._store.commit()
+        self._notify()
+
+    def peek_oldest(self) -> _Message | None:
+        """The oldest message not in flight (for message move tasks)."""
+        self._apply_due(self._clock.time())
+        for message in self._messages.values():  # insertion order: oldest first
+            if message.state != IN_FLIGHT:
+                return message
+        return None
+
+    def take_oldest(self) -> _Message | None:
+        """Remove and return the oldest message not in flight."""
+        message = self.peek_oldest()
+        if message is not None:
+            self._remove(message, self._clock.time())
+        return message
+
+    # --- attributes -----------------------------------------------------------------------
+
+    def reconfigure(self, config: QueueConfig) -> None:
+        """New attributes (SetQueueAttributes, TagQueue): LastModifiedTimestamp moves."""
+        self.config = config
+        self.modified_at = self._clock.time()
+
+    def dead_letter_target(self) -> Queue | None:
+        return self._dead_letter()
 
     # --- inspection -----------------------------------------------------------------------
 
     def counts(self) -> Counts:
-        """Approximate counts (exact here): visible, in flight, delayed."""
-        now = self._clock.time()
-        self._apply_due(now)
-        in_flight = sum(1 for m in self._messages.values() if m.in_flight)
-        delayed = sum(
-            1 for m in self._messages.values() if not m.in_flight and m.available_at > now
-        )
-        return Counts(len(self._messages) - in_flight - delayed, in_flight, delayed)
+        """Approximate counts (exact here): visible, in flight, delayed; O(1)."""
+        self._apply_due(self._clock.time())
+        delayed, visible, in_flight = self._counts
+        return Counts(visible, in_flight, delayed)
 
     def snapshot(self) -> dict[str, list[str]]:
         """Bodies by state, in queue order, for tests."""
-        now = self._clock.time()
-        self._apply_due(now)
+        self._apply_due(self._clock.time())
         state: dict[str, list[str]] = {"visible": [], "in_flight": [], "delayed": []}
-        for message in sorted(self._messages.values(), key=lambda m: m.seq):
-            key = (
-                "in_flight"
-                if message.in_flight
-                else "delayed"
-                if message.available_at > now
-                else "visible"
-            )
-            state[key].append(message.body)
+        names = {DELAYED: "delayed", VISIBLE: "visible", IN_FLIGHT: "in_flight"}
+        for message in self._messages.values():
+            state[names[message.state]].append(message.body)
         return state
 
     def __len__(self) -> int:
         return len(self._messages)
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.arn} ({len(self)} messages)>"
