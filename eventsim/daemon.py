@@ -13,6 +13,7 @@ everything the same way with one ``error:`` line and exit 1.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -114,15 +115,19 @@ def _watch_code(sim: Simulator, loop: asyncio.AbstractEventLoop) -> BaseObserver
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
-            path = Path(str(event.src_path))
-            if path.suffix != ".py" or event.event_type not in ("modified", "created", "moved",
-                                                                "closed"):  # fmt: skip
+            if event.event_type not in ("modified", "created", "moved", "closed"):
                 return
+            # A safe write (most editors) renames a temporary file over the module: the
+            # module is the move's destination.
+            paths = [Path(os.fsdecode(p)) for p in (event.src_path, getattr(event, "dest_path", ""))
+                     if p]  # fmt: skip
             names = sorted(
-                {n for folder, ns in folders.items() if path.is_relative_to(folder) for n in ns}
-            )
+                {n for path in paths if path.suffix == ".py"
+                 for folder, ns in folders.items() if path.is_relative_to(folder) for n in ns}
+            )  # fmt: skip
             if names:
-                loop.call_soon_threadsafe(_reload, sim, names, str(path))
+                changed = next(str(p) for p in reversed(paths) if p.suffix == ".py")
+                loop.call_soon_threadsafe(_reload, sim, names, changed)
 
     observer = Observer()
     for folder in folders:

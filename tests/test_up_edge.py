@@ -147,5 +147,10 @@ def test_reload_picks_up_changed_handler_code(tmp_path: Path) -> None:
         (code / "app.py").write_text("def handler(event, context):\n    return 'v2'\n")
         up.wait_for("code.changed")
         assert eventsim("invoke", "app", "--remote", *config).stdout.strip() == '"v2"'
+        # An editor's safe write: a temporary file renamed over the module.
+        (code / "app.py.swp-new").write_text("def handler(event, context):\n    return 'v3'\n")
+        os.replace(code / "app.py.swp-new", code / "app.py")
+        up.wait_for("code.changed")
+        assert eventsim("invoke", "app", "--remote", *config).stdout.strip() == '"v3"'
     finally:
         up.stop()
