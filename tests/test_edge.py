@@ -205,9 +205,9 @@ async def test_sqs_fifo_create_list_purge_and_errors(edge: Edge) -> None:
     with pytest.raises(ClientError) as missing_group:
         await call(sqs.send_message, QueueUrl=fifo, MessageBody="x")
     assert missing_group.value.response["Error"]["Code"] == "MissingParameter"
-    with pytest.raises(ClientError) as bad:
+    with pytest.raises(ClientError) as bad:  # a .fifo name without FifoQueue: true
         await call(sqs.create_queue, QueueName="bad.fifo")
-    assert bad.value.response["Error"]["Code"] == "InvalidAttributeValue"
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterValue"
 
 
 # --- DynamoDB -------------------------------------------------------------------------------

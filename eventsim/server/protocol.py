@@ -81,7 +81,13 @@ async def serve(
     opened (or after its previous response) is closed: aiohttp's keep-alive timer runs from
     the connection's start and closes a connection still waiting for a whole request. (The
     body's time is the handler's: see ``read_body``.) ``decompress``: undo a request's
-    ``Content-Encoding`` (gzip...) before handlers read the body."""
+    ``Content-Encoding`` (gzip...) before handlers read the body.
+
+    Every response carries an ``x-amzn-RequestId`` (botocore reports it as
+    ``ResponseMetadata["RequestId"]``): the handler's own, or a new one (``stamp_request_id``).
+    """
+    if stamp_request_id not in app.on_response_prepare:
+        app.on_response_prepare.append(stamp_request_id)
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -96,6 +102,13 @@ async def serve(
         if isinstance(address, tuple) and len(address) >= 2:
             return runner, int(address[1])
     return runner, port
+
+
+async def stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """Give ``response`` an ``x-amzn-RequestId`` unless its handler set one (as Lambda's
+    Invoke does with the invocation's id, or an XML error with the id in its body)."""
+    if "x-amzn-RequestId" not in response.headers:
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
 
 
 def json_response(payload: Any, status: int = 200, content_type: str = AMZ_JSON) -> web.Response:

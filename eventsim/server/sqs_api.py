@@ -1,71 +1,87 @@
-"""SQS's JSON protocol (``X-Amz-Target: AmazonSQS.<Operation>``), as boto3 speaks it.
+"""SQS on the edge: the JSON protocol (``X-Amz-Target: AmazonSQS.<Operation>``) as boto3 speaks
+it, and, for SDKs from before it, the query protocol (``sqs_query.py``), over one set of
+operations.
 
-Queue URLs are ``<edge>/<account>/<queue>``; every operation finds its queue by the URL's
-last segment. Errors carry SQS's code in ``__type`` and in ``x-amzn-query-error``, which is
-where botocore reads it from.
+Queue URLs are ``<edge>/<account>/<queue>`` in the config's region and
+``<edge>/queue/<region>/<account>/<queue>`` in others; a caller's region is the one its
+request is signed for. An operation takes and returns the JSON protocol's shapes.
 
-Values SQS refuses are refused here with SQS's code and words: a wait over 20 s, a visibility
-timeout outside 0..43200, characters outside XML's set in a body or string attribute
-(``InvalidMessageContents``), a ``Number`` attribute that is not a number. (The queue checks
-sizes, names, delays and FIFO rules for every sender; see sources/messages.py.)
+Errors carry SQS's JSON type in ``__type`` and the query protocol's code in
+``x-amzn-query-error`` (which botocore reports as the error's ``Code``, as AWS's own answers
+do: ``AWS.SimpleQueueService.NonExistentQueue``, ``QueueAlreadyExists``...). The rules a message
+must meet are the queue's (``resources/messages.py``), so the Python API refuses the same.
+
+Example::
+
+    boto3.client("sqs", endpoint_url=sim.endpoint_url).create_queue(QueueName="jobs")
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import json
 import re
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from ..events.sqs import md5_of_body, md5_of_message_attributes
-from ..resources.messages import Message, QueueError
+from ..events.sqs import md5_of_message_attributes
+from ..resources import queue_attributes
+from ..resources.messages import MAX_BATCH, Message, QueueError, Sent, receive_limits
 from ..resources.queue import Queue
-from .protocol import ApiError, json_response, optional, parse_json, read_json, require
-from .protocol import error_response as shaped
+from ..resources.queues import QueueRegistry, list_page, not_found
+from . import sqs_query
+from .protocol import ApiError, json_response, read_json
 from .services import Service, json_version
+from .sqs_query import codes
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
-#: SQS's own codes for the legacy names botocore maps onto its exception classes.
-_QUERY_CODES = {
-    "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
-    "ReceiptHandleIsInvalid": "ReceiptHandleIsInvalid",
-    "MessageNotInflight": "AWS.SimpleQueueService.MessageNotInflight",
-    "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-    "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
-    "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-    "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
-    "PurgeQueueInProgress": "AWS.SimpleQueueService.PurgeQueueInProgress",
-}
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-#: MessageGroupId, MessageDeduplicationId: alphanumerics and punctuation, 1..128.
-_TOKEN = re.compile(r"^[!-~]{1,128}$")
-#: A DataType: String, Number or Binary, optionally ".<custom label>" (printable ASCII).
-_DATA_TYPE = re.compile(r"^(String|Number|Binary)(\.[!-~]*)?$")
-#: What SQS refuses in a body or string value: anything outside XML 1.0's Char production.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
-_CHARSETS = "the set of allowed characters is available at http://www.w3.org/TR/REC-xml/#charsets"
+_CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
 #: The largest request: a message (or a batch) holds at most 1 MiB, but JSON may spell each
 #: byte of it in up to three (``\u00e9`` for the two bytes of an é).
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
+MAX_BATCH_BYTES = 1024 * 1024
 
-Operation = Callable[["SqsApi", dict[str, Any]], Awaitable[dict[str, Any]]]
+Operation = Callable[["SqsApi", dict[str, Any], "Call"], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who is calling: the region its request is signed for, the edge's URL as it reached
+    it, and its ``X-Amzn-Trace-Id`` header."""
+
+    region: str
+    base_url: str
+    trace_header: str | None = None
 
 
 def error_response(error: ApiError, content_type: str | None = None) -> web.Response:
+    json_type, query_code, status = codes(error.code)
+    status = error.status if error.status != 400 else status
     response = json_response(
-        {"__type": f"com.amazonaws.sqs#{error.code}", "message": str(error)}, error.status,
+        {"__type": f"com.amazonaws.sqs#{json_type}", "message": str(error)}, status,
         *([content_type] if content_type else []),
     )  # fmt: skip
-    fault = "Receiver" if error.status >= 500 else "Sender"
-    response.headers["x-amzn-query-error"] = f"{_QUERY_CODES.get(error.code, error.code)};{fault}"
+    fault = "Receiver" if status >= 500 else "Sender"
+    response.headers["x-amzn-query-error"] = f"{query_code};{fault}"
     return response
+
+
+def refused(exc: QueueError) -> ApiError:
+    return ApiError(exc.code, str(exc), codes(exc.code)[2])
+
+
+def region_of(request: web.Request, default: str) -> str:
+    """The region the request is signed for (SigV4 credential scope), else ``default``."""
+    match = _CREDENTIAL.search(request.headers.get("Authorization", ""))
+    scope = match.group(1) if match else request.query.get("X-Amz-Credential", "")
+    parts = scope.split("/")
+    return parts[2] if len(parts) == 5 and parts[2] else default
 
 
 class SqsApi:
@@ -77,106 +93,250 @@ class SqsApi:
         self._sim = sim
         self._base_url = base_url
 
+    @property
+    def queues(self) -> QueueRegistry:
+        return self._sim.queues
+
+    def call(self, request: web.Request) -> Call:
+        host = request.headers.get("Host")
+        base = f"{request.scheme}://{host}" if host else self._base_url()
+        return Call(region_of(request, self._sim.config.region), base,
+                    request.headers.get("X-Amzn-Trace-Id"))  # fmt: skip
+
     def error(self, request: web.Request, error: ApiError) -> web.Response:
-        if "X-Amz-Target" not in request.headers and request.content_type.endswith("urlencoded"):
-            # An SDK from before SQS's JSON protocol (botocore < 1.31) reads XML errors.
-            return shaped("query", error)
+        if "X-Amz-Target" not in request.headers:
+            return sqs_query.error_response(request, error)  # an SDK from before JSON
         return error_response(error, json_version(request))
 
     async def handle(self, request: web.Request) -> web.Response:
-        prefix, _, operation = request.headers.get("X-Amz-Target", "").partition(".")
-        method = _OPERATIONS.get(operation) if prefix == "AmazonSQS" else None
+        if "X-Amz-Target" not in request.headers:
+            return await sqs_query.handle(self, request)
+        prefix, _, name = request.headers["X-Amz-Target"].partition(".")
         try:
-            if method is None:
+            if prefix != "AmazonSQS" or name not in OPERATIONS:
                 raise ApiError(
                     "UnsupportedOperation",
-                    f"eventsim does not support {operation or 'this request'} (it serves SQS's "
-                    "JSON protocol: X-Amz-Target: AmazonSQS.<Operation>, botocore >= 1.31)",
+                    f"eventsim does not support {name or 'this request'} (it serves SQS's "
+                    "JSON protocol: X-Amz-Target: AmazonSQS.<Operation>, and its query protocol)",
                 )
             # Strings with lone surrogates are let through: SQS names its own error for a
             # body or attribute value (InvalidMessageContents); other strings are checked.
-            return json_response(await method(self, await read_json(request, surrogates=True)))
+            body = await read_json(request, surrogates=True)
+            return json_response(await self.run(name, body, self.call(request)))
         except ApiError as exc:
             return self.error(request, exc)
+
+    def serves(self, name: str) -> bool:
+        return name in OPERATIONS
+
+    async def run(self, name: str, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        """Operation ``name`` with a JSON-shaped body; QueueError as an ApiError."""
+        try:
+            return await OPERATIONS[name](self, body, call)
         except QueueError as exc:
-            return self.error(request, ApiError(exc.code, str(exc)))
+            raise refused(exc) from None
 
     # --- queues ---------------------------------------------------------------------------
 
-    def url(self, name: str) -> str:
-        return f"{self._base_url()}/{self._sim.config.account}/{name}"
+    def url(self, call: Call, queue: Queue) -> str:
+        return self.queues.url(call.base_url, queue)
 
-    def _queue(self, body: dict[str, Any]) -> Queue:
-        url = require(body, "QueueUrl")
-        return self._named(url.rstrip("/").rsplit("/", 1)[-1])
+    def _queue(self, body: dict[str, Any], call: Call, name: str = "QueueUrl") -> Queue:
+        return self.queues.by_url(_required(body, name), call.region)
 
-    def _named(self, name: str) -> Queue:
-        queue = self._sim.queues.get(name)
-        if queue is None:
-            raise ApiError("QueueDoesNotExist", "The specified queue does not exist.")
-        return queue
+    async def get_queue_url(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        name = _required(body, "QueueName")
+        owner = _optional(body, "QueueOwnerAWSAccountId", str)
+        queue = self.queues.get_queue(name, call.region)
+        if queue is None or owner not in (None, self.queues.account):
+            raise not_found()
+        return {"QueueUrl": self.url(call, queue)}
 
-    async def get_queue_url(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"QueueUrl": self.url(self._named(require(body, "QueueName")).name)}
+    async def list_queues(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        prefix = _optional(body, "QueueNamePrefix", str) or ""
+        limit = _optional(body, "MaxResults", int)
+        if limit is not None and not 1 <= limit <= 1000:
+            raise ApiError(
+                "InvalidParameterValue",
+                f"Value {limit} for parameter MaxResults is "
+                "invalid. Reason: MaxResults must be an integer between 1 and 1000.",
+            )
+        names, token = list_page(self.queues.names(call.region, prefix), limit,
+                                 _optional(body, "NextToken", str))  # fmt: skip
+        result: dict[str, Any] = {}
+        if names:
+            found = (self.queues.get_queue(n, call.region) for n in names)
+            result["QueueUrls"] = [self.url(call, q) for q in found if q is not None]
+        if token:
+            result["NextToken"] = token
+        return result
 
-    async def list_queues(self, body: dict[str, Any]) -> dict[str, Any]:
-        prefix = optional(body, "QueueNamePrefix", str, "")
-        names = sorted(n for n in self._sim.queues if n.startswith(prefix))
-        return {"QueueUrls": [self.url(n) for n in names]} if names else {}
+    async def create_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        name = _required(body, "QueueName")
+        attributes = _string_map(body, "Attributes")
+        tags = _string_map(body, "tags")
+        queue = self.queues.create(name, attributes, tags, region=call.region)
+        return {"QueueUrl": self.url(call, queue)}
 
-    async def create_queue(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = require(body, "QueueName")
-        attributes = optional(body, "Attributes", dict, {})
-        if not all(isinstance(v, str) for v in attributes.values()):
-            raise ApiError("InvalidAttributeValue", "queue attribute values are strings")
-        try:
-            parse_json(attributes.get("RedrivePolicy") or "{}")
-        except ValueError as exc:
-            raise ApiError("InvalidAttributeValue", f"invalid RedrivePolicy: {exc}") from None
-        if name not in self._sim.queues:
-            try:
-                self._sim.create_queue(name, attributes)
-            except ValueError as exc:
-                raise ApiError("InvalidAttributeValue", str(exc)) from None
-        return {"QueueUrl": self.url(name)}
-
-    async def get_queue_attributes(self, body: dict[str, Any]) -> dict[str, Any]:
-        queue = self._queue(body)
-        wanted = set(_strings(body, "AttributeNames") or ["All"])
-        attributes = queue_attributes(queue)
-        if "All" not in wanted:
-            attributes = {k: v for k, v in attributes.items() if k in wanted}
-        return {"Attributes": attributes}
-
-    async def purge_queue(self, body: dict[str, Any]) -> dict[str, Any]:
-        self._queue(body).purge()
+    async def delete_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        self.queues.delete(self._queue(body, call))
         return {}
+
+    async def get_queue_attributes(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        attributes = queue_attributes.select(queue, _strings(body, "AttributeNames"))
+        return {"Attributes": attributes} if attributes else {}
+
+    async def set_queue_attributes(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        if body.get("Attributes") is None:
+            raise _missing("Attributes")
+        self.queues.set_attributes(queue, _string_map(body, "Attributes"))
+        return {}
+
+    async def purge_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        self._queue(body, call).purge()
+        return {}
+
+    async def tag_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        if not body.get("Tags"):
+            raise _missing("Tags")
+        self.queues.tag(queue, _string_map(body, "Tags"))
+        return {}
+
+    async def untag_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        if not body.get("TagKeys"):
+            raise _missing("TagKeys")
+        self.queues.untag(queue, _strings(body, "TagKeys"))
+        return {}
+
+    async def list_queue_tags(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        tags = dict(self._queue(body, call).config.tags)
+        return {"Tags": tags} if tags else {}
+
+    async def list_dead_letter_source_queues(
+        self, body: dict[str, Any], call: Call
+    ) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        limit = _optional(body, "MaxResults", int)
+        if limit is not None and not 1 <= limit <= 1000:
+            raise ApiError(
+                "InvalidParameterValue",
+                f"Value {limit} for parameter MaxResults is "
+                "invalid. Reason: MaxResults must be an integer between 1 and 1000.",
+            )
+        sources = {q.name: q for q in self.queues.dead_letter_sources(queue)}
+        names, token = list_page(sorted(sources), limit, _optional(body, "NextToken", str))
+        result: dict[str, Any] = {"queueUrls": [self.url(call, sources[n]) for n in names]}
+        if token:
+            result["NextToken"] = token
+        return result
+
+    async def add_permission(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        """AddPermission: a statement in the queue's Policy (stored, not enforced)."""
+        queue = self._queue(body, call)
+        label = _required(body, "Label")
+        accounts, actions = _strings(body, "AWSAccountIds"), _strings(body, "Actions")
+        if not accounts:
+            raise _missing("PrincipalId")
+        if not actions:
+            raise _missing("Actions")
+        policy, statements = _policy(queue)
+        if any(s.get("Sid") == label for s in statements if isinstance(s, dict)):
+            raise ApiError("InvalidParameterValue", f"Value {label} for parameter Label is "
+                           "invalid. Reason: Already exists.")  # fmt: skip
+        principals = [f"arn:aws:iam::{a}:root" for a in accounts]
+        names = [f"SQS:{a}" for a in actions]
+        statements.append({
+            "Sid": label, "Effect": "Allow",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": names[0] if len(names) == 1 else names, "Resource": queue.arn,
+        })  # fmt: skip
+        policy["Statement"] = statements
+        self.queues.set_attributes(queue, {"Policy": json.dumps(policy, separators=(",", ":"))})
+        return {}
+
+    async def remove_permission(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        label = _required(body, "Label")
+        policy, statements = _policy(queue)
+        kept = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") == label)]
+        if len(kept) == len(statements):
+            raise ApiError("InvalidParameterValue", f"Value {label} for parameter Label is "
+                           "invalid. Reason: can't find label.")  # fmt: skip
+        policy["Statement"] = kept
+        text = json.dumps(policy, separators=(",", ":")) if kept else ""
+        self.queues.set_attributes(queue, {"Policy": text})
+        return {}
+
+    # --- message move tasks -----------------------------------------------------------------
+
+    async def start_message_move_task(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        handle = self.queues.moves.start(
+            _required(body, "SourceArn"),
+            _optional(body, "DestinationArn", str),
+            _optional(body, "MaxNumberOfMessagesPerSecond", int),
+        )
+        return {"TaskHandle": handle}
+
+    async def list_message_move_tasks(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        results = self.queues.moves.list(
+            _required(body, "SourceArn"), _optional(body, "MaxResults", int)
+        )
+        return {"Results": results}
+
+    async def cancel_message_move_task(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        moved = self.queues.moves.cancel(_required(body, "TaskHandle"))
+        return {"ApproximateNumberOfMessagesMoved": moved}
 
     # --- messages -------------------------------------------------------------------------
 
-    async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        return _send(self._queue(body), body)
+    async def send_message(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        return _sent(queue.send(**_send_options(body, call)))
 
-    async def send_message_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        queue = self._queue(body)
-        entries = _entries(body)
+    async def send_message_batch(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        entries = _entries(body, "SendMessageBatchRequestEntry")
+        size = sum(len(str(e.get("MessageBody", "")).encode(errors="replace")) for e in entries)
+        if size > MAX_BATCH_BYTES:
+            raise ApiError("BatchRequestTooLong", f"Batch requests cannot be longer than "
+                           f"{MAX_BATCH_BYTES} bytes. You have sent {size} bytes.")  # fmt: skip
+        if queue.fifo:  # these refuse the whole batch
+            for entry in entries:
+                if entry.get("MessageGroupId") is None:
+                    raise ApiError(
+                        "InvalidParameterValue",
+                        "The request must contain the parameter MessageGroupId.",
+                    )
+                if entry.get("MessageDeduplicationId") is None and not (
+                    queue.config.content_based_deduplication
+                ):
+                    raise ApiError("InvalidParameterValue", "The queue should either have "
+                                   "ContentBasedDeduplication enabled or MessageDeduplicationId "
+                                   "provided explicitly")  # fmt: skip
+        outcomes = queue.send_each([_send_options(entry, call) for entry in entries])
         successful, failed = [], []
-        for entry in entries:
-            try:
-                successful.append({"Id": entry["Id"], **_send(queue, entry)})
-            except (QueueError, ApiError) as exc:
-                failed.append(_failure(entry["Id"], exc))
+        for entry, outcome in zip(entries, outcomes, strict=True):
+            if isinstance(outcome, QueueError):
+                failed.append(_failure(entry["Id"], outcome, batch=True))
+            else:
+                successful.append({"Id": entry["Id"], **_sent(outcome)})
         return {"Successful": successful, "Failed": failed}
 
-    async def receive_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        queue = self._queue(body)
-        count = _ranged(body, "MaxNumberOfMessages", 1, 10, "Must be between 1 and 10")
-        wait = _ranged(body, "WaitTimeSeconds", 0, 20, "Must be >= 0 and <= 20")
-        visibility = _ranged(body, "VisibilityTimeout", 0, 43200, "Must be >= 0 and <= 43200")
+    async def receive_message(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        count = _optional(body, "MaxNumberOfMessages", int)
+        wait = _optional(body, "WaitTimeSeconds", int)
+        visibility = _optional(body, "VisibilityTimeout", int)
+        receive_limits(1 if count is None else count, wait, visibility)
         system = set(_strings(body, "AttributeNames")) | set(
             _strings(body, "MessageSystemAttributeNames")
         )
         names = _strings(body, "MessageAttributeNames")
+        _optional(body, "ReceiveRequestAttemptId", str)
         messages = await queue.receive_messages(
             max_messages=1 if count is None else count,
             wait_seconds=wait,
@@ -186,34 +346,51 @@ class SqsApi:
             return {}
         return {"Messages": [_message(m, system, names) for m in messages]}
 
-    async def delete_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        self._queue(body).delete_message(require(body, "ReceiptHandle"))
+    async def delete_message(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        self._queue(body, call).delete_message(_required(body, "ReceiptHandle"))
         return {}
 
-    async def delete_message_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        queue = self._queue(body)
-        return _each(_entries(body), lambda e: queue.delete_message(require(e, "ReceiptHandle")))
+    async def delete_message_batch(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        entries = _entries(body, "DeleteMessageBatchRequestEntry")
+        return _each(entries, lambda e: queue.delete_message(_required(e, "ReceiptHandle")))
 
-    async def change_message_visibility(self, body: dict[str, Any]) -> dict[str, Any]:
-        self._queue(body).change_message_visibility(
-            require(body, "ReceiptHandle"), _visibility(body)
+    async def change_message_visibility(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
+        self._queue(body, call).change_message_visibility(
+            _required(body, "ReceiptHandle"), _visibility(body)
         )
         return {}
 
-    async def change_message_visibility_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        queue = self._queue(body)
+    async def change_message_visibility_batch(
+        self, body: dict[str, Any], call: Call
+    ) -> dict[str, Any]:
+        queue = self._queue(body, call)
+        entries = _entries(body, "ChangeMessageVisibilityBatchRequestEntry")
         return _each(
-            _entries(body),
-            lambda e: queue.change_message_visibility(require(e, "ReceiptHandle"), _visibility(e)),
+            entries,
+            lambda e: queue.change_message_visibility(
+                _required(e, "ReceiptHandle"), _visibility(e)
+            ),  # fmt: skip
         )
 
 
-_OPERATIONS: dict[str, Operation] = {
+OPERATIONS: dict[str, Operation] = {
     "GetQueueUrl": SqsApi.get_queue_url,
     "ListQueues": SqsApi.list_queues,
     "CreateQueue": SqsApi.create_queue,
+    "DeleteQueue": SqsApi.delete_queue,
     "GetQueueAttributes": SqsApi.get_queue_attributes,
+    "SetQueueAttributes": SqsApi.set_queue_attributes,
     "PurgeQueue": SqsApi.purge_queue,
+    "TagQueue": SqsApi.tag_queue,
+    "UntagQueue": SqsApi.untag_queue,
+    "ListQueueTags": SqsApi.list_queue_tags,
+    "ListDeadLetterSourceQueues": SqsApi.list_dead_letter_source_queues,
+    "AddPermission": SqsApi.add_permission,
+    "RemovePermission": SqsApi.remove_permission,
+    "StartMessageMoveTask": SqsApi.start_message_move_task,
+    "ListMessageMoveTasks": SqsApi.list_message_move_tasks,
+    "CancelMessageMoveTask": SqsApi.cancel_message_move_task,
     "SendMessage": SqsApi.send_message,
     "SendMessageBatch": SqsApi.send_message_batch,
     "ReceiveMessage": SqsApi.receive_message,
@@ -224,185 +401,123 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-def queue_attributes(queue: Queue) -> dict[str, str]:
-    c = queue.config
-    counts = queue.counts()
-    attributes = {
-        "QueueArn": queue.arn,
-        "ApproximateNumberOfMessages": str(counts.visible),
-        "ApproximateNumberOfMessagesNotVisible": str(counts.in_flight),
-        "ApproximateNumberOfMessagesDelayed": str(counts.delayed),
-        "VisibilityTimeout": str(c.visibility_timeout),
-        "DelaySeconds": str(c.delay_seconds),
-        "MessageRetentionPeriod": str(c.message_retention_period),
-        "MaximumMessageSize": str(c.maximum_message_size),
-        "ReceiveMessageWaitTimeSeconds": str(c.receive_message_wait_time_seconds),
-    }
-    if queue.fifo:
-        attributes["FifoQueue"] = "true"
-        attributes["ContentBasedDeduplication"] = str(c.content_based_deduplication).lower()
-    if c.redrive is not None:
-        target = queue.arn.rsplit(":", 1)[0] + ":" + c.redrive.dead_letter_queue
-        attributes["RedrivePolicy"] = (
-            f'{{"deadLetterTargetArn":"{target}","maxReceiveCount":{c.redrive.max_receive_count}}}'
-        )
-    return attributes
+# --- parameters ------------------------------------------------------------------------------
 
 
-def _int(body: dict[str, Any], name: str, default: int | None) -> int | None:
-    value = body.get(name, default)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ApiError("InvalidParameterValue", f"{name} must be an integer, got {value!r}")
+def _missing(name: str) -> ApiError:
+    return ApiError("MissingParameter", f"The request must contain the parameter {name}.")
+
+
+def _policy(queue: Queue) -> tuple[dict[str, Any], list[Any]]:
+    """The queue's Policy document (a new one if it has none) and its statements."""
+    policy: Any = json.loads(queue.config.policy) if queue.config.policy else None
+    if not isinstance(policy, dict):
+        policy = {"Version": "2008-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy"}
+    statements = policy.get("Statement", [])
+    return policy, list(statements) if isinstance(statements, list) else [statements]
+
+
+def _required(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None or value == "" and name != "MessageBody":
+        raise _missing(name)
+    if not isinstance(value, str):
+        raise ApiError("InvalidParameterValue", f"Value for parameter {name} is invalid. "
+                       "Reason: it must be a string.")  # fmt: skip
     return value
 
 
-def _ranged(body: dict[str, Any], name: str, low: int, high: int, reason: str) -> int | None:
-    """An optional integer in ``low..high``, refused in SQS's words."""
-    value = _int(body, name, None)
-    if value is not None and not low <= value <= high:
+def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise ApiError(
             "InvalidParameterValue",
-            f"Value {value} for parameter {name} is invalid. Reason: {reason}, if provided.",
+            f"Value {value!r} for parameter {name} is "
+            f"invalid. Reason: it must be {'an integer' if kind is int else 'a string'}.",
         )
-    return value
-
-
-def _visibility(body: dict[str, Any]) -> int:
-    if body.get("VisibilityTimeout") is None:
-        raise ApiError(
-            "MissingParameter", "The request must contain the parameter VisibilityTimeout."
-        )
-    value = _ranged(body, "VisibilityTimeout", 0, 43200, "Must be >= 0 and <= 43200")
-    assert value is not None
     return value
 
 
 def _strings(body: dict[str, Any], name: str) -> list[str]:
-    values = optional(body, name, list, [])
-    if not all(isinstance(v, str) for v in values):
+    values = body.get(name)
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ApiError("InvalidParameterValue", f"{name} must be a list of strings")
-    return values  # type: ignore[no-any-return]
+    return values
 
 
-def _check_text(text: str, where: str) -> None:
-    """Refuse characters SQS does not take (XML 1.0's Char production) in ``text``."""
-    bad = _NOT_XML_CHAR.search(text)
-    if bad is not None:
-        raise ApiError(
-            "InvalidMessageContents",
-            f"Invalid binary character '#x{ord(bad.group()):X}' was found in {where}, {_CHARSETS}",
-        )
-
-
-def _check_number(name: str, text: str) -> None:
-    """A Number attribute: a decimal of up to 38 digits between 10^-128 and 10^126."""
-    if not _NUMBER.fullmatch(text):
-        raise ApiError(
-            "InvalidParameterValue",
-            f"Can't cast the value of message (user) attribute '{name}' to a number.",
-        )
-    number = Decimal(text.strip())
-    significant = "".join(map(str, number.as_tuple().digits)).strip("0")
-    if len(significant) > 38 or number and not -128 <= number.adjusted() <= 126:
-        raise ApiError(
-            "InvalidParameterValue",
-            f"The value of message attribute '{name}' is out of range for a Number: up to 38 "
-            "digits, between 10^-128 and 10^126",
-        )
-
-
-def _attributes_in(raw: Any) -> dict[str, dict[str, Any]]:
-    """MessageAttributes from JSON (binary values base64) to the queue's API form (bytes)."""
-    if raw is None:
+def _string_map(body: dict[str, Any], name: str) -> dict[str, str]:
+    values = body.get(name)
+    if values is None:
         return {}
-    if not isinstance(raw, dict):
-        raise ApiError("InvalidParameterValue", "MessageAttributes must be a map")
-    out: dict[str, dict[str, Any]] = {}
-    for name, value in raw.items():
-        if not isinstance(value, dict):
-            raise ApiError("InvalidParameterValue", f"message attribute {name!r} must be a map")
-        value = {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
-        data_type = value.get("DataType")
-        if not isinstance(data_type, str) or not _DATA_TYPE.match(data_type):
-            raise ApiError(
-                "InvalidParameterValue",
-                f"message attribute {name!r}: DataType must be String, Number or Binary "
-                f"(optionally with a .label of printable ASCII), got {data_type!r}",
-            )
-        kind = data_type.partition(".")[0]
-        key = "BinaryValue" if kind == "Binary" else "StringValue"
-        given = value.get(key)
-        if given is None or given == "":
-            raise ApiError(
-                "InvalidParameterValue",
-                f"Message (user) attribute '{name}' must contain a non-empty value of type "
-                f"'{kind}'.",
-            )
-        if not isinstance(given, str):
-            raise ApiError("InvalidParameterValue", f"message attribute {name!r}: {key} must "
-                           "be a string")  # fmt: skip
-        if kind == "Binary":
-            try:
-                value["BinaryValue"] = base64.b64decode(given, validate=True)
-            except (binascii.Error, ValueError):
-                raise ApiError(
-                    "InvalidParameterValue", f"message attribute {name!r}: invalid base64"
-                ) from None
-        else:
-            _check_text(given, f"the value of message attribute '{name}'")
-            if kind == "Number":
-                _check_number(name, given)
-        out[name] = value
-    return out
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise ApiError("InvalidParameterValue", f"{name} must be a map of strings to strings")
+    return values
 
 
-def _send(queue: Queue, body: dict[str, Any]) -> dict[str, Any]:
-    text = require(body, "MessageBody")
-    _check_text(text, "the message body")
-    attributes = _attributes_in(body.get("MessageAttributes"))
-    message_id = queue.send_message(
-        text,
-        attributes=attributes,
-        delay_seconds=_int(body, "DelaySeconds", None),
-        group_id=_token(body, "MessageGroupId"),
-        deduplication_id=_token(body, "MessageDeduplicationId"),
-    )
-    result = {"MessageId": message_id, "MD5OfMessageBody": md5_of_body(text)}
-    digest = md5_of_message_attributes(attributes)
-    if digest is not None:
-        result["MD5OfMessageAttributes"] = digest
+def _visibility(body: dict[str, Any]) -> int:
+    if body.get("VisibilityTimeout") is None:
+        raise _missing("VisibilityTimeout")
+    value = _optional(body, "VisibilityTimeout", int)
+    return int(value)
+
+
+def _send_options(body: dict[str, Any], call: Call) -> dict[str, Any]:
+    """``Queue.send`` keywords from a SendMessage body or batch entry (binary values are
+    base64 text in JSON; the queue checks the rest)."""
+    return {
+        "body": body.get("MessageBody"),
+        "attributes": body.get("MessageAttributes"),
+        "delay_seconds": body.get("DelaySeconds"),
+        "group_id": body.get("MessageGroupId"),
+        "deduplication_id": body.get("MessageDeduplicationId"),
+        "system_attributes": body.get("MessageSystemAttributes"),
+        "trace_header": call.trace_header,
+    }
+
+
+def _sent(sent: Sent) -> dict[str, Any]:
+    result: dict[str, Any] = {"MessageId": sent.message_id, **sent.digests()}
+    if sent.sequence_number is not None:
+        result["SequenceNumber"] = sent.sequence_number
     return result
 
 
-def _token(body: dict[str, Any], name: str) -> str | None:
-    value = optional(body, name)
-    if value is not None and not _TOKEN.match(value):
-        raise ApiError(
-            "InvalidParameterValue",
-            f"{name} is 1 to 128 alphanumeric or punctuation characters, got {value!r}",
-        )
-    return value  # type: ignore[no-any-return]
-
-
-def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
-    entries = require(body, "Entries", list)
+def _entries(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    entries = body.get("Entries")
+    if entries is None:
+        raise _missing("Entries")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ApiError("InvalidParameterValue", "Entries must be a list of entries")
     if not entries:
-        raise ApiError("EmptyBatchRequest", "There should be at least one entry in the request.")
-    if len(entries) > 10:
-        raise ApiError(
-            "TooManyEntriesInBatchRequest", f"Maximum number of entries is 10, got {len(entries)}"
-        )
-    ids = [e.get("Id") if isinstance(e, dict) else None for e in entries]
+        raise ApiError("EmptyBatchRequest",
+                       f"There should be at least one {kind} in the request.")  # fmt: skip
+    if len(entries) > MAX_BATCH:
+        raise ApiError("TooManyEntriesInBatchRequest", f"Maximum number of entries per request "
+                       f"are {MAX_BATCH}. You have sent {len(entries)}.")  # fmt: skip
+    ids = [e.get("Id") for e in entries]
     for entry_id in ids:
         if not isinstance(entry_id, str) or not _BATCH_ID.match(entry_id):
-            raise ApiError("InvalidBatchEntryId", f"invalid batch entry id {entry_id!r}")
+            raise ApiError("InvalidBatchEntryId", "A batch entry id can only contain "
+                           "alphanumeric characters, hyphens and underscores. It can be at most "
+                           "80 letters long.")  # fmt: skip
     if len(set(ids)) != len(ids):
-        raise ApiError("BatchEntryIdsNotDistinct", "Two or more batch entries have the same Id.")
-    return entries  # type: ignore[no-any-return]
+        repeated = next(i for i in ids if ids.count(i) > 1)
+        raise ApiError("BatchEntryIdsNotDistinct", f"Id {repeated} repeated.")
+    return entries
 
 
-def _failure(entry_id: str, exc: QueueError | ApiError) -> dict[str, Any]:
-    return {"Id": entry_id, "SenderFault": True, "Code": exc.code, "Message": str(exc)}
+def _failure(entry_id: str, exc: QueueError | ApiError, batch: bool = False) -> dict[str, Any]:
+    message = str(exc)
+    if batch:  # SQS's wording inside a batch
+        message = message.replace("One or more parameters are invalid.",
+                                  "One or more parameters cannot be validated.")  # fmt: skip
+    return {"Id": entry_id, "SenderFault": True, "Code": exc.code, "Message": message}
 
 
 def _each(entries: list[dict[str, Any]], act: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -423,26 +538,25 @@ def _message(message: Message, system: set[str], names: list[str]) -> dict[str, 
         "MD5OfBody": message.md5_of_body,
         "Body": message.body,
     }
-    if system:
-        out["Attributes"] = {
-            k: v for k, v in message.attributes.items() if "All" in system or k in system
-        }
+    attributes = {k: v for k, v in message.attributes.items() if "All" in system or k in system}
+    if attributes:
+        out["Attributes"] = attributes
     chosen = {
         name: _attribute_out(value)
         for name, value in message.message_attributes.items()
         if _wanted(name, names)
     }
     if chosen:
-        out["MessageAttributes"] = chosen
         out["MD5OfMessageAttributes"] = md5_of_message_attributes(
             {n: message.message_attributes[n] for n in chosen}
         )
+        out["MessageAttributes"] = chosen
     return out
 
 
 def _wanted(name: str, patterns: list[str]) -> bool:
     for pattern in patterns:
-        if pattern in ("All", ".*") or pattern == name:
+        if pattern in ("All", ".*", "*") or pattern == name:
             return True
         if pattern.endswith(".*") and name.startswith(pattern[:-1]):
             return True
