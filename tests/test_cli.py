@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,22 @@ functions:
     assert lines[0].startswith("as scheduled by the running pid ")
     assert lines[1] == "tick <- hourly: rate(1 hour) [UTC]" and len(lines[2:4]) == 2
     assert lines[4:] == ["tick <- off: rate(1 day) [UTC]", "  (disabled: it does not fire)"]
+
+
+@pytest.mark.parametrize(("flag", "key"), [("--port", "server.port"),
+                                           ("--http-port", "server.http_port")])  # fmt: skip
+def test_a_port_in_use_is_one_error_line(tmp_path: Path, flag: str, key: str) -> None:
+    (tmp_path / "eventsim.yaml").write_text(
+        f"state_dir: state\nfunctions:\n  api: {{handler: web.echo, code: {FUNCTIONS}, "
+        "triggers: [{http: {path: /x}}]}\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        other = "--http-port" if flag == "--port" else "--port"
+        done = eventsim("up", flag, port, other, "0", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    [line] = [text for text in done.stderr.splitlines() if text.startswith("error:")]
+    assert f"port {port} on 127.0.0.1 is in use" in line and key in line and flag in line
+    assert "Traceback" not in done.stderr
