@@ -10,7 +10,14 @@ which uses ``Decimal``:
   ``contains``, ``size``;
 * updates: ``SET`` (``+``, ``-``, ``if_not_exists``, ``list_append``), ``REMOVE``, ``ADD``,
   ``DELETE``;
-* paths: names, ``#placeholders``, ``a.b`` and ``a[0]``; values are ``:placeholders``.
+* paths: names, ``#placeholders``, ``a.b`` and ``a[0]``; values are ``:placeholders``;
+* projections: only the named paths of an item (``project``);
+* key conditions: the partition key's value and the sort key's operator and operands.
+
+As DynamoDB does, a bare name that is one of DynamoDB's reserved words is refused (use a
+``#name``), as are placeholders that are not defined, and document paths of one expression
+that overlap (``a`` and ``a.b``) or conflict (``a[0]`` and ``a.b``). Error messages are
+DynamoDB's words; callers prefix them with ``Invalid <Kind>Expression: ``.
 
 Example::
 
@@ -51,7 +58,58 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<op><>|<=|>=|[=<>()\[\],.+-])|(?P<name>#[A-Za-z0-9_]+)"
     r"|(?P<value>:[A-Za-z0-9_]+)|(?P<int>\d+)|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
 )
-_RESERVED_WORDS = {"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE"}
+#: DynamoDB's reserved words (its developer guide, "Reserved words in DynamoDB"); any case.
+RESERVED_WORDS = frozenset(
+    """
+    ABORT ABSOLUTE ACTION ADD AFTER AGENT AGGREGATE ALL ALLOCATE ALTER ANALYZE AND ANY ARCHIVE
+    ARE ARRAY AS ASC ASCII ASENSITIVE ASSERTION ASYMMETRIC AT ATOMIC ATTACH ATTRIBUTE AUTH
+    AUTHORIZATION AUTHORIZE AUTO AVG BACK BACKUP BASE BATCH BEFORE BEGIN BETWEEN BIGINT BINARY
+    BIT BLOB BLOCK BOOLEAN BOTH BREADTH BUCKET BULK BY BYTE CALL CALLED CALLING CAPACITY
+    CASCADE CASCADED CASE CAST CATALOG CHAR CHARACTER CHECK CLASS CLOB CLOSE CLUSTER CLUSTERED
+    CLUSTERING CLUSTERS COALESCE COLLATE COLLATION COLLECTION COLUMN COLUMNS COMBINE COMMENT
+    COMMIT COMPACT COMPILE COMPRESS CONDITION CONFLICT CONNECT CONNECTION CONSISTENCY
+    CONSISTENT CONSTRAINT CONSTRAINTS CONSTRUCTOR CONSUMED CONTINUE CONVERT COPY CORRESPONDING
+    COUNT COUNTER CREATE CROSS CUBE CURRENT CURSOR CYCLE DATA DATABASE DATE DATETIME DAY
+    DEALLOCATE DEC DECIMAL DECLARE DEFAULT DEFERRABLE DEFERRED DEFINE DEFINED DEFINITION DELETE
+    DELIMITED DEPTH DEREF DESC DESCRIBE DESCRIPTOR DETACH DETERMINISTIC DIAGNOSTICS DIRECTORIES
+    DISABLE DISCONNECT DISTINCT DISTRIBUTE DO DOMAIN DOUBLE DROP DUMP DURATION DYNAMIC EACH
+    ELEMENT ELSE ELSEIF EMPTY ENABLE END EQUAL EQUALS ERROR ESCAPE ESCAPED EVAL EVALUATE
+    EXCEEDED EXCEPT EXCEPTION EXCEPTIONS EXCLUSIVE EXEC EXECUTE EXISTS EXIT EXPLAIN EXPLODE
+    EXPORT EXPRESSION EXTENDED EXTERNAL EXTRACT FAIL FALSE FAMILY FETCH FIELDS FILE FILTER
+    FILTERING FINAL FINISH FIRST FIXED FLATTERN FLOAT FOR FORCE FOREIGN FORMAT FORWARD FOUND
+    FREE FROM FULL FUNCTION FUNCTIONS GENERAL GENERATE GET GLOB GLOBAL GO GOTO GRANT GREATER
+    GROUP GROUPING HANDLER HASH HAVE HAVING HEAP HIDDEN HOLD HOUR IDENTIFIED IDENTITY IF IGNORE
+    IMMEDIATE IMPORT IN INCLUDING INCLUSIVE INCREMENT INCREMENTAL INDEX INDEXED INDEXES
+    INDICATOR INFINITE INITIALLY INLINE INNER INNTER INOUT INPUT INSENSITIVE INSERT INSTEAD INT
+    INTEGER INTERSECT INTERVAL INTO INVALIDATE IS ISOLATION ITEM ITEMS ITERATE JOIN KEY KEYS
+    LAG LANGUAGE LARGE LAST LATERAL LEAD LEADING LEAVE LEFT LENGTH LESS LEVEL LIKE LIMIT
+    LIMITED LINES LIST LOAD LOCAL LOCALTIME LOCALTIMESTAMP LOCATION LOCATOR LOCK LOCKS LOG
+    LOGED LONG LOOP LOWER MAP MATCH MATERIALIZED MAX MAXLEN MEMBER MERGE METHOD METRICS MIN
+    MINUS MINUTE MISSING MOD MODE MODIFIES MODIFY MODULE MONTH MULTI MULTISET NAME NAMES
+    NATIONAL NATURAL NCHAR NCLOB NEW NEXT NO NONE NOT NULL NULLIF NUMBER NUMERIC OBJECT OF
+    OFFLINE OFFSET OLD ON ONLINE ONLY OPAQUE OPEN OPERATOR OPTION OR ORDER ORDINALITY OTHER
+    OTHERS OUT OUTER OUTPUT OVER OVERLAPS OVERRIDE OWNER PAD PARALLEL PARAMETER PARAMETERS
+    PARTIAL PARTITION PARTITIONED PARTITIONS PATH PERCENT PERCENTILE PERMISSION PERMISSIONS
+    PIPE PIPELINED PLAN POOL POSITION PRECISION PREPARE PRESERVE PRIMARY PRIOR PRIVATE
+    PRIVILEGES PROCEDURE PROCESSED PROJECT PROJECTION PROPERTY PROVISIONING PUBLIC PUT QUERY
+    QUIT QUORUM RAISE RANDOM RANGE RANK RAW READ READS REAL REBUILD RECORD RECURSIVE REDUCE REF
+    REFERENCE REFERENCES REFERENCING REGEXP REGION REINDEX RELATIVE RELEASE REMAINDER RENAME
+    REPEAT REPLACE REQUEST RESET RESIGNAL RESOURCE RESPONSE RESTORE RESTRICT RESULT RETURN
+    RETURNING RETURNS REVERSE REVOKE RIGHT ROLE ROLES ROLLBACK ROLLUP ROUTINE ROW ROWS RULE
+    RULES SAMPLE SATISFIES SAVE SAVEPOINT SCAN SCHEMA SCOPE SCROLL SEARCH SECOND SECTION
+    SEGMENT SEGMENTS SELECT SELF SEMI SENSITIVE SEPARATE SEQUENCE SERIALIZABLE SESSION SET SETS
+    SHARD SHARE SHARED SHORT SHOW SIGNAL SIMILAR SIZE SKEWED SMALLINT SNAPSHOT SOME SOURCE
+    SPACE SPACES SPARSE SPECIFIC SPECIFICTYPE SPLIT SQL SQLCODE SQLERROR SQLEXCEPTION SQLSTATE
+    SQLWARNING START STATE STATIC STATUS STORAGE STORE STORED STREAM STRING STRUCT STYLE SUB
+    SUBMULTISET SUBPARTITION SUBSTRING SUBTYPE SUM SUPER SYMMETRIC SYNONYM SYSTEM TABLE
+    TABLESAMPLE TEMP TEMPORARY TERMINATED TEXT THAN THEN THROUGHPUT TIME TIMESTAMP TIMEZONE
+    TINYINT TO TOKEN TOTAL TOUCH TRAILING TRANSACTION TRANSFORM TRANSLATE TRANSLATION TREAT
+    TRIGGER TRIM TRUE TRUNCATE TTL TUPLE TYPE UNDER UNDO UNION UNIQUE UNIT UNKNOWN UNLOGGED
+    UNNEST UNPROCESSED UNSIGNED UNTIL UPDATE UPPER URL USAGE USE USER USERS USING UUID VACUUM
+    VALUE VALUED VALUES VARCHAR VARIABLE VARIANCE VARINT VARYING VIEW VIEWS VIRTUAL VOID WAIT
+    WHEN WHENEVER WHERE WHILE WINDOW WITH WITHIN WITHOUT WORK WRAPPED WRITE YEAR ZONE
+    """.split()
+)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -72,7 +130,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 class Parser:
     def __init__(self, text: str, names: Mapping[str, str], values: Mapping[str, AV]) -> None:
         if not text.strip():
-            raise ExpressionError("an expression may not be empty")
+            raise ExpressionError("The expression can not be empty;")
         self.tokens = _tokens(text)
         self.at = 0
         self.names = names
@@ -140,12 +198,17 @@ class Parser:
         kind, text = self.take()
         if kind == "name":
             if text not in self.names:
-                raise ExpressionError(f"{text} is not defined in ExpressionAttributeNames")
+                raise ExpressionError(
+                    "An expression attribute name used in the document path is not defined; "
+                    f"attribute name: {text}"
+                )
             self.used_names.add(text)
             return self.names[text]
         if kind == "word":
-            if text.upper() in _RESERVED_WORDS:
-                raise ExpressionError(f"{text!r} is a reserved keyword; use a #name for it")
+            if text.upper() in RESERVED_WORDS:
+                raise ExpressionError(
+                    f"Attribute name is a reserved keyword; reserved keyword: {text}"
+                )
             return text
         raise ExpressionError(f"expected an attribute name, found {text!r}")
 
@@ -154,7 +217,10 @@ class Parser:
         if kind != "value":
             raise ExpressionError(f"expected a :value, found {text!r}")
         if text not in self.values:
-            raise ExpressionError(f"{text} is not defined in ExpressionAttributeValues")
+            raise ExpressionError(
+                "An expression attribute value used in expression is not defined; "
+                f"attribute value: {text}"
+            )
         self.used_values.add(text)
         return self.values[text]
 
@@ -320,7 +386,7 @@ def _equal(a: AV | None, b: AV | None) -> bool:
 
 _COMPARE: dict[str, Callable[[AV | None, AV | None], bool]] = {
     "=": _equal,
-    "<>": lambda a, b: a is not None and b is not None and not _equal(a, b),
+    "<>": lambda a, b: not _equal(a, b),  # a missing value is unequal to anything
     "<": _ordered(lambda a, b: bool(a < b)),
     "<=": _ordered(lambda a, b: bool(a <= b)),
     ">": _ordered(lambda a, b: bool(a > b)),
@@ -448,33 +514,108 @@ def parse_condition(
 
 
 def parse_projection(text: str, names: Mapping[str, str] | None = None) -> list[Path]:
-    """A ProjectionExpression: the paths to keep."""
+    """A ProjectionExpression: the paths to keep (none overlapping another)."""
     p = Parser(text, names or {}, {})
     paths = [p.path()]
     while p.peek() is not None:
         p.expect(",")
         paths.append(p.path())
+    check_paths(paths)
     return paths
 
 
-def project(item: Item, paths: list[Path]) -> Item:
-    """``item`` reduced to top-level attributes named by ``paths`` (nested paths keep their
-    top-level attribute whole)."""
-    keep = {path[0] for path in paths}
-    return {name: value for name, value in item.items() if name in keep}
+def _shown(path: Path) -> str:
+    return "[" + ", ".join(f"[{step}]" if isinstance(step, int) else step for step in path) + "]"
+
+
+def check_paths(paths: list[Path]) -> None:
+    """Refuse two paths where one is within the other, or where one takes an element of a list
+    and the other a member of a map at the same place (DynamoDB's words)."""
+    for i, one in enumerate(paths):
+        for two in paths[i + 1 :]:
+            for a, b in zip(one, two, strict=False):
+                if isinstance(a, int) != isinstance(b, int):
+                    raise ExpressionError(
+                        "Two document paths conflict with each other; must remove or rewrite "
+                        f"one of these paths; path one: {_shown(one)}, path two: {_shown(two)}"
+                    )
+                if a != b:
+                    break
+            else:
+                raise ExpressionError(
+                    "Two document paths overlap with each other; must remove or rewrite one "
+                    f"of these paths; path one: {_shown(one)}, path two: {_shown(two)}"
+                )
+
+
+def project(item: Item, paths: list[Path] | tuple[Path, ...]) -> Item:
+    """Only the parts of ``item`` that ``paths`` name: a nested map keeps just the named
+    members, a list just the named elements (in their order); paths the item lacks are left
+    out."""
+    tree: dict[Any, Any] = {}
+    for path in paths:
+        node = tree
+        for step in path[:-1]:
+            node = node.setdefault(step, {})
+            if node is None:
+                break
+        else:
+            node[path[-1]] = None  # the whole value
+    picked = _pick({"M": item}, tree)
+    return picked["M"] if picked is not None else {}
+
+
+def _pick(value: AV, tree: dict[Any, Any] | None) -> AV | None:
+    if tree is None:
+        return value
+    if all(isinstance(step, int) for step in tree):
+        values = value.get("L") if isinstance(value, dict) else None
+        if values is None:
+            return None
+        chosen = [
+            kept
+            for index in sorted(tree)
+            if index < len(values) and (kept := _pick(values[index], tree[index])) is not None
+        ]
+        return {"L": chosen} if chosen else None
+    members = value.get("M") if isinstance(value, dict) else None
+    if members is None:
+        return None
+    out = {
+        name: kept
+        for name, subtree in tree.items()
+        if isinstance(name, str)
+        and name in members
+        and (kept := _pick(members[name], subtree)) is not None
+    }
+    return {"M": out} if out else None
+
+
+SortOperator = str  # "=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"
 
 
 @dataclass(frozen=True)
 class KeyCondition:
-    """A parsed KeyConditionExpression: the partition key value and a sort-key test."""
+    """A parsed KeyConditionExpression: the partition key's value and the sort key's test
+    (``sort_op`` None: any sort key), with one operand, or two for ``BETWEEN``."""
 
     partition: AV
-    sort: Predicate | None
+    sort_op: SortOperator | None = None
+    sort_values: tuple[AV, ...] = ()
 
     def matches_sort(self, sort_value: AV | None) -> bool:
-        if self.sort is None:
+        if self.sort_op is None:
             return True
-        return sort_value is not None and self.sort({"_": sort_value})
+        if sort_value is None:
+            return False
+        if self.sort_op == "BETWEEN":
+            return _between(sort_value, *self.sort_values)
+        if self.sort_op == "begins_with":
+            return _begins_with(sort_value, self.sort_values[0])
+        return _COMPARE[self.sort_op](sort_value, self.sort_values[0])
+
+
+_UNSUPPORTED_KEY = "Query key condition not supported"
 
 
 def parse_key_condition(
@@ -485,48 +626,59 @@ def parse_key_condition(
     values: Mapping[str, AV] | None = None,
 ) -> KeyCondition:
     """``pk = :v`` optionally ``AND`` one of ``sk = < <= > >= :v``, ``sk BETWEEN :a AND :b``,
-    ``begins_with(sk, :v)``."""
+    ``begins_with(sk, :v)``, in either order, with parentheses as boto3 writes them."""
     p = Parser(text, names or {}, values or {})
     partition: AV | None = None
-    sort: Predicate | None = None
-    depth = 0  # parentheses, as boto3's condition builder writes them
+    sort: tuple[str, tuple[AV, ...]] | None = None
+    depth = 0
     while True:
         while p.peek() == ("op", "("):
             p.take()
             depth += 1
         token = p.peek()
-        if token is not None and token[0] == "word" and token[1] == "begins_with":
+        if token is not None and token[0] == "word" and token[1] == "begins_with" and p.is_call():
             p.take()
             p.expect("(")
-            name = _key_name(p, sort_key)
+            name = _key_name(p)
             p.expect(",")
             prefix = p.value()
             p.expect(")")
-            sort = _sort_test(_begins_with, prefix)
+            if name != sort_key:
+                raise ExpressionError(_UNSUPPORTED_KEY)
+            found: tuple[str, tuple[AV, ...]] = ("begins_with", (prefix,))
         else:
-            name = _key_name(p, None)
-            if name == partition_key and p.peek() == ("op", "="):
-                p.take()
-                partition = p.value()
-            elif name == sort_key:
-                if p.keyword("BETWEEN"):
-                    low = p.value()
-                    if not p.keyword("AND"):
-                        raise ExpressionError("BETWEEN needs 'AND'")
-                    high = p.value()
-                    sort = _sort_between(low, high)
-                else:
-                    kind, op = p.take()
-                    if op not in _COMPARE or op == "<>":
-                        raise ExpressionError(f"unsupported key condition operator {op!r}")
-                    operand = p.value()
-                    sort = _sort_test(_COMPARE[op], operand)
+            name = _key_name(p)
+            if p.keyword("BETWEEN"):
+                low = p.value()
+                if not p.keyword("AND"):
+                    raise ExpressionError("BETWEEN needs 'AND'")
+                found = ("BETWEEN", (low, p.value()))
             else:
+                kind, op = p.take()
+                if kind != "op" or op not in _COMPARE or op == "<>":
+                    raise ExpressionError(_UNSUPPORTED_KEY)
+                found = (op, (p.value(),))
+            if name == partition_key:
+                if found[0] != "=":
+                    raise ExpressionError(_UNSUPPORTED_KEY)
+                if partition is not None:
+                    raise ExpressionError(
+                        "KeyConditionExpressions must only contain one condition per key"
+                    )
+                partition = found[1][0]
+                found = ("", ())
+            elif name != sort_key:
                 raise ExpressionError(
-                    f"a key condition names only the key attributes; {name!r} is not one"
-                    if name not in (partition_key, sort_key)
-                    else "the partition key condition must be an equality"
+                    f"Query condition missed key schema element: {sort_key}"
+                    if sort_key is not None
+                    else _UNSUPPORTED_KEY
                 )
+        if found[0]:
+            if sort is not None:
+                raise ExpressionError(
+                    "KeyConditionExpressions must only contain one condition per key"
+                )
+            sort = found
         while depth and p.peek() == ("op", ")"):
             p.take()
             depth -= 1
@@ -534,24 +686,17 @@ def parse_key_condition(
             break
     if depth:
         raise ExpressionError("unbalanced parentheses")
-    p.done()
+    if p.peek() is not None:
+        raise ExpressionError(_UNSUPPORTED_KEY)
     if partition is None:
         raise ExpressionError("Query condition missed key schema element: " + partition_key)
-    return KeyCondition(partition, sort)
+    if sort is None:
+        return KeyCondition(partition)
+    return KeyCondition(partition, sort[0], sort[1])
 
 
-def _sort_test(test: Callable[[AV | None, AV], bool], operand: AV) -> Predicate:
-    return lambda item: test(item.get("_"), operand)
-
-
-def _sort_between(low: AV, high: AV) -> Predicate:
-    return lambda item: _between(item.get("_"), low, high)
-
-
-def _key_name(p: Parser, expected: str | None) -> str:
+def _key_name(p: Parser) -> str:
     path = p.path()
     if len(path) != 1 or not isinstance(path[0], str):
-        raise ExpressionError("a key condition names top-level key attributes only")
-    if expected is not None and path[0] != expected:
-        raise ExpressionError(f"begins_with applies to the sort key, not {path[0]!r}")
+        raise ExpressionError(_UNSUPPORTED_KEY)
     return path[0]

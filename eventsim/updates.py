@@ -1,6 +1,10 @@
 """DynamoDB UpdateExpressions (pure): ``SET`` (with ``+``, ``-``, ``if_not_exists``,
 ``list_append``), ``REMOVE``, ``ADD`` and ``DELETE``, applied to DynamoDB JSON items.
 
+As in DynamoDB, every action sees the item as it was before the update: ``SET a = b, b = a``
+swaps, and ``REMOVE l[0], l[1]`` removes the first two elements of the list as it was. The
+paths of one expression may not overlap (``a`` and ``a.b``).
+
 Example::
 
     update = parse_update("SET total = total + :inc REMOVE draft", names, values)
@@ -23,6 +27,7 @@ from .expressions import (
     Operand,
     Parser,
     Path,
+    check_paths,
     contains,
     get_path,
     remove_path,
@@ -131,33 +136,37 @@ def _delete(path: Path, operand: AV) -> Action:
 class Update:
     """A parsed UpdateExpression."""
 
-    actions: tuple[Action, ...]
+    assignments: tuple[tuple[Path, Operand], ...]
+    actions: tuple[Action, ...]  # ADD and DELETE
+    removals: tuple[Path, ...]
     paths: tuple[Path, ...]
 
     def apply(self, item: Item) -> Item:
         """A new item with the update applied (``item`` is not changed)."""
+        values = []
+        for path, operand in self.assignments:  # every operand reads the item as it was
+            value = operand(item)
+            if value is None:
+                raise ExpressionError(MISSING_OPERAND)
+            values.append((path, value))
         result = copy.deepcopy(item)
+        for path, value in values:
+            set_path(result, path, copy.deepcopy(value))
         for action in self.actions:
             action(result)
+        # A map member first (it moves no list element), then list elements from the last:
+        # no removal moves an element another removal names.
+        members = [path for path in self.removals if isinstance(path[-1], str)]
+        elements = sorted((p for p in self.removals if isinstance(p[-1], int)), reverse=True)
+        for path in (*members, *elements):
+            remove_path(result, path)
         return result
 
 
-def _assign(path: Path, value: Operand) -> Action:
-    def act(item: Item) -> None:
-        result = value(item)
-        if result is None:
-            raise ExpressionError(MISSING_OPERAND)
-        set_path(item, path, result)
-
-    return act
-
-
-def _unset(path: Path) -> Action:
-    return lambda item: remove_path(item, path)
-
-
 def _update(p: Parser) -> Update:
+    assignments: list[tuple[Path, Operand]] = []
     actions: list[Action] = []
+    removals: list[Path] = []
     paths: list[Path] = []
     seen: set[str] = set()
     while p.peek() is not None:
@@ -173,9 +182,9 @@ def _update(p: Parser) -> Update:
             paths.append(path)
             if clause == "SET":
                 p.expect("=")
-                actions.append(_assign(path, _set_value(p)))
+                assignments.append((path, _set_value(p)))
             elif clause == "REMOVE":
-                actions.append(_unset(path))
+                removals.append(path)
             else:
                 operand = p.value()
                 actions.append((_add if clause == "ADD" else _delete)(path, operand))
@@ -183,7 +192,8 @@ def _update(p: Parser) -> Update:
             if token is None or token[1] != ",":
                 break
             p.take()
-    return Update(tuple(actions), tuple(paths))
+    check_paths(paths)
+    return Update(tuple(assignments), tuple(actions), tuple(removals), tuple(paths))
 
 
 def parse_update(

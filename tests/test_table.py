@@ -45,15 +45,26 @@ async def test_items_round_trip_exactly(eventsim_factory: SimulatorFactory) -> N
 async def test_keys_are_checked(eventsim_factory: SimulatorFactory) -> None:
     sim = await tables(eventsim_factory)
     orders, counters = sim.table("orders"), sim.table("counters")
-    with pytest.raises(TableError, match="required keys") as missing:
+    with pytest.raises(TableError) as missing:
         orders.put_item({"pk": "a"})
     assert missing.value.code == "ValidationException"
-    with pytest.raises(TableError, match="must be of type N"):
+    assert str(missing.value) == (
+        "One or more parameter values were invalid: Missing the key sk in the item"
+    )
+    with pytest.raises(TableError) as mistyped:
         counters.put_item({"id": "seven"})
-    with pytest.raises(TableError, match="empty string"):
+    assert str(mistyped.value) == (
+        "One or more parameter values were invalid: Type mismatch for key id expected: N actual: S"
+    )
+    with pytest.raises(TableError) as empty:
         orders.put_item({"pk": "", "sk": "1"})
-    with pytest.raises(TableError, match="does not match the schema"):
-        orders.get_item({"pk": "a", "sk": "1", "extra": 1})
+    assert str(empty.value) == (
+        "One or more parameter values are not valid. The AttributeValue for a key attribute "
+        "cannot contain an empty string value. Key: pk"
+    )
+    for key in ({"pk": "a", "sk": "1", "extra": 1}, {"pk": "a"}, {"pk": "a", "sk": 1}):
+        with pytest.raises(TableError, match="^The provided key element does not match"):
+            orders.get_item(key)
     counters.put_item({"id": Decimal("7.0")})
     assert counters.get_item({"id": 7}) == {"id": Decimal("7")}
 
@@ -71,24 +82,24 @@ async def test_conditions_guard_writes(eventsim_factory: SimulatorFactory) -> No
     sim = await tables(eventsim_factory)
     orders = sim.table("orders")
     key = {"pk": "a", "sk": "1"}
-    orders.put_item({**key, "status": "new", "total": 5}, condition="attribute_not_exists(pk)")
+    orders.put_item({**key, "status": "new", "n": 5}, condition="attribute_not_exists(pk)")
     with pytest.raises(TableError) as failed:
         orders.put_item({**key, "status": "dup"}, condition="attribute_not_exists(pk)")
     assert failed.value.code == "ConditionalCheckFailedException"
     orders.update_item(
         key,
         "SET #s = :paid",
-        condition="#s = :new AND total BETWEEN :lo AND :hi AND NOT contains(#s, :x)",
+        condition="#s = :new AND n BETWEEN :lo AND :hi AND NOT contains(#s, :x)",
         names={"#s": "status"},
         values={":paid": "paid", ":new": "new", ":lo": 1, ":hi": 10, ":x": "zzz"},
     )
     assert orders.get_item(key)["status"] == "paid"  # type: ignore[index]
     with pytest.raises(TableError):
-        orders.delete_item(key, condition="total > :n OR size(#s) < :one",
+        orders.delete_item(key, condition="n > :n OR size(#s) < :one",
                            names={"#s": "status"}, values={":n": 5, ":one": 1})  # fmt: skip
-    old = orders.delete_item(key, condition="total >= :n", values={":n": 5},
+    old = orders.delete_item(key, condition="n >= :n", values={":n": 5},
                              return_values="ALL_OLD")  # fmt: skip
-    assert old == {**key, "status": "paid", "total": Decimal(5)}
+    assert old == {**key, "status": "paid", "n": Decimal(5)}
     assert orders.get_item(key) is None
 
 
@@ -98,25 +109,26 @@ async def test_update_expressions(eventsim_factory: SimulatorFactory) -> None:
     key = {"pk": "a", "sk": "1"}
     created = orders.update_item(
         key,
-        "SET total = if_not_exists(total, :zero) + :n, lines = :lines, meta = :meta ADD tags :t",
-        values={":zero": 0, ":n": 3, ":lines": ["x"], ":meta": {"a": 1}, ":t": {"red"}},
+        "SET amount = if_not_exists(amount, :zero) + :n, parts = :parts, info = :info "
+        "ADD labels :t",
+        values={":zero": 0, ":n": 3, ":parts": ["x"], ":info": {"a": 1}, ":t": {"red"}},
         return_values="ALL_NEW",
     )
-    assert created == {**key, "total": 3, "lines": ["x"], "meta": {"a": 1}, "tags": {"red"}}
+    assert created == {**key, "amount": 3, "parts": ["x"], "info": {"a": 1}, "labels": {"red"}}
     updated = orders.update_item(
         key,
-        "SET total = total - :one, lines = list_append(lines, :more), meta.b = :one "
-        "REMOVE meta.a DELETE tags :t ADD visits :one",
+        "SET amount = amount - :one, parts = list_append(parts, :more), info.b = :one "
+        "REMOVE info.a DELETE labels :t ADD visits :one",
         values={":one": 1, ":more": ["y"], ":t": {"red"}},
         return_values="UPDATED_NEW",
     )
-    assert updated == {"total": 2, "lines": ["x", "y"], "meta": {"b": 1}, "visits": 1}
+    assert updated == {"amount": 2, "parts": ["x", "y"], "info": {"b": 1}, "visits": 1}
     with pytest.raises(TableError, match="part of the key"):
         orders.update_item(key, "SET sk = :v", values={":v": "2"})
     with pytest.raises(TableError, match="does not exist"):
-        orders.update_item(key, "SET total = missing + :one", values={":one": 1})
-    with pytest.raises(TableError, match="ExpressionAttributeValues"):
-        orders.update_item(key, "SET total = :nope")
+        orders.update_item(key, "SET amount = absent + :one", values={":one": 1})
+    with pytest.raises(TableError, match="attribute value: :nope$"):
+        orders.update_item(key, "SET amount = :nope")
 
 
 async def test_query_orders_by_sort_key_and_filters(eventsim_factory: SimulatorFactory) -> None:

@@ -1,4 +1,4 @@
-"""A SQLite file as a DynamoDB table, with its stream (reference §2).
+"""A SQLite file as a DynamoDB table, with its stream, secondary indexes and TTL (reference §2).
 
 ``sim.table("orders")`` gives a ``Table``. Two faces with the same semantics:
 
@@ -10,14 +10,17 @@
 
 Every write is one SQLite transaction; the stream row is written by a trigger in the same
 transaction (see ``table_store``), so writes from other processes are captured too. A write
-that changes nothing writes no stream row. Refusals are ``TableError`` with DynamoDB's code.
+that changes nothing writes no stream row. Query and Scan run in SQL over ordered key columns:
+their cost depends on the page they return, not on the size of the table. Refusals are
+``TableError`` with DynamoDB's code and message.
 
 Example::
 
     orders = sim.table("orders")
     orders.put_item({"pk": "a", "sk": "1", "total": 3},
                     condition="attribute_not_exists(pk)")
-    orders.update_item({"pk": "a", "sk": "1"}, "SET total = total + :n", values={":n": 2})
+    orders.update_item({"pk": "a", "sk": "1"}, "SET #t = #t + :n", names={"#t": "total"},
+                       values={":n": 2})
     orders.get_item({"pk": "a", "sk": "1"})["total"]     # Decimal('5')
 """
 
@@ -25,14 +28,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from ..clock import Clock
-from ..config import TableConfig
+from ..config import GlobalIndexConfig, LocalIndexConfig, TableConfig
 from ..errors import EventsimError, ValueRejected
 from ..events import dynamodb
 from ..events.dynamodb_json import marshal, marshal_item, unmarshal_item
@@ -45,85 +49,99 @@ from ..expressions import (
     parse_key_condition,
     parse_projection,
     project,
-    sort_key,
 )
-from ..updates import parse_update
-from .table_store import CHUNK, Change, TableStore, encode
+from ..expressions import (
+    Path as DocumentPath,
+)
+from ..updates import Update, parse_update
+from .table_keys import (
+    KeyType,
+    key_text,
+    order_text,
+    partition_hash,
+    prefix_range,
+    segment_range,
+)
+from .table_pages import ITEM_LIMIT_BYTES, Page, Usage, item_size
+from .table_store import CHUNK, Access, Bound, Change, TableStore
+
+__all__ = ["ITEM_LIMIT_BYTES", "Page", "Table", "TableError", "Usage", "item_size"]
 
 #: §2.3: stream records live 24 hours.
 STREAM_RETENTION_S = 24 * 3600
-ITEM_LIMIT_BYTES = 400 * 1024
+#: DynamoDB does not delete items whose TTL is more than five years in the past.
+TTL_HORIZON_S = 5 * 365 * 86400
 PARTITION_KEY_LIMIT = 2048
 SORT_KEY_LIMIT = 1024
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 PAGE_BYTES = 1024 * 1024  # a Query or Scan page holds at most 1 MB of items
-SCAN_ROWS = 10_000  # rows a Scan page reads from SQLite at most
+#: Rows one page reads at most (DynamoDB may end a page early; its LastEvaluatedKey says so):
+#: bounds the time a page of tiny items holds the event loop.
+PAGE_ROWS = 10_000
 
 ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
+_RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+_INVALID = "One or more parameter values were invalid"
+_NOT_VALID = "One or more parameter values are not valid"
 
 
 class TableError(EventsimError, ValueError):
     """A request DynamoDB would refuse; ``code`` is DynamoDB's error code
     (``ValidationException``, ``ConditionalCheckFailedException``...)."""
 
-    def __init__(self, code: str, message: str, item: Item | None = None) -> None:
+    def __init__(self, code: str, message: str, item: Item | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.code = code
         self.item = item  # the current item, for a failed condition
+        self.extra = extra  # more fields of the error body (CancellationReasons...)
 
 
-def _invalid(message: str) -> TableError:
+def invalid(message: str) -> TableError:
     return TableError("ValidationException", message)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a Query or Scan."""
-
-    items: list[Item]
-    scanned_count: int
-    last_key: Item | None  # LastEvaluatedKey: pass as ``start_key`` for the next page
-
-
-def item_size(item: Mapping[str, AV]) -> int:
-    """An item's size as DynamoDB counts it: names plus values (numbers ~1 byte per 2 digits)."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: AV) -> int:
-    ((tag, data),) = value.items()
-    if tag == "S":
-        return len(data.encode())
-    if tag == "N":
-        return (len(data.lstrip("-").replace(".", "")) + 1) // 2 + 1
-    if tag == "B":
-        return len(base64.b64decode(data))
-    if tag in ("BOOL", "NULL"):
-        return 1
-    if tag == "L":
-        return 3 + sum(_value_size(member) + 1 for member in data)
-    if tag == "M":
-        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in data.items())
-    member = tag[0]
-    return sum(_value_size({member: m}) for m in data)
 
 
 def canonical(item: Mapping[str, Any]) -> Item:
     """A DynamoDB JSON item validated and normalised (numbers in canonical form)."""
     if not isinstance(item, Mapping):
-        raise _invalid(f"an item is a map of attribute names to values, got {item!r}")
+        raise invalid(f"an item is a map of attribute names to values, got {item!r}")
     try:
         return marshal_item(unmarshal_item(item))
     except ValueRejected as exc:
-        raise _invalid(str(exc)) from None
+        raise invalid(str(exc)) from None
 
 
 def _values(values: Mapping[str, Any] | None) -> dict[str, AV]:
     try:
         return {name: marshal(value) for name, value in (values or {}).items()}
     except ValueRejected as exc:
-        raise _invalid(str(exc)) from None
+        raise invalid(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index of a table, as reads see it."""
+
+    name: str
+    local: bool
+    partition: tuple[str, KeyType]
+    sort: tuple[str, KeyType] | None
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+    include: frozenset[str]
+    access: Access
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One write, ready to run in a transaction: the item's columns, the condition it needs,
+    and the change (None: a condition check only)."""
+
+    table: Table
+    columns: tuple[str, str]
+    key: Item
+    test: Condition | None
+    change: Callable[[Item | None], Item | None] | None
+    updated: tuple[DocumentPath, ...] | None = None
 
 
 class Table:
@@ -140,12 +158,13 @@ class Table:
         account: str,
     ) -> None:
         self.name = name
-        self.config = config
         self.path = state_dir / "tables" / f"{name}.sqlite3"
         self.clock = clock
         self.region = region
+        self.account = account
         self.arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
         self.store = TableStore(self.path, config, f"tables/{name}")
+        self.created = float(self.store.meta("created", repr(clock.time())))
         label = self.store.meta("stream_label", dynamodb.stream_label(clock.now()))
         self.stream_arn = dynamodb.stream_arn(region, account, name, label)
         #: Called synchronously after every change committed here or noticed from elsewhere.
@@ -153,10 +172,46 @@ class Table:
         self._version = self.store.data_version()
         self._trimmed_at = float("-inf")
         self.closed = False
+        self.config = config
+        self.indexes: dict[str, Index] = {}
+        self._define(config)
 
     def close(self) -> None:
         self.closed = True
         self.store.close()
+
+    # --- definition -----------------------------------------------------------------------
+
+    def redefine(self, config: TableConfig) -> None:
+        """Change the table's indexes, stream or TTL attribute at run time (not its key).
+        A stream enabled anew gets a new label (and ARN), as in DynamoDB."""
+        if config.stream is not None and self.config.stream is None:
+            label = dynamodb.stream_label(self.clock.now())
+            self.store.set_meta("stream_label", label)
+            self.stream_arn = dynamodb.stream_arn(self.region, self.account, self.name, label)
+        self.store.define(config)
+        self._define(config)
+
+    def _define(self, config: TableConfig) -> None:
+        self.config = config
+        indexes: dict[str, Index] = {}
+        definitions: list[tuple[str, GlobalIndexConfig | LocalIndexConfig]] = [
+            *config.global_indexes.items(), *config.local_indexes.items(),
+        ]  # fmt: skip
+        for name, index in definitions:
+            if isinstance(index, GlobalIndexConfig):
+                local = False
+                partition = (index.partition_key, index.partition_key_type)
+                sort = (index.sort_key, index.sort_key_type) if index.sort_key else None
+            else:
+                local = True
+                partition = (config.partition_key, config.partition_key_type)
+                sort = (index.sort_key, index.sort_key_type)
+            indexes[name] = Index(
+                name, local, partition, sort, index.projection,
+                frozenset(index.non_key_attributes), self.store.indexes[name],
+            )  # fmt: skip
+        self.indexes = indexes
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -165,36 +220,170 @@ class Table:
         c = self.config
         return (c.partition_key,) if c.sort_key is None else (c.partition_key, c.sort_key)
 
-    def _key(self, item: Mapping[str, AV], *, exact: bool = False) -> tuple[str, str]:
-        """The (pk, sk) columns of an item or key; ``exact``: nothing but the key attributes."""
+    def _schema(self) -> list[tuple[str, KeyType, int]]:
         c = self.config
-        if exact and set(item) != set(self.key_names):
-            raise _invalid(
-                f"The provided key element does not match the schema: expected "
-                f"{list(self.key_names)}, got {sorted(item)}"
-            )
-        parts = []
         schema = [(c.partition_key, c.partition_key_type, PARTITION_KEY_LIMIT)]
         if c.sort_key is not None:
             schema.append((c.sort_key, c.sort_key_type, SORT_KEY_LIMIT))
-        for name, kind, limit in schema:
+        return schema
+
+    def _key(self, item: Mapping[str, AV], *, exact: bool = False) -> tuple[str, str]:
+        """The (pk, sk) columns of an item, or (``exact``) of a key: nothing but the key
+        attributes, each of its type."""
+        if exact and set(item) != set(self.key_names):
+            raise invalid("The provided key element does not match the schema")
+        parts = []
+        for position, (name, kind, limit) in enumerate(self._schema()):
             value = item.get(name)
             if value is None:
-                raise _invalid(f"One of the required keys was not given a value: {name!r}")
-            if set(value) != {kind}:
-                raise _invalid(f"The key attribute {name!r} must be of type {kind}, got {value!r}")
+                raise invalid(f"{_INVALID}: Missing the key {name} in the item")
+            tag = next(iter(value))
+            if tag != kind:
+                if exact:
+                    raise invalid("The provided key element does not match the schema")
+                raise invalid(
+                    f"{_INVALID}: Type mismatch for key {name} expected: {kind} actual: {tag}"
+                )
             text = value[kind]
             if text == "":
-                raise _invalid(f"The key attribute {name!r} may not be an empty string")
-            if len(text.encode()) > limit:
-                raise _invalid(f"The key attribute {name!r} exceeds {limit} bytes")
-            parts.append(text)
+                what = "string" if kind == "S" else "binary"
+                raise invalid(
+                    f"{_NOT_VALID}. The AttributeValue for a key attribute cannot contain an "
+                    f"empty {what} value. Key: {name}"
+                )
+            size = len(base64.b64decode(text)) if kind == "B" else len(text.encode())
+            if size > limit:
+                raise invalid(
+                    f"{_INVALID}: Size of hashkey has exceeded the maximum size limit of"
+                    f"{PARTITION_KEY_LIMIT} bytes"
+                    if position == 0
+                    else f"{_INVALID}: Aggregated size of all range keys has exceeded the size "
+                    f"limit of {SORT_KEY_LIMIT} bytes"
+                )
+            parts.append(key_text(kind, text))
         return parts[0], parts[1] if len(parts) > 1 else ""
 
     def key_of(self, item: Mapping[str, AV]) -> Item:
         return {name: item[name] for name in self.key_names}
 
-    # --- DynamoDB JSON face ---------------------------------------------------------------
+    def _check_index_keys(self, item: Item) -> None:
+        """An item's index key attributes must be of the index's type and not empty."""
+        for index in self.indexes.values():
+            for attribute, kind in (index.partition, *([index.sort] if index.sort else [])):
+                value = item.get(attribute)
+                if value is None:
+                    continue
+                tag = next(iter(value))
+                if tag != kind:
+                    raise invalid(
+                        f"{_INVALID}: Type mismatch for Index Key {attribute} Expected: {kind} "
+                        f"Actual: {tag} IndexName: {index.name}"
+                    )
+                if value[tag] == "":
+                    raise invalid(
+                        f"{_NOT_VALID}. A value specified for a secondary index key is not "
+                        f"supported. The AttributeValue for a key attribute cannot contain an "
+                        f"empty {'string' if kind == 'S' else 'binary'} value. IndexName: "
+                        f"{index.name}, IndexKey: {attribute}"
+                    )
+
+    def _check_item(self, item: Item) -> None:
+        size = item_size(item)
+        if size > ITEM_LIMIT_BYTES:
+            raise invalid("Item size has exceeded the maximum allowed size")
+        self._check_index_keys(item)
+
+    # --- writes, planned (one at a time, or several in a transaction) ---------------------
+
+    def plan_put(
+        self, item: Mapping[str, Any], *, condition: str | None = None,
+        names: Mapping[str, str] | None = None, values: Mapping[str, AV] | None = None,
+    ) -> Planned:  # fmt: skip
+        new = canonical(item)
+        columns = self._key(new)
+        self._check_item(new)
+        test = self._condition(condition, names, values)
+        return Planned(self, columns, self.key_of(new), test, lambda old: new)
+
+    def plan_delete(
+        self, key: Mapping[str, Any], *, condition: str | None = None,
+        names: Mapping[str, str] | None = None, values: Mapping[str, AV] | None = None,
+    ) -> Planned:  # fmt: skip
+        key = canonical(key)
+        columns = self._key(key, exact=True)
+        test = self._condition(condition, names, values)
+        return Planned(self, columns, key, test, lambda old: None)
+
+    def plan_check(
+        self, key: Mapping[str, Any], condition: str, *, names: Mapping[str, str] | None = None,
+        values: Mapping[str, AV] | None = None,
+    ) -> Planned:  # fmt: skip
+        key = canonical(key)
+        columns = self._key(key, exact=True)
+        return Planned(self, columns, key, self._condition(condition, names, values), None)
+
+    def plan_update(
+        self, key: Mapping[str, Any], expression: str | None = None, *,
+        condition: str | None = None, names: Mapping[str, str] | None = None,
+        values: Mapping[str, AV] | None = None,
+    ) -> Planned:  # fmt: skip
+        key = canonical(key)
+        columns = self._key(key, exact=True)
+        values = _canon_values(values)
+        try:
+            update = parse_update(expression, names, values) if expression is not None else None
+        except ExpressionError as exc:
+            raise invalid(f"Invalid UpdateExpression: {exc}") from None
+        touched = [path[0] for path in update.paths] if update else []
+        for name in touched:
+            if name in self.key_names:
+                raise invalid(
+                    f"{_INVALID}: Cannot update attribute {name}. This attribute is part of the key"
+                )
+        test = self._condition(condition, names, values)
+        return Planned(self, columns, key, test, self._updater(key, update),
+                       update.paths if update else ())  # fmt: skip
+
+    def _updater(self, key: Item, update: Update | None) -> Callable[[Item | None], Item]:
+        def change(old: Item | None) -> Item:
+            base = old if old is not None else dict(key)
+            try:
+                new = update.apply(base) if update else dict(base)
+            except ExpressionError as exc:
+                raise invalid(str(exc)) from None
+            self._check_item(new)
+            return new
+
+        return change
+
+    def run(self, planned: Planned, return_values: str = "NONE",
+            usage: Usage | None = None) -> Item | None:  # fmt: skip
+        """Run one planned write in its own transaction; what ``return_values`` asks for."""
+        with self.store.transaction() as db:
+            old = self.store.get(db, *planned.columns)
+            if planned.test is not None and not planned.test.evaluate(old):
+                raise TableError(
+                    "ConditionalCheckFailedException", "The conditional request failed", old
+                )
+            new = planned.change(old) if planned.change is not None else old
+            if new != old:
+                self.store.write(db, *planned.columns, old, new, self.clock.time())
+        if usage is not None:
+            self.count_write(usage, old, new)
+        if new != old:
+            self._changed()
+        return _returned(return_values, old, new, planned.updated)
+
+    def count_write(self, usage: Usage, old: Item | None, new: Item | None) -> None:
+        """Add a write's capacity units: the larger image, for the table and every index the
+        item is (or was) in."""
+        size = max(item_size(old) if old else 0, item_size(new) if new else 0)
+        usage.write_bytes(self.name, size)
+        for index in self.indexes.values():
+            if any(_in_index(image, index) for image in (old, new) if image is not None):
+                usage.write_bytes(self.name, size, index.name, local=index.local)
+
+    # --- writes -------------------------------------------------------------------------
 
     def put(
         self,
@@ -203,22 +392,25 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, AV] | None = None,
-        return_values: ReturnValues = "NONE",
+        return_values: str = "NONE",
+        usage: Usage | None = None,
     ) -> Item | None:
-        new = canonical(item)
-        self._check_size(new)
-        return self._write(self._key(new), lambda old: new, condition, names, values,
-                           return_values, updated=None)  # fmt: skip
+        _check_return_values(return_values, ("NONE", "ALL_OLD"))
+        planned = self.plan_put(item, condition=condition, names=names, values=values)
+        return self.run(planned, return_values, usage)
 
     def get(
         self, key: Mapping[str, Any], *, projection: str | None = None,
-        names: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None, usage: Usage | None = None,
     ) -> Item | None:  # fmt: skip
         key = canonical(key)
-        pk, sk = self._key(key, exact=True)
-        found = self.store.item(pk, sk)
-        if found is not None and projection:
-            found = project(found, _projection(projection, names))
+        columns = self._key(key, exact=True)
+        paths = _projection(projection, names) if projection else None
+        found = self.store.item(*columns)
+        if usage is not None:
+            usage.read_bytes(self.name, item_size(found) if found else 0)
+        if found is not None and paths:
+            found = project(found, paths)
         return found
 
     def delete(
@@ -228,11 +420,12 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, AV] | None = None,
-        return_values: ReturnValues = "NONE",
+        return_values: str = "NONE",
+        usage: Usage | None = None,
     ) -> Item | None:
-        key = canonical(key)
-        return self._write(self._key(key, exact=True), lambda old: None, condition, names,
-                           values, return_values, updated=None)  # fmt: skip
+        _check_return_values(return_values, ("NONE", "ALL_OLD"))
+        planned = self.plan_delete(key, condition=condition, names=names, values=values)
+        return self.run(planned, return_values, usage)
 
     def update(
         self,
@@ -242,99 +435,68 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, AV] | None = None,
-        return_values: ReturnValues = "NONE",
+        return_values: str = "NONE",
+        usage: Usage | None = None,
     ) -> Item | None:
-        key = canonical(key)
-        columns = self._key(key, exact=True)
-        values = _canon_values(values)
-        try:
-            update = parse_update(expression, names, values) if expression else None
-        except ExpressionError as exc:
-            raise _invalid(f"Invalid UpdateExpression: {exc}") from None
-        touched = {str(path[0]) for path in update.paths} if update else set()
-        hit = touched.intersection(self.key_names)
-        if hit:
-            raise _invalid(
-                f"Cannot update attribute {sorted(hit)[0]}. This attribute is part of the key"
-            )
-
-        def change(old: Item | None) -> Item:
-            base = old if old is not None else dict(key)
-            try:
-                new = update.apply(base) if update else dict(base)
-            except ExpressionError as exc:
-                raise _invalid(str(exc)) from None
-            self._check_size(new)
-            return new
-
-        return self._write(columns, change, condition, names, values, return_values,
-                           updated=touched)  # fmt: skip
-
-    def _write(
-        self,
-        columns: tuple[str, str],
-        change: Callable[[Item | None], Item | None],
-        condition: str | None,
-        names: Mapping[str, str] | None,
-        values: Mapping[str, AV] | None,
-        return_values: str,
-        updated: set[str] | None,
-    ) -> Item | None:
-        test = self._condition(condition, names, values)
-        with self.store.transaction() as db:
-            old = self.store.get(db, *columns)
-            if test is not None and not test.evaluate(old):
-                raise TableError(
-                    "ConditionalCheckFailedException", "The conditional request failed", old
-                )
-            new = change(old)
-            if new != old:
-                self.store.write(db, *columns, old, new, self.clock.time())
-        if new != old:
-            self._changed()
-        return _returned(return_values, old, new, updated)
+        """UpdateItem; ``expression`` None changes nothing but creates a missing item."""
+        _check_return_values(return_values, _RETURN_VALUES)
+        planned = self.plan_update(key, expression, condition=condition, names=names,
+                                   values=values)  # fmt: skip
+        return self.run(planned, return_values, usage)
 
     def _condition(
         self, text: str | None, names: Mapping[str, str] | None, values: Mapping[str, AV] | None
     ) -> Condition | None:
-        if not text:
+        if text is None:
             return None
         try:
             return parse_condition(text, names, _canon_values(values))
         except ExpressionError as exc:
-            raise _invalid(f"Invalid ConditionExpression: {exc}") from None
-
-    def _check_size(self, item: Item) -> None:
-        size = item_size(item)
-        if size > ITEM_LIMIT_BYTES:
-            raise _invalid(
-                f"Item size has exceeded the maximum allowed size ({size} > {ITEM_LIMIT_BYTES})"
-            )
+            raise invalid(f"Invalid ConditionExpression: {exc}") from None
 
     def write_batch(
-        self, puts: Iterable[Mapping[str, Any]], deletes: Iterable[Mapping[str, Any]]
-    ) -> None:
+        self, puts: Iterable[Mapping[str, Any]], deletes: Iterable[Mapping[str, Any]],
+        usage: Usage | None = None,
+    ) -> None:  # fmt: skip
         """BatchWriteItem: up to 25 puts and deletes of distinct keys, in one transaction."""
         requests: list[tuple[tuple[str, str], Item | None]] = []
         for item in puts:
             new = canonical(item)
-            self._check_size(new)
             requests.append((self._key(new), new))
+            self._check_item(new)
         for key in deletes:
             requests.append((self._key(canonical(key), exact=True), None))
         if not requests or len(requests) > BATCH_WRITE_LIMIT:
-            raise _invalid(f"a batch write holds 1..{BATCH_WRITE_LIMIT} requests")
+            raise invalid(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy "
+                f"constraint: Map value must satisfy constraint: [Member must have length less "
+                f"than or equal to {BATCH_WRITE_LIMIT}, Member must have length greater than "
+                "or equal to 1]"
+            )
         if len({columns for columns, _ in requests}) != len(requests):
-            raise _invalid("Provided list of item keys contains duplicates")
+            raise invalid("Provided list of item keys contains duplicates")
         changed = False
         with self.store.transaction() as db:
             for columns, wanted in requests:
                 old = self.store.get(db, *columns)
+                if usage is not None:
+                    self.count_write(usage, old, wanted)
                 if wanted != old:
                     self.store.write(db, *columns, old, wanted, self.clock.time())
                     changed = True
         if changed:
             self._changed()
+
+    # --- reads --------------------------------------------------------------------------
+
+    def index(self, name: str | None) -> Index | None:
+        """The secondary index ``name`` (None: the table itself)."""
+        if name is None:
+            return None
+        found = self.indexes.get(name)
+        if found is None:
+            raise invalid(f"The table does not have the specified index: {name}")
+        return found
 
     def query_page(
         self,
@@ -347,24 +509,34 @@ class Table:
         forward: bool = True,
         limit: int | None = None,
         start_key: Mapping[str, AV] | None = None,
+        index: str | None = None,
+        select: str | None = None,
+        usage: Usage | None = None,
     ) -> Page:
-        c = self.config
+        """One page of a Query: the partition's items in sort-key order (of the table or of
+        the secondary index ``index``), read in SQL from ``start_key`` on."""
+        found = self.index(index)
+        access = found.access if found else self.store.base
+        partition_key, sort_key = self._read_keys(found)
         values = _canon_values(values)
         try:
-            keys = parse_key_condition(key_condition, c.partition_key, c.sort_key, names, values)
+            keys = parse_key_condition(
+                key_condition, partition_key[0], sort_key[0] if sort_key else None, names, values
+            )
         except ExpressionError as exc:
-            raise _invalid(f"Invalid KeyConditionExpression: {exc}") from None
-        partition = keys.partition.get(c.partition_key_type)
-        if partition is None:
-            raise _invalid(f"the partition key is of type {c.partition_key_type}")
-        candidates = [
-            item
-            for item in self.store.partition(partition)
-            if c.sort_key is None or keys.matches_sort(item.get(c.sort_key))
-        ]
-        if (sort_name := c.sort_key) is not None:
-            candidates.sort(key=lambda item: sort_key(item[sort_name]), reverse=not forward)
-        return self._page(candidates, filter, names, values, projection, limit, start_key)
+            raise invalid(f"Invalid KeyConditionExpression: {exc}") from None
+        kind = partition_key[1]
+        if next(iter(keys.partition)) != kind or any(
+            sort_key is None or next(iter(v)) != sort_key[1] for v in keys.sort_values
+        ):
+            raise invalid(f"{_INVALID}: Condition parameter type does not match schema type")
+        bounds = _bounds(keys.sort_op, keys.sort_values, sort_key[1] if sort_key else "S")
+        after = self._position(start_key, found, scan=False) if start_key else None
+        rows = self.store.rows(
+            access, partition=key_text(kind, keys.partition[kind]), bounds=bounds, after=after,
+            forward=forward, limit=limit or PAGE_ROWS,
+        )  # fmt: skip
+        return self._page(rows, found, filter, names, values, projection, limit, select, usage)
 
     def scan_page(
         self,
@@ -375,51 +547,147 @@ class Table:
         projection: str | None = None,
         limit: int | None = None,
         start_key: Mapping[str, AV] | None = None,
+        segment: tuple[int, int] | None = None,
+        index: str | None = None,
+        select: str | None = None,
+        usage: Usage | None = None,
     ) -> Page:
-        after = self._key(canonical(start_key), exact=True) if start_key else None
+        """One page of a Scan, in hash order (see ``table_keys``); ``segment`` is
+        ``(Segment, TotalSegments)`` of a parallel scan."""
+        found = self.index(index)
+        access = found.access if found else self.store.base
+        after = self._position(start_key, found, scan=True) if start_key else None
+        hashes = segment_range(*segment) if segment is not None else None
+        rows = self.store.rows(access, after=after, hashes=hashes, limit=limit or PAGE_ROWS)
         values = _canon_values(values)
-        cap = limit or SCAN_ROWS
-        rows = [item for _, _, item in self.store.scan(after, cap + 1)]
-        page = self._page(rows[:cap], filter, names, values, projection, limit, None)
-        if page.last_key is None and len(rows) > cap:  # more rows than this page read
-            page = Page(page.items, page.scanned_count, self.key_of(rows[cap - 1]))
-        return page
+        return self._page(rows, found, filter, names, values, projection, limit, select, usage)
+
+    def _read_keys(
+        self, index: Index | None
+    ) -> tuple[tuple[str, KeyType], tuple[str, KeyType] | None]:
+        if index is not None:
+            return index.partition, index.sort
+        c = self.config
+        sort = (c.sort_key, c.sort_key_type) if c.sort_key else None
+        return (c.partition_key, c.partition_key_type), sort
+
+    def _position(self, start: Mapping[str, AV], index: Index | None, *, scan: bool) -> list[Any]:
+        """An ExclusiveStartKey as the values of the read's order columns."""
+        start = canonical(start)
+        names = set(self.key_names)
+        if index is not None:
+            names |= {index.partition[0], *([index.sort[0]] if index.sort else [])}
+        if set(start) != names:
+            raise invalid(
+                "The provided starting key is invalid: The provided key element does not match "
+                "the schema"
+            )
+        pk, _ = self._key({n: start[n] for n in self.key_names}, exact=True)
+        c = self.config
+        sko = order_text(c.sort_key_type, start[c.sort_key][c.sort_key_type]) if c.sort_key else ""
+        partition, sort = self._read_keys(index)
+        values: list[Any] = []
+        for attribute, kind in (partition, *([sort] if sort else [])):
+            if next(iter(start[attribute])) != kind:
+                raise invalid(
+                    "The provided starting key is invalid: The provided key element does not "
+                    "match the schema"
+                )
+        part_text = key_text(partition[1], start[partition[0]][partition[1]])
+        if scan:
+            values += [partition_hash(part_text), part_text]
+        if sort is not None:
+            values.append(order_text(sort[1], start[sort[0]][sort[1]]))
+        if index is not None:
+            values += [sko] if index.local else [pk, sko]
+        return values
 
     def _page(
         self,
-        candidates: list[Item],
+        rows: Iterator[str],
+        index: Index | None,
         filter: str | None,
         names: Mapping[str, str] | None,
-        values: Mapping[str, AV] | None,
+        values: Mapping[str, AV],
         projection: str | None,
         limit: int | None,
-        start_key: Mapping[str, AV] | None,
+        select: str | None,
+        usage: Usage | None,
     ) -> Page:
-        if start_key:
-            start = self._key(canonical(start_key), exact=True)
-            position = next(
-                (i for i, item in enumerate(candidates) if self._key(item) == start), None
-            )
-            candidates = candidates[position + 1 :] if position is not None else []
         try:
-            test = parse_condition(filter, names, values) if filter else None
-            paths = _projection(projection, names) if projection else None
+            test = parse_condition(filter, names, values) if filter is not None else None
         except ExpressionError as exc:
-            raise _invalid(f"Invalid FilterExpression: {exc}") from None
+            raise invalid(f"Invalid FilterExpression: {exc}") from None
+        paths = _projection(projection, names) if projection else None
         if limit is not None and limit < 1:
-            raise _invalid("Limit must be at least 1")
-        scanned, size, items = 0, 0, []
-        last_key: Item | None = None
-        for item in candidates:
+            raise invalid("Limit must be at least 1")
+        # An index shows its projected attributes; a local index fetches the others from the
+        # table when asked for them (a global one cannot).
+        shape = index is not None and index.projection != "ALL" and not (
+            index.local and (paths or select == "ALL_ATTRIBUTES")
+        )  # fmt: skip
+        cap = limit or PAGE_ROWS
+        scanned, size = 0, 0
+        items: list[Item] = []
+        last: Item | None = None
+        for text in rows:
+            item = json.loads(text)
             scanned += 1
-            size += len(encode(item))
+            size += len(text)
             if test is None or test.evaluate(item):
-                items.append(project(item, paths) if paths else item)
-            if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
-                if scanned < len(candidates):
-                    last_key = self.key_of(item)
+                shown = self._projected(item, index) if shape and index is not None else item
+                items.append(project(shown, paths) if paths else shown)
+            if scanned >= cap or size >= PAGE_BYTES:
+                last = self._last_key(item, index)
                 break
-        return Page(items, scanned, last_key)
+        if usage is not None:
+            usage.read_bytes(self.name, size, index.name if index else None,
+                             local=bool(index and index.local))  # fmt: skip
+        return Page(items, scanned, last)
+
+    def _projected(self, item: Item, index: Index) -> Item:
+        keep = {*self.key_names, index.partition[0], *([index.sort[0]] if index.sort else [])}
+        keep |= index.include
+        return {name: value for name, value in item.items() if name in keep}
+
+    def _last_key(self, item: Item, index: Index | None) -> Item:
+        key = self.key_of(item)
+        if index is not None:
+            for attribute, _ in (index.partition, *([index.sort] if index.sort else [])):
+                key[attribute] = item[attribute]
+        return key
+
+    # --- TTL ------------------------------------------------------------------------------
+
+    def expire(self, now: float) -> int:
+        """Delete up to ``CHUNK`` items whose TTL has passed (not those more than five years
+        past), each with a stream record marked as a deletion by the TTL service; returns how
+        many (``CHUNK``: call again)."""
+        expired = self.store.expired(now, now - TTL_HORIZON_S, CHUNK)
+        if not expired:
+            return 0
+        with self.store.transaction() as db:
+            for pk, sk, _ in expired:
+                current = self.store.get(db, pk, sk)  # the row may have changed since
+                ttl = self._ttl_of(current)
+                if current is not None and ttl is not None and now - TTL_HORIZON_S < ttl <= now:
+                    self.store.write(db, pk, sk, current, None, now, expired=True)
+        self._changed()
+        return len(expired)
+
+    def _ttl_of(self, item: Item | None) -> float | None:
+        attribute = self.config.ttl
+        value = item.get(attribute) if item is not None and attribute else None
+        if value is None or "N" not in value:
+            return None
+        try:
+            return float(value["N"])
+        except ValueError:
+            return None
+
+    def next_expiry(self, now: float) -> float | None:
+        """When the next item expires (clock seconds), None when no item has a TTL."""
+        return self.store.next_expiry(now - TTL_HORIZON_S)
 
     # --- plain Python face ----------------------------------------------------------------
 
@@ -456,23 +724,30 @@ class Table:
     def query(
         self, key_condition: str, *, names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None, filter: str | None = None,
-        forward: bool = True,
+        forward: bool = True, index: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Every matching item of one partition, in sort-key order."""
-        page = self.query_page(key_condition, names=names, values=_values(values),
-                               filter=filter, forward=forward)  # fmt: skip
-        return [unmarshal_item(item) for item in page.items]
+        """Every matching item of one partition, in sort-key order (of ``index``, if given)."""
+        items: list[dict[str, Any]] = []
+        start: Item | None = None
+        while True:
+            page = self.query_page(key_condition, names=names, values=_values(values),
+                                   filter=filter, forward=forward, start_key=start,
+                                   index=index)  # fmt: skip
+            items += (unmarshal_item(item) for item in page.items)
+            if page.last_key is None:
+                return items
+            start = page.last_key
 
     def scan(
         self, *, filter: str | None = None, names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
+        values: Mapping[str, Any] | None = None, index: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Every item (matching ``filter``), in key order."""
+        """Every item (matching ``filter``), in scan order (the partition keys' hash order)."""
         items: list[dict[str, Any]] = []
         start: Item | None = None
         while True:
             page = self.scan_page(filter=filter, names=names, values=_values(values),
-                                  start_key=start)  # fmt: skip
+                                  start_key=start, index=index)  # fmt: skip
             items += (unmarshal_item(item) for item in page.items)
             if page.last_key is None:
                 return items
@@ -530,7 +805,50 @@ class Table:
             created=datetime.fromtimestamp(change.created, UTC),
             region=self.region,
             stream_arn=self.stream_arn,
+            ttl_delete=change.expired and change.new is None,
         )
+
+
+def _in_index(item: Item, index: Index) -> bool:
+    keys = (index.partition, *([index.sort] if index.sort else []))
+    return all(attribute in item for attribute, _ in keys)
+
+
+def _bounds(op: str | None, operands: tuple[AV, ...], kind: KeyType) -> list[Bound]:
+    """A sort-key test as bounds on the sort key's order text."""
+    if op is None:
+        return []
+    texts = [next(iter(v.values())) for v in operands]
+    if op == "begins_with":
+        if kind == "N":
+            raise invalid(
+                "Invalid KeyConditionExpression: Incorrect operand type for operator or "
+                "function; operator or function: begins_with, operand type: N"
+            )
+        low, high = prefix_range(kind, texts[0])
+        return [Bound(">=", low)] + ([Bound("<", high)] if high is not None else [])
+    ordered = [order_text(kind, text) for text in texts]
+    if op == "BETWEEN":
+        if ordered[0].encode() > ordered[1].encode():
+            raise invalid(
+                "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to "
+                "be greater than or equal to lower bound; lower bound operand: AttributeValue: "
+                f"{{{kind}:{texts[0]}}}, upper bound operand: AttributeValue: {{{kind}:{texts[1]}}}"
+            )
+        return [Bound(">=", ordered[0]), Bound("<=", ordered[1])]
+    return [Bound(op, ordered[0])]
+
+
+def _check_return_values(mode: str, allowed: tuple[str, ...]) -> None:
+    if mode in allowed:
+        return
+    if mode in _RETURN_VALUES:
+        raise invalid("ReturnValues can only be ALL_OLD or NONE")
+    raise invalid(
+        f"1 validation error detected: Value '{mode}' at 'returnValues' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, "
+        "UPDATED_NEW]"
+    )
 
 
 def _canon_values(values: Mapping[str, Any] | None) -> dict[str, AV]:
@@ -540,26 +858,26 @@ def _canon_values(values: Mapping[str, Any] | None) -> dict[str, AV]:
 
 def _typed(item: Mapping[str, Any]) -> Item:
     if not isinstance(item, Mapping):
-        raise _invalid(f"an item or key is a mapping, got {item!r}")
+        raise invalid(f"an item or key is a mapping, got {item!r}")
     try:
         return marshal_item(item)
     except ValueRejected as exc:
-        raise _invalid(str(exc)) from None
+        raise invalid(str(exc)) from None
 
 
 def _plain(item: Item | None) -> dict[str, Any] | None:
     return unmarshal_item(item) if item is not None else None
 
 
-def _projection(text: str, names: Mapping[str, str] | None) -> list[tuple[str | int, ...]]:
+def _projection(text: str, names: Mapping[str, str] | None) -> list[DocumentPath]:
     try:
         return parse_projection(text, names)
     except ExpressionError as exc:
-        raise _invalid(f"Invalid ProjectionExpression: {exc}") from None
+        raise invalid(f"Invalid ProjectionExpression: {exc}") from None
 
 
 def _returned(
-    mode: str, old: Item | None, new: Item | None, updated: set[str] | None
+    mode: str, old: Item | None, new: Item | None, updated: tuple[DocumentPath, ...] | None
 ) -> Item | None:
     if mode == "NONE":
         return None
@@ -568,8 +886,6 @@ def _returned(
     if mode == "ALL_NEW":
         return new
     source = old if mode == "UPDATED_OLD" else new
-    if mode not in ("UPDATED_OLD", "UPDATED_NEW") or updated is None:
-        raise _invalid(f"ReturnValues {mode!r} is not valid here")
     if source is None:
         return None
-    return {name: value for name, value in source.items() if name in updated}
+    return project(source, updated or ())

@@ -1,18 +1,27 @@
 """The SQLite file behind one DynamoDB table: items, its stream, and mapping checkpoints.
 
-Layout (``<state_dir>/tables/<table>.sqlite3``, WAL mode; documented in README so that other
-programs can write rows with plain SQL)::
+Layout (``<state_dir>/tables/<table>.sqlite3``, WAL mode, schema version 2; documented for
+users so that other programs can read and write rows with plain SQL)::
 
-    items(item TEXT)                 one row per item, the item in DynamoDB JSON;
-                                     pk, sk: generated from the key attributes (unique together)
-    stream(seq, old, new, created)   one row per change, written by triggers on ``items`` in the
-                                     same transaction as the change: old/new item JSON (NULL for
+    items(item TEXT)                 one row per item, the item in DynamoDB JSON; generated
+                                     from it (``table_keys``): pk, sk (the key attributes'
+                                     text, unique together), sko (the sort key's order text),
+                                     h (the partition key's hash); per secondary index NAME
+                                     "NAME.pk", "NAME.sk", "NAME.sko", "NAME.h" (NULL when the
+                                     item is not in the index); ttl (the TTL attribute, seconds)
+    stream(seq, old, new, created,   one row per change, written by triggers on ``items`` in the
+           expired)                  same transaction as the change: old/new item JSON (NULL for
                                      an insert/delete), seq increasing, created = clock seconds
-                                     (NULL until eventsim stamps it)
+                                     (NULL until eventsim stamps it), expired = 1 for a deletion
+                                     by TTL
     checkpoints(mapping, seq)        per stream mapping: the last sequence number it finished
-    meta(key, value)                 the key schema and the stream label
+    meta(key, value)                 the key schema, the stream label, the definition of a table
+                                     made through the API, tags, what the indexes were built for
 
-Because the triggers live in the file, a write from any connection is captured.
+Because the key columns are generated and the triggers live in the file, a write from any
+connection is keyed, indexed and captured like eventsim's own. Query and Scan are SQL over
+these columns (``rows``): a key condition is a range of an index, ``Limit`` a ``LIMIT``,
+``ExclusiveStartKey`` a seek past the key whether or not that item exists.
 
 Capture is race-free with any number of outside writers: eventsim's own write stamps only the
 stream rows its own statement made; a reader never hands on a row that is not stamped yet — it
@@ -20,66 +29,66 @@ stops before the first one, stamps the oldest unstamped rows (a bounded chunk, i
 order, in one transaction) and reads again. Stamping and the 24-hour trim work in chunks of
 ``CHUNK`` rows, so neither stalls the event loop for longer as the stream grows.
 
-The file carries eventsim's application id and schema version (``eventsim.state``); a file
-that lost its tables or is not a database stops the simulator with the way to discard it.
+The file carries eventsim's application id and schema version (``eventsim.state``). A version 1
+file (before sort-order columns) is upgraded in place when opened; a file that lost its tables
+or is not a database stops the simulator with the way to discard it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from ..config import TableConfig
 from ..errors import StartupError
 from ..state import open_db
+from .table_keys import KeyType, sql_hash, sql_order, sql_value
+
+log = structlog.get_logger("eventsim.tables")
 
 Item = dict[str, Any]
-VERSION = 1
-#: Rows stamped or trimmed per statement.
+VERSION = 2
+#: Rows stamped, trimmed or expired per statement.
 CHUNK = 1000
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     item TEXT NOT NULL CHECK (json_valid(item)),
-    pk TEXT GENERATED ALWAYS AS ({pk}) VIRTUAL NOT NULL,
-    sk TEXT GENERATED ALWAYS AS ({sk}) VIRTUAL NOT NULL
+{columns}
 );
-CREATE UNIQUE INDEX IF NOT EXISTS items_key ON items (pk, sk);
 CREATE TABLE IF NOT EXISTS stream (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     old TEXT,
     new TEXT,
-    created REAL
+    created REAL,
+    expired INTEGER
 );
 CREATE INDEX IF NOT EXISTS stream_created ON stream (created);
 CREATE INDEX IF NOT EXISTS stream_unstamped ON stream (seq) WHERE created IS NULL;
 CREATE TABLE IF NOT EXISTS checkpoints (mapping TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
-_TRIGGERS = """
-CREATE TRIGGER IF NOT EXISTS items_insert AFTER INSERT ON items BEGIN
+_TRIGGERS = [
+    """CREATE TRIGGER IF NOT EXISTS items_insert AFTER INSERT ON items BEGIN
     INSERT INTO stream (old, new) VALUES (NULL, NEW.item);
-END;
-CREATE TRIGGER IF NOT EXISTS items_update AFTER UPDATE OF item ON items
+END""",
+    """CREATE TRIGGER IF NOT EXISTS items_update AFTER UPDATE OF item ON items
 WHEN OLD.item IS NOT NEW.item BEGIN
     INSERT INTO stream (old, new) VALUES (OLD.item, NEW.item);
-END;
-CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
+END""",
+    """CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
     INSERT INTO stream (old, new) VALUES (OLD.item, NULL);
-END;
-"""
-
-_DROP_TRIGGERS = """
-DROP TRIGGER IF EXISTS items_insert;
-DROP TRIGGER IF EXISTS items_update;
-DROP TRIGGER IF EXISTS items_delete;
-"""
+END""",
+]
+_DROP_TRIGGERS = [f"DROP TRIGGER IF EXISTS items_{name}" for name in ("insert", "update", "delete")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +99,124 @@ class Change:
     old: Item | None
     new: Item | None
     created: float
+    expired: bool = False  # deleted by TTL
 
 
-def _key_column(name: str, kind: str) -> str:
-    return f"json_extract(item, '$.\"{name}\".{kind}')"
+@dataclass(frozen=True)
+class Access:
+    """One order the items can be read in: the table's key, or a secondary index's.
+
+    Column names are SQL (quoted where needed). ``rest`` are the table key's columns that
+    follow the index's own key (an index's key need not be unique); ``present`` is the SQL
+    condition for a row to be in the index.
+    """
+
+    name: str | None
+    hash: str
+    part: str
+    sort: str | None
+    rest: tuple[str, ...] = ()
+    present: str = ""
+
+    @property
+    def query_order(self) -> tuple[str, ...]:
+        return (*([self.sort] if self.sort else []), *self.rest)
+
+    @property
+    def scan_order(self) -> tuple[str, ...]:
+        return (self.hash, self.part, *self.query_order)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``column op value`` on the sort key's order text; ``op`` is one of < <= > >= =."""
+
+    op: str
+    value: str
+
+
+def _column(name: str) -> str:
+    return '"' + name + '"'
 
 
 def encode(item: Item) -> str:
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+def _key_columns(config: TableConfig) -> list[tuple[str, str]]:
+    """(column, SQL) of the table key's generated columns."""
+    pk = sql_value(config.partition_key, config.partition_key_type)
+    if config.sort_key is None:
+        sk, sko = "''", "''"
+    else:
+        sk = sql_value(config.sort_key, config.sort_key_type)
+        sko = sql_order(config.sort_key_type, "sk")
+    return [("pk", pk), ("sk", sk), ("sko", sko), ("h", sql_hash("pk"))]
+
+
+def _generated(columns: list[tuple[str, str]], required: bool) -> str:
+    kind = {"h": "INTEGER", "ttl": "REAL"}
+    null = " NOT NULL" if required else ""
+    return ",\n".join(
+        f"    {_column(name)} {kind.get(name, 'TEXT')} GENERATED ALWAYS AS ({sql}) VIRTUAL{null}"
+        for name, sql in columns
+    )
+
+
+@dataclass(frozen=True)
+class _IndexSpec:
+    """What a secondary index's columns are built from (stored in meta to notice a change)."""
+
+    name: str
+    local: bool
+    partition: tuple[str, KeyType] | None  # None: the table's (a local index)
+    sort: tuple[str, KeyType] | None
+
+    def columns(self) -> list[tuple[str, str]]:
+        n = self.name
+        out = []
+        if self.partition is not None:
+            attribute, kind = self.partition
+            out += [(f"{n}.pk", sql_value(attribute, kind))]
+            out += [(f"{n}.h", sql_hash(_column(f"{n}.pk")))]
+        if self.sort is not None:
+            attribute, kind = self.sort
+            out += [(f"{n}.sk", sql_value(attribute, kind))]
+            out += [(f"{n}.sko", sql_order(kind, _column(f"{n}.sk")))]
+        return out
+
+    def access(self) -> Access:
+        n = self.name
+        sort = _column(f"{n}.sko") if self.sort is not None else None
+        conditions = [f"{c} IS NOT NULL" for c in ([sort] if sort else [])]
+        if self.partition is None:
+            return Access(n, "h", "pk", sort, ("sko",), " AND ".join(conditions))
+        part = _column(f"{n}.pk")
+        conditions.insert(0, f"{part} IS NOT NULL")
+        return Access(n, _column(f"{n}.h"), part, sort, ("pk", "sko"), " AND ".join(conditions))
+
+    def sql_indexes(self) -> list[str]:
+        access = self.access()
+        n = self.name
+        return [
+            f"CREATE INDEX IF NOT EXISTS {_column(f'index:{n}:query')} ON items "
+            f"({access.part}, {', '.join(access.query_order)}) WHERE {access.present}",
+            f"CREATE INDEX IF NOT EXISTS {_column(f'index:{n}:scan')} ON items "
+            f"({', '.join(access.scan_order)}) WHERE {access.present}",
+        ]
+
+    def as_json(self) -> Any:
+        return [self.local, self.partition, self.sort]
+
+
+def _index_specs(config: TableConfig) -> dict[str, _IndexSpec]:
+    specs = {}
+    for name, g in config.global_indexes.items():
+        sort = (g.sort_key, g.sort_key_type) if g.sort_key else None
+        specs[name] = _IndexSpec(name, False, (g.partition_key, g.partition_key_type), sort)
+    for name, lsi in config.local_indexes.items():
+        specs[name] = _IndexSpec(name, True, None, (lsi.sort_key, lsi.sort_key_type))
+    return specs
 
 
 class TableStore:
@@ -106,20 +225,47 @@ class TableStore:
     def __init__(self, path: Path, config: TableConfig, part: str) -> None:
         self.path = path
         self.config = config
-        pk = _key_column(config.partition_key, config.partition_key_type)
-        sk = (
-            _key_column(config.sort_key, config.sort_key_type)
-            if config.sort_key is not None
-            else "''"
-        )
-        schema = _SCHEMA.format(pk=pk, sk=sk)
-        # Every statement is idempotent; the triggers follow the config's stream setting.
+        columns = _generated(_key_columns(config), required=True)
+        # The tables only: a version 1 file gets its indexes after its items are moved over.
         self._db, _ = open_db(
-            path, part, schema + (_TRIGGERS if config.stream else _DROP_TRIGGERS),
-            version=VERSION, tables={"meta", "items", "stream", "checkpoints"}, adopt=True,
+            path, part, _TABLES.format(columns=columns), version=VERSION,
+            tables={"meta", "items", "stream", "checkpoints"}, adopt=True,
         )  # fmt: skip
         with self.transaction():
             self._check_key_schema()
+        self._migrate(columns)
+        sort_order = config.sort_key is not None and config.sort_key_type != "S"
+        self.base = Access(None, "h", "pk", ("sko" if sort_order else "sk") if config.sort_key
+                           else None)  # fmt: skip
+        self.indexes: dict[str, Access] = {}
+        self._db.executescript(
+            "CREATE UNIQUE INDEX IF NOT EXISTS items_key ON items (pk, sk);\n"
+            "CREATE INDEX IF NOT EXISTS items_scan ON items (h, pk, sko);\n"
+            + ("CREATE INDEX IF NOT EXISTS items_order ON items (pk, sko);\n" if sort_order else "")
+        )
+        self.define(config)
+
+    def _migrate(self, columns: str) -> None:
+        """Version 1 -> 2: the items table gains sort-order and hash columns (and strings keep
+        U+0000 in their keys), the stream an ``expired`` column. Runs once; idempotent."""
+        db = self._db
+        have = {str(row[1]) for row in db.execute("PRAGMA table_xinfo(items)")}
+        stream = {str(row[1]) for row in db.execute("PRAGMA table_xinfo(stream)")}
+        if "h" in have and "expired" in stream:
+            return
+        with self.transaction():
+            if "h" not in have:
+                for statement in _DROP_TRIGGERS:
+                    db.execute(statement)
+                db.execute("DROP INDEX IF EXISTS items_key")
+                db.execute("ALTER TABLE items RENAME TO items_v1")
+                db.execute(f"CREATE TABLE items (\n    item TEXT NOT NULL CHECK "
+                           f"(json_valid(item)),\n{columns}\n)")  # fmt: skip
+                db.execute("INSERT INTO items (item) SELECT item FROM items_v1 ORDER BY rowid")
+                db.execute("DROP TABLE items_v1")
+            if "expired" not in stream:
+                db.execute("ALTER TABLE stream ADD COLUMN expired INTEGER")
+        log.info("table.upgraded", path=str(self.path), version=VERSION)
 
     def _check_key_schema(self) -> None:
         c = self.config
@@ -140,6 +286,59 @@ class TableStore:
                 f"{schema}: DynamoDB cannot change a table's key; delete the file to start over"
             )
 
+    def define(self, config: TableConfig) -> None:
+        """Make the file's indexes, TTL column and stream triggers those of ``config`` (same
+        key schema): new indexes are built from the items there are, dropped ones removed."""
+        self.config = config
+        wanted = _index_specs(config)
+        built = json.loads(self.meta("indexes", "{}"))
+        present = {str(row[1]) for row in self._db.execute("PRAGMA table_xinfo(items)")}
+        with self.transaction() as db:
+            for name, spec in built.items():
+                if name not in wanted or wanted[name].as_json() != spec:
+                    self._drop_index(db, name, present)
+            for name, index in wanted.items():
+                if name not in built or built[name] != index.as_json():
+                    for column, sql in index.columns():
+                        if column not in present:
+                            db.execute(f"ALTER TABLE items ADD COLUMN {_column(column)} TEXT "
+                                       f"GENERATED ALWAYS AS ({sql}) VIRTUAL")  # fmt: skip
+                for statement in index.sql_indexes():
+                    db.execute(statement)
+            self._define_ttl(db, config.ttl, present)
+            for statement in _TRIGGERS if config.stream else _DROP_TRIGGERS:
+                db.execute(statement)
+            specs = {name: index.as_json() for name, index in wanted.items()}
+            self._set_meta(db, "indexes", json.dumps(specs))
+        self.indexes = {name: index.access() for name, index in wanted.items()}
+
+    def _drop_index(self, db: sqlite3.Connection, name: str, present: set[str]) -> None:
+        for suffix in ("query", "scan"):
+            db.execute(f"DROP INDEX IF EXISTS {_column(f'index:{name}:{suffix}')}")
+        # Dependent columns before the ones they are generated from.
+        for suffix in ("h", "sko", "pk", "sk"):
+            column = f"{name}.{suffix}"
+            if column in present:
+                db.execute(f"ALTER TABLE items DROP COLUMN {_column(column)}")
+                present.discard(column)
+
+    def _define_ttl(self, db: sqlite3.Connection, attribute: str | None, present: set[str]) -> None:
+        built = db.execute("SELECT value FROM meta WHERE key = 'ttl'").fetchone()
+        if (built[0] if built else None) == (attribute or ""):
+            return
+        db.execute("DROP INDEX IF EXISTS items_ttl")
+        if "ttl" in present:
+            db.execute("ALTER TABLE items DROP COLUMN ttl")
+            present.discard("ttl")
+        if attribute:
+            path = f'$."{attribute}".N'
+            db.execute(
+                "ALTER TABLE items ADD COLUMN ttl REAL GENERATED ALWAYS AS "
+                f"(CAST(json_extract(item, '{path}') AS REAL)) VIRTUAL"
+            )
+            db.execute("CREATE INDEX items_ttl ON items (ttl) WHERE ttl IS NOT NULL")
+        self._set_meta(db, "ttl", attribute or "")
+
     def meta(self, key: str, default: str) -> str:
         """A stored value, storing ``default`` first if there is none."""
         with self.transaction():
@@ -148,6 +347,16 @@ class TableStore:
                 self._db.execute("INSERT INTO meta VALUES (?, ?)", (key, default))
                 return default
             return str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            self._set_meta(db, key, value)
+
+    def _set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -165,6 +374,14 @@ class TableStore:
             raise
         self._db.execute("COMMIT")
 
+    def begin(self) -> sqlite3.Connection:
+        """``BEGIN IMMEDIATE`` for a transaction over several tables; end it with ``end``."""
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def end(self, commit: bool) -> None:
+        self._db.execute("COMMIT" if commit else "ROLLBACK")
+
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file."""
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
@@ -176,8 +393,9 @@ class TableStore:
         return json.loads(row[0]) if row else None
 
     def write(self, db: sqlite3.Connection, pk: str, sk: str, old: Item | None, new: Item | None,
-              now: float) -> None:  # fmt: skip
-        """Replace the item at (pk, sk): insert, update or delete; stamps its stream row.
+              now: float, *, expired: bool = False) -> None:  # fmt: skip
+        """Replace the item at (pk, sk): insert, update or delete; stamps its stream row
+        (``expired``: marks it as a deletion by TTL).
 
         Runs inside ``transaction()``, so no other writer's rows come between ``before`` and
         the row the trigger writes: only that row is stamped here.
@@ -190,30 +408,91 @@ class TableStore:
         else:
             db.execute("UPDATE items SET item = ? WHERE pk = ? AND sk = ?", (encode(new), pk, sk))
         if self.config.stream:
-            db.execute("UPDATE stream SET created = ? WHERE seq > ?", (now, before))
+            db.execute(
+                "UPDATE stream SET created = ?, expired = ? WHERE seq > ?",
+                (now, 1 if expired else None, before),
+            )
 
     def item(self, pk: str, sk: str) -> Item | None:
         return self.get(self._db, pk, sk)
 
-    def partition(self, pk: str) -> list[Item]:
-        rows = self._db.execute("SELECT item FROM items WHERE pk = ?", (pk,))
-        return [json.loads(item) for (item,) in rows]
+    def rows(
+        self,
+        access: Access,
+        *,
+        partition: str | None = None,
+        bounds: Sequence[Bound] = (),
+        after: Sequence[Any] | None = None,
+        forward: bool = True,
+        hashes: tuple[int, int] | None = None,
+        limit: int,
+    ) -> Iterator[str]:
+        """Items (their JSON) in ``access``'s order: a Query's when ``partition`` is given
+        (its sort key within ``bounds``), else a Scan's (its hashes within ``hashes``); after
+        the position ``after`` (values of the order's columns), at most ``limit``. Read lazily:
+        stop early at no cost."""
+        order = access.query_order if partition is not None else access.scan_order
+        where: list[str] = [access.present] if access.present else []
+        params: list[Any] = []
+        if partition is not None:
+            where.append(f"{access.part} = ?")
+            params.append(partition)
+        for bound in bounds:
+            assert access.sort is not None and bound.op in ("<", "<=", ">", ">=", "=")
+            where.append(f"{access.sort} {bound.op} ?")
+            params.append(bound.value)
+        if hashes is not None:
+            where.append(f"{access.hash} >= ? AND {access.hash} < ?")
+            params += hashes
+        if after is not None and order:
+            columns = ", ".join(order)
+            marks = ", ".join("?" * len(order))
+            where.append(f"({columns}) {'>' if forward else '<'} ({marks})")
+            params += after
+        direction = "" if forward else " DESC"
+        sql = (
+            "SELECT item FROM items"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + (f" ORDER BY {', '.join(c + direction for c in order)}" if order else "")
+            + " LIMIT ?"
+        )
+        cursor = self._db.execute(sql, (*params, limit))
+        try:
+            for (text,) in cursor:
+                yield text
+        finally:
+            cursor.close()
 
-    def scan(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, Item]]:
-        """Items in (pk, sk) order, after ``after`` (exclusive)."""
-        if after is None:
-            rows = self._db.execute(
-                "SELECT pk, sk, item FROM items ORDER BY pk, sk LIMIT ?", (limit,)
-            )
-        else:
-            rows = self._db.execute(
-                "SELECT pk, sk, item FROM items WHERE (pk, sk) > (?, ?) ORDER BY pk, sk LIMIT ?",
-                (*after, limit),
-            )
+    def expired(self, now: float, oldest: float, limit: int) -> list[tuple[str, str, Item]]:
+        """Items whose TTL (seconds) is at or before ``now`` and after ``oldest``, oldest first."""
+        if self.config.ttl is None:
+            return []
+        rows = self._db.execute(
+            "SELECT pk, sk, item FROM items WHERE ttl IS NOT NULL AND ttl <= ? AND ttl > ? "
+            "ORDER BY ttl LIMIT ?",
+            (now, oldest, limit),
+        )
         return [(pk, sk, json.loads(item)) for pk, sk, item in rows]
+
+    def next_expiry(self, oldest: float) -> float | None:
+        if self.config.ttl is None:
+            return None
+        row = self._db.execute(
+            "SELECT min(ttl) FROM items WHERE ttl IS NOT NULL AND ttl > ?", (oldest,)
+        ).fetchone()
+        return float(row[0]) if row[0] is not None else None
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def count_index(self, access: Access) -> int:
+        where = f" WHERE {access.present}" if access.present else ""
+        return int(self._db.execute(f"SELECT count(*) FROM items{where}").fetchone()[0])
+
+    def size(self) -> int:
+        return int(
+            self._db.execute("SELECT coalesce(sum(length(item)), 0) FROM items").fetchone()[0]
+        )
 
     # --- stream ---------------------------------------------------------------------------
 
@@ -221,21 +500,26 @@ class TableStore:
         row = self._db.execute("SELECT max(seq) FROM stream").fetchone()
         return int(row[0] or 0)
 
+    def first_seq(self) -> int | None:
+        row = self._db.execute("SELECT min(seq) FROM stream").fetchone()
+        return int(row[0]) if row[0] is not None else None
+
     def changes(self, after: int, limit: int, now: float) -> list[Change]:
         """Stamped stream rows after ``after``, oldest first, up to the first unstamped row;
         rows written by others are stamped ``now`` here, ``CHUNK`` at a time."""
         while True:
             rows = self._db.execute(
-                "SELECT seq, old, new, created FROM stream WHERE seq > ? ORDER BY seq LIMIT ?",
+                "SELECT seq, old, new, created, expired FROM stream WHERE seq > ? "
+                "ORDER BY seq LIMIT ?",
                 (after, limit),
             ).fetchall()
             changes = []
-            for seq, old, new, at in rows:
+            for seq, old, new, at, expired in rows:
                 if at is None:
                     break  # not stamped yet: nothing after it may be handed on before it
                 changes.append(
                     Change(seq, json.loads(old) if old else None, json.loads(new) if new else None,
-                           at)
+                           at, bool(expired))
                 )  # fmt: skip
             else:
                 return changes

@@ -1,0 +1,118 @@
+"""Scale cases: a DynamoDB table of N items (bench/scale.py runs them).
+
+Each case fills a table file with N items off the event loop (plain SQL through the table's
+own layout, as another program would), starts a simulator on it and times one operation
+through ``sim.table()``: Query ``Limit=10`` in a partition holding all N items (from a random
+position), GetItem, PutItem (a new item each time) and one Scan page of 100 items (from a
+random position). The paired floor for Query is in ``bench/dynamodb.py --query``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from scale import Case
+
+from eventsim import Simulator
+from eventsim.config import TableConfig
+from eventsim.resources.table import Table
+from eventsim.resources.table_store import TableStore
+
+TABLE = {"partition_key": "pk", "sort_key": "sk", "sort_key_type": "N"}
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+
+
+def item(partition: str, n: int) -> str:
+    return json.dumps(
+        {"pk": {"S": partition}, "sk": {"N": str(n)}, "body": {"S": f"item {n} " + "x" * 40}}
+    )
+
+
+def fill(path: Path, size: int, partitions: int) -> None:
+    """``size`` items over ``partitions`` partitions, written in one transaction."""
+    store = TableStore(path, TableConfig.model_validate(TABLE), "tables/bench")
+    db = store.begin()
+    db.executemany(
+        "INSERT INTO items (item) VALUES (?)",
+        ((item(f"p{n % partitions}", n),) for n in range(size)),
+    )
+    store.end(commit=True)
+    # Checkpoint here, in a statement (which lets go of the GIL), not in close() (which
+    # holds it): the stall probe measures eventsim, not this setup.
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+
+
+@dataclass
+class Context:
+    sim: Simulator
+    table: Table
+    size: int
+    rng: random.Random
+    added: int = 0
+
+
+async def build(folder: Path, size: int, partitions: int) -> Context:
+    state = folder / "state"
+    await asyncio.to_thread(fill, state / "tables" / "bench.sqlite3", size, partitions)
+    sim = Simulator.from_dict({"tables": {"bench": TABLE}}, state_dir=state)
+    await sim.start()
+    return Context(sim, sim.table("bench"), size, random.Random(1))
+
+
+async def one_partition(folder: Path, size: int) -> Context:
+    return await build(folder, size, 1)
+
+
+async def many_partitions(folder: Path, size: int) -> Context:
+    return await build(folder, size, max(1, size // 10))
+
+
+async def query(context: Context) -> None:
+    start = context.rng.randrange(context.size)
+    page = context.table.query_page(
+        "pk = :p", values={":p": {"S": "p0"}}, limit=10,
+        start_key={"pk": {"S": "p0"}, "sk": {"N": str(start)}},
+    )  # fmt: skip
+    assert page.items or start >= context.size - 1
+
+
+async def get_item(context: Context) -> None:
+    n = context.rng.randrange(context.size)
+    partitions = max(1, context.size // 10)
+    key = {"pk": {"S": f"p{n % partitions}"}, "sk": {"N": str(n)}}
+    assert context.table.get(key) is not None
+
+
+async def put_item(context: Context) -> None:
+    context.added += 1
+    n = context.size + context.added
+    context.table.put(json.loads(item(f"new{n % 97}", n)))
+
+
+async def scan_page(context: Context) -> None:
+    n = context.rng.randrange(context.size)
+    partitions = max(1, context.size // 10)
+    start = {"pk": {"S": f"p{n % partitions}"}, "sk": {"N": str(n)}}
+    page = context.table.scan_page(limit=100, start_key=start)
+    assert page.scanned_count <= 100
+
+
+async def close(context: Context) -> None:
+    await context.sim.close(grace=0)
+
+
+CASES = [
+    Case("dynamodb Query Limit=10 (one partition of N items)", one_partition, query, close,
+         sizes=SIZES, note="a range of the (pk, sort order) index from a random key"),
+    Case("dynamodb GetItem (N items, 10 per partition)", many_partitions, get_item, close,
+         sizes=SIZES),
+    Case("dynamodb PutItem (N items, 10 per partition)", many_partitions, put_item, close,
+         sizes=SIZES, note="one transaction: item, 3 indexes, no stream"),
+    Case("dynamodb Scan page of 100 (N items, 10 per partition)", many_partitions, scan_page,
+         close, sizes=SIZES, note="a range of the (hash, pk, sort order) index"),
+]  # fmt: skip
