@@ -1,0 +1,312 @@
+"""DynamoDB on the edge behaves as AWS does: boto3 against a running simulator (issue #17)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import aiohttp
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from eventsim import Simulator
+from eventsim.testing import SimulatorFactory
+
+pytestmark = pytest.mark.asyncio
+
+TABLES = {
+    "orders": {"partition_key": "pk", "sort_key": "sk"},
+    "numbers": {"partition_key": "pk", "sort_key": "n", "sort_key_type": "N"},
+}
+ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+
+
+def client(sim: Simulator, service: str = "dynamodb") -> Any:
+    return boto3.client(
+        service, endpoint_url=sim.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+        config=BotoConfig(retries={"max_attempts": 1}),
+    )  # fmt: skip
+
+
+async def call(method: Callable[..., Any], **kwargs: Any) -> Any:
+    """A blocking boto3 call, off the loop that serves it."""
+    return await asyncio.to_thread(partial(method, **kwargs))
+
+
+async def refused(method: Callable[..., Any], **kwargs: Any) -> dict[str, str]:
+    with pytest.raises(ClientError) as error:
+        await call(method, **kwargs)
+    return error.value.response["Error"]  # type: ignore[no-any-return]
+
+
+async def started(factory: SimulatorFactory, **tables: Any) -> tuple[Simulator, Any]:
+    sim = await factory({"tables": {**TABLES, **tables}}, virtual_time=False)
+    return sim, client(sim)
+
+
+def S(text: str) -> dict[str, str]:  # noqa: N802 - DynamoDB's tag
+    return {"S": text}
+
+
+def N(number: int | str) -> dict[str, str]:  # noqa: N802 - DynamoDB's tag
+    return {"N": str(number)}
+
+
+KEY = {"pk": S("a"), "sk": S("1")}
+
+
+async def test_legacy_conditions_are_applied_not_ignored(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    await call(ddb.put_item, TableName="orders", Item={**KEY, "state": S("new")})
+    error = await refused(ddb.put_item, TableName="orders", Item={**KEY, "state": S("x")},
+                          Expected={"state": {"Value": S("paid")}})  # fmt: skip
+    assert error["Code"] == "ConditionalCheckFailedException"
+    error = await refused(ddb.put_item, TableName="orders", Item=KEY,
+                          Expected={"pk": {"Exists": False}})  # fmt: skip
+    assert error["Code"] == "ConditionalCheckFailedException"
+    await call(ddb.put_item, TableName="orders", Item={**KEY, "state": S("paid"), "n": N(1)},
+               Expected={"state": {"ComparisonOperator": "IN",
+                                   "AttributeValueList": [S("new"), S("old")]},
+                         "gone": {"ComparisonOperator": "NULL"}},
+               ConditionalOperator="AND")  # fmt: skip
+    await call(ddb.update_item, TableName="orders", Key=KEY, AttributeUpdates={
+        "n": {"Action": "ADD", "Value": N(2)}, "state": {"Action": "DELETE"},
+        "note": {"Value": S("hi")}})  # fmt: skip
+    item = (await call(ddb.get_item, TableName="orders", Key=KEY,
+                       AttributesToGet=["n", "note"]))["Item"]  # fmt: skip
+    assert item == {"n": N(3), "note": S("hi")}
+    await call(ddb.put_item, TableName="orders", Item={"pk": S("a"), "sk": S("2"), "n": N(9)})
+    found = await call(ddb.query, TableName="orders", KeyConditions={
+        "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]},
+        "sk": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [S("2")]}},
+        QueryFilter={"n": {"ComparisonOperator": "GT", "AttributeValueList": [N(5)]}})  # fmt: skip
+    assert [i["sk"] for i in found["Items"]] == [S("2")]
+    scanned = await call(ddb.scan, TableName="orders", ScanFilter={
+        "n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [N(1), N(3)]}})  # fmt: skip
+    assert [i["sk"] for i in scanned["Items"]] == [S("1")]
+
+
+async def test_legacy_and_expression_parameters_do_not_mix(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    error = await refused(ddb.get_item, TableName="orders", Key=KEY, AttributesToGet=["pk"],
+                          ProjectionExpression="pk")  # fmt: skip
+    assert error == {
+        "Code": "ValidationException",
+        "Message": "Can not use both expression and non-expression parameters in the same "
+        "request: Non-expression parameters: {AttributesToGet} Expression parameters: "
+        "{ProjectionExpression}",
+    }
+    error = await refused(ddb.put_item, TableName="orders", Item=KEY, Expected={"pk": {
+        "Exists": False}}, ConditionExpression="attribute_not_exists(pk)")  # fmt: skip
+    assert error["Message"].endswith(
+        "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"
+    )
+    error = await refused(ddb.put_item, TableName="orders", Item=KEY,
+                          Expected={"pk": {"ComparisonOperator": "EQ"}})  # fmt: skip
+    assert error["Message"] == (
+        "One or more parameter values were invalid: Invalid number of argument(s) for the EQ "
+        "ComparisonOperator"
+    )
+
+
+async def test_nested_projections_return_only_the_named_paths(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    nested = {"M": {"l1": {"M": {"id": S("x"), "spare": S("y")}}, "keep": S("no")}}
+    item = {**KEY, "nested": nested, "lst": {"L": [S("a"), S("b"), S("c")]}, "top": S("t")}
+    await call(ddb.put_item, TableName="orders", Item=item)
+    got = await call(ddb.get_item, TableName="orders", Key=KEY,
+                     ProjectionExpression="nested.l1.id, lst[1], lst[2], absent.x")  # fmt: skip
+    assert got["Item"] == {"nested": {"M": {"l1": {"M": {"id": S("x")}}}},
+                           "lst": {"L": [S("b"), S("c")]}}  # fmt: skip
+    updated = await call(ddb.update_item, TableName="orders", Key=KEY,
+                         UpdateExpression="SET nested.l1.id = :v, lst[0] = :v",
+                         ExpressionAttributeValues={":v": S("z")},
+                         ReturnValues="UPDATED_NEW")  # fmt: skip
+    assert updated["Attributes"] == {"nested": {"M": {"l1": {"M": {"id": S("z")}}}},
+                                     "lst": {"L": [S("z")]}}  # fmt: skip
+    old = await call(
+        ddb.update_item,
+        TableName="orders",
+        Key=KEY,
+        UpdateExpression="REMOVE nested.l1.spare",
+        ReturnValues="UPDATED_OLD",
+    )
+    assert old["Attributes"] == {"nested": {"M": {"l1": {"M": {"spare": S("y")}}}}}
+    error = await refused(ddb.get_item, TableName="orders", Key=KEY,
+                          ProjectionExpression="nested, nested.l1")  # fmt: skip
+    assert error["Message"] == (
+        "Invalid ProjectionExpression: Two document paths overlap with each other; must remove "
+        "or rewrite one of these paths; path one: [nested], path two: [nested, l1]"
+    )
+
+
+async def test_every_action_of_an_update_sees_the_item_as_it_was(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    await call(ddb.put_item, TableName="orders", Item={
+        **KEY, "a": N(1), "b": N(10), "lst": {"L": [N(0), N(1), N(2), N(3), N(4)]}})  # fmt: skip
+    await call(ddb.update_item, TableName="orders", Key=KEY,
+               UpdateExpression="SET a = #b + :v, b = a REMOVE lst[0], lst[1], lst[3]",
+               ExpressionAttributeNames={"#b": "b"},
+               ExpressionAttributeValues={":v": N(5)})  # fmt: skip
+    item = (await call(ddb.get_item, TableName="orders", Key=KEY))["Item"]
+    assert item["a"] == N(15) and item["b"] == N(1)
+    assert item["lst"] == {"L": [N(2), N(4)]}
+
+
+async def test_paging_resumes_after_a_key_that_does_not_exist(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    for n in range(0, 10, 2):
+        await call(ddb.put_item, TableName="numbers", Item={"pk": S("p"), "n": N(n)})
+    page = await call(ddb.query, TableName="numbers", KeyConditionExpression="pk = :p",
+                      ExpressionAttributeValues={":p": S("p")},
+                      ExclusiveStartKey={"pk": S("p"), "n": N(3)})  # fmt: skip
+    assert [i["n"] for i in page["Items"]] == [N(4), N(6), N(8)]
+    scanned = await call(ddb.scan, TableName="numbers", Limit=5)
+    assert scanned["Count"] == 5 and "LastEvaluatedKey" in scanned  # no look-ahead
+    rest = await call(ddb.scan, TableName="numbers",
+                      ExclusiveStartKey=scanned["LastEvaluatedKey"])  # fmt: skip
+    assert rest["Count"] == 0 and "LastEvaluatedKey" not in rest
+    paginator = ddb.get_paginator("query")
+    pages = await asyncio.to_thread(lambda: list(paginator.paginate(
+        TableName="numbers", KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": S("p")}, Limit=2)))  # fmt: skip
+    assert [i["n"]["N"] for p in pages for i in p["Items"]] == ["0", "2", "4", "6", "8"]
+
+
+async def test_a_table_arn_names_the_table(eventsim_factory: SimulatorFactory) -> None:
+    _, ddb = await started(eventsim_factory)
+    await call(ddb.put_item, TableName=ARN, Item=KEY)
+    assert (await call(ddb.get_item, TableName="orders", Key=KEY))["Item"] == KEY
+    described = await call(ddb.describe_table, TableName=ARN)
+    assert described["Table"]["TableArn"] == ARN
+    other = ARN.replace("123456789012", "210987654321")
+    assert (await refused(ddb.get_item, TableName=other, Key=KEY))["Code"] == (
+        "ResourceNotFoundException"
+    )
+
+
+async def test_validation_with_dynamodbs_words(eventsim_factory: SimulatorFactory) -> None:
+    _, ddb = await started(eventsim_factory)
+    cases: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
+        (ddb.update_item, {"Key": KEY, "UpdateExpression": ""},
+         "Invalid UpdateExpression: The expression can not be empty;"),
+        (ddb.put_item, {"Item": KEY, "ReturnValues": "ALL_NEW"},
+         "ReturnValues can only be ALL_OLD or NONE"),
+        (ddb.update_item, {"Key": KEY, "UpdateExpression": "SET status = :v",
+                           "ExpressionAttributeValues": {":v": S("x")}},
+         "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: "
+         "status"),
+        (ddb.put_item, {"Item": KEY, "ConditionExpression": "attribute_exists(a.#b)",
+                        "ExpressionAttributeNames": {"#c": "c"}},
+         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#c}"),
+        (ddb.put_item, {"Item": KEY, "ConditionExpression": "attribute_exists(#b)"},
+         "Invalid ConditionExpression: An expression attribute name used in the document path "
+         "is not defined; attribute name: #b"),
+        (ddb.put_item, {"Item": KEY, "ConditionExpression": "x = :v"},
+         "Invalid ConditionExpression: An expression attribute value used in expression is not "
+         "defined; attribute value: :v"),
+        (ddb.put_item, {"Item": {"pk": S(""), "sk": S("1")}},
+         "One or more parameter values are not valid. The AttributeValue for a key attribute "
+         "cannot contain an empty string value. Key: pk"),
+        (ddb.get_item, {"Key": {"pk": S("a")}},
+         "The provided key element does not match the schema"),
+        (ddb.update_item, {"Key": KEY, "UpdateExpression": "SET a = :v, a.b = :v",
+                           "ExpressionAttributeValues": {":v": S("x")}},
+         "Invalid UpdateExpression: Two document paths overlap with each other; must remove or "
+         "rewrite one of these paths; path one: [a], path two: [a, b]"),
+    ]  # fmt: skip
+    for method, kwargs, message in cases:
+        error = await refused(method, TableName="orders", **kwargs)
+        assert error == {"Code": "ValidationException", "Message": message}, kwargs
+    error = await refused(ddb.batch_get_item, RequestItems={"orders": {"Keys": [KEY, KEY]}})
+    assert error["Message"] == "Provided list of item keys contains duplicates"
+    error = await refused(ddb.scan, TableName="orders", Segment=3, TotalSegments=3)
+    assert error["Message"] == (
+        "The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+        "Segment: 3 is not less than TotalSegments: 3"
+    )
+
+
+async def test_keys_may_hold_u0000(eventsim_factory: SimulatorFactory) -> None:
+    _, ddb = await started(eventsim_factory)
+    for text in ("a\x00b", "a\x00c"):
+        await call(ddb.put_item, TableName="orders", Item={"pk": S(text), "sk": S(text)})
+    for text in ("a\x00b", "a\x00c"):
+        got = await call(ddb.get_item, TableName="orders", Key={"pk": S(text), "sk": S(text)})
+        assert got["Item"]["sk"] == S(text)
+
+
+async def test_parallel_scan_segments_cover_the_table_once(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    sim, ddb = await started(eventsim_factory)
+    sim.table("orders").batch_write(put=[{"pk": f"p{n}", "sk": "1"} for n in range(25)])
+    seen = []
+    for segment in range(3):
+        page = await call(ddb.scan, TableName="orders", Segment=segment, TotalSegments=3)
+        seen += [i["pk"]["S"] for i in page["Items"]]
+    assert sorted(seen) == sorted(f"p{n}" for n in range(25))
+
+
+async def test_consumed_capacity_is_reported_when_asked(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    big = {**KEY, "data": S("x" * 3000)}
+    put = await call(ddb.put_item, TableName="orders", Item=big, ReturnConsumedCapacity="TOTAL")
+    assert put["ConsumedCapacity"] == {"TableName": "orders", "CapacityUnits": 3.0,
+                                       "WriteCapacityUnits": 3.0}  # fmt: skip
+    got = await call(ddb.get_item, TableName="orders", Key=KEY, ConsistentRead=True,
+                     ReturnConsumedCapacity="INDEXES")  # fmt: skip
+    assert got["ConsumedCapacity"]["CapacityUnits"] == 1.0
+    assert got["ConsumedCapacity"]["Table"] == {"CapacityUnits": 1.0, "ReadCapacityUnits": 1.0}
+    query = await call(ddb.query, TableName="orders", KeyConditionExpression="pk = :p",
+                       ExpressionAttributeValues={":p": S("a")},
+                       ReturnConsumedCapacity="TOTAL")  # fmt: skip
+    assert query["ConsumedCapacity"]["CapacityUnits"] == 0.5
+    plain = await call(ddb.get_item, TableName="orders", Key=KEY)
+    assert "ConsumedCapacity" not in plain
+    batch = await call(ddb.batch_write_item, RequestItems={"orders": [
+        {"PutRequest": {"Item": {"pk": S("b"), "sk": S("1")}}}]},
+        ReturnConsumedCapacity="TOTAL")  # fmt: skip
+    assert batch["ConsumedCapacity"] == [{"TableName": "orders", "CapacityUnits": 1.0,
+                                          "WriteCapacityUnits": 1.0}]  # fmt: skip
+
+
+async def test_every_response_carries_the_crc32_of_its_body(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    sim, _ = await started(eventsim_factory)
+    requests = [
+        ("ListTables", {}),
+        ("GetItem", {"TableName": "orders", "Key": KEY}),
+        ("GetItem", {"TableName": "nope", "Key": KEY}),
+        ("PutItem", {"TableName": "orders", "Item": {"pk": S("")}}),
+        ("Nonsense", {}),
+    ]
+    async with aiohttp.ClientSession() as session:
+        for operation, body in requests:
+            async with session.post(
+                str(sim.endpoint_url), data=json.dumps(body),
+                headers={"X-Amz-Target": f"DynamoDB_20120810.{operation}",
+                         "Content-Type": "application/x-amz-json-1.0"},
+            ) as response:  # fmt: skip
+                raw = await response.read()
+                assert response.headers["x-amz-crc32"] == str(zlib.crc32(raw)), operation
