@@ -368,7 +368,7 @@ QueueTags = Annotated[dict[TagKey, Annotated[str, Field(max_length=256)]], Field
 
 
 class QueueConfig(Model):
-    """SQS queue attributes, with AWS's names in snake_case (reference §3.4).
+    """SQS queue attributes, with AWS's names in snake_case (docs/aws-behaviour.md §3.4).
 
     ``policy`` and ``redrive_allow_policy`` are JSON text kept as given; the KMS and SSE
     attributes are stored and reported, not enforced. ``deduplication_scope`` and

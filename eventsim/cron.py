@@ -1,4 +1,5 @@
-"""AWS schedule expressions, pure: parsing and next-fire arithmetic (reference §4.2–§4.4).
+"""AWS schedule expressions, pure: parsing and next-fire arithmetic (docs/aws-behaviour.md
+§4.2–§4.4).
 
 ``parse(text, timezone="UTC")`` returns a ``Schedule`` whose ``next_after(instant, start)``
 gives the next firing strictly after ``instant`` as an aware UTC datetime, or None when the

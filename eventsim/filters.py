@@ -1,5 +1,5 @@
-"""Pure matching rules: S3 notification configurations (reference §1.2, §1.5), and the one
-pattern language behind event source mappings' filters (§7.3), SNS subscriptions' filter
+"""Pure matching rules: S3 notification configurations (docs/aws-behaviour.md §1.2, §1.5), and the
+one pattern language behind event source mappings' filters (§7.3), SNS subscriptions' filter
 policies and EventBridge rules' event patterns.
 
 The three services speak dialects of one language (``Dialect``): Lambda's filters and
@@ -75,7 +75,7 @@ def configurations_overlap(
     return prefixes and suffixes and _types_intersect(events_a, events_b)
 
 
-# --- event filter patterns (reference §7.3) -------------------------------------------------
+# --- event filter patterns (docs/aws-behaviour.md §7.3) --------------------------------
 #
 # One implementation for every event source mapping. A pattern mirrors the record: named
 # fields must exist (unless ``{"exists": false}``), leaves are arrays of conditions (OR), several

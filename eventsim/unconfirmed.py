@@ -1,8 +1,8 @@
 """Best guesses about AWS behaviour that no AWS document confirms.
 
-Each value here is marked "unconfirmed" in ``shared/reference/aws-semantics.md``. They live in one
-module so that a correction is a one-line change; code elsewhere imports them and never repeats
-the literal.
+Each value here is marked **Unconfirmed** in docs/aws-behaviour.md, with what eventsim assumes
+and why. They live in one module so that a correction is a one-line change; code elsewhere
+imports them and never repeats the literal.
 """
 
 from __future__ import annotations

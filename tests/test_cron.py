@@ -17,7 +17,7 @@ def utc(*parts: int) -> datetime:
 @pytest.mark.parametrize(
     ("expression", "after", "expected"),
     [
-        # AWS's documented examples (reference §4.2)
+        # AWS's documented examples (docs/aws-behaviour.md §4.2)
         ("cron(0 10 * * ? *)", utc(2026, 1, 1, 10), utc(2026, 1, 2, 10)),
         ("cron(15 12 * * ? *)", utc(2026, 1, 1), utc(2026, 1, 1, 12, 15)),
         ("cron(0 18 ? * MON-FRI *)", utc(2026, 1, 2, 18), utc(2026, 1, 5, 18)),

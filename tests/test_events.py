@@ -213,7 +213,7 @@ def test_dynamodb_size_bytes_counts_the_images() -> None:
 
 
 def test_md5_of_message_attributes_reproduces_a_real_event() -> None:
-    # From a captured real Lambda SQS event (reference §3.3).
+    # From a captured real Lambda SQS event (docs/aws-behaviour.md §3.3).
     attributes = {
         "RiderID": {"DataType": "String", "StringValue": "1"},
         "id": {"DataType": "Number", "StringValue": "7110437108"},

@@ -1,4 +1,4 @@
-"""S3 notification matching and S3's overlap rule (reference §1.2, §1.5)."""
+"""S3 notification matching and S3's overlap rule (docs/aws-behaviour.md §1.2, §1.5)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ CREATED, PUT, REMOVED = ["s3:ObjectCreated:*"], ["s3:ObjectCreated:Put"], ["s3:O
 @pytest.mark.parametrize(
     ("a", "b", "overlap"),
     [
-        # The valid and invalid examples of reference §1.5.
+        # The valid and invalid examples of docs/aws-behaviour.md §1.5.
         ((CREATED, "images/", ""), (CREATED, "logs/", ""), False),
         ((CREATED, "", ".jpg"), (CREATED, "", ".png"), False),
         ((CREATED, "images", ".jpg"), (CREATED, "images", ".png"), False),

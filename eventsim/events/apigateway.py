@@ -1,5 +1,5 @@
-"""API Gateway proxy events (reference §5.1, §5.2) and what API Gateway makes of the result
-(§5.3, §5.4).
+"""API Gateway proxy events (docs/aws-behaviour.md §5.1, §5.2) and what API Gateway makes of the
+result (§5.3, §5.4).
 
 Example::
 

@@ -1,4 +1,5 @@
-"""DynamoDB stream records (reference §2.1, §2.2), as a stream event source mapping delivers.
+"""DynamoDB stream records (docs/aws-behaviour.md §2.1, §2.2), as a stream event source mapping
+delivers.
 
 Example::
 

@@ -1,4 +1,4 @@
-"""DynamoDB JSON (AttributeValue) encoding, reference §2.4.
+"""DynamoDB JSON (AttributeValue) encoding, docs/aws-behaviour.md §2.4.
 
 ``marshal`` turns Python values into AttributeValues and ``unmarshal`` turns them back, exactly:
 numbers come back as ``Decimal`` with no float rounding, binary as ``bytes``, sets as ``set``.

@@ -1,4 +1,4 @@
-"""S3 event notification records (reference §1), as Lambda receives them.
+"""S3 event notification records (docs/aws-behaviour.md §1), as Lambda receives them.
 
 Example::
 

@@ -1,4 +1,4 @@
-"""EventBridge schedule payloads (reference §4.1, §4.4).
+"""EventBridge schedule payloads (docs/aws-behaviour.md §4.1, §4.4).
 
 Example::
 

@@ -1,4 +1,4 @@
-"""SQS records (reference §3.1) and the digests SQS computes (§3.3).
+"""SQS records (docs/aws-behaviour.md §3.1) and the digests SQS computes (§3.3).
 
 Message attributes travel in two forms: the API form a sender uses (``{"DataType": "String",
 "StringValue": "1"}``, ``BinaryValue`` as bytes) and the form inside a Lambda record

@@ -1,4 +1,4 @@
-"""A folder as an S3 bucket (reference §1).
+"""A folder as an S3 bucket (docs/aws-behaviour.md §1).
 
 Keys are paths relative to the folder, joined with ``/``. Filesystem events are only *hints*
 that a path may have changed: for each hinted key the source compares the file with what it

@@ -1,8 +1,8 @@
 """What the Lambda Python runtime does around a handler, as in awslambdaric's bootstrap.
 
-Handler resolution and its errors (reference §8.1), the error object of an unhandled exception
-(§8.4) and result marshalling. Standard library only: the child process imports this at every
-cold start.
+Handler resolution and its errors (docs/aws-behaviour.md §8.1), the error object of an unhandled
+exception (§8.4) and result marshalling. Standard library only: the child process imports this
+at every cold start.
 """
 
 from __future__ import annotations

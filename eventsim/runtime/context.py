@@ -1,4 +1,7 @@
-"""The ``context`` object a handler receives (reference §8.2). Standard library only."""
+"""The ``context`` object a handler receives (docs/aws-behaviour.md §8.2).
+
+Standard library only.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Function logs: what CloudWatch Logs would hold for each invocation.
 
 Each invocation's lines (handler output framed by START/END/REPORT in the exact format of
-reference §8.4) go to three places: the invocation's own buffer (for ``log_tail`` and
+docs/aws-behaviour.md §8.4) go to three places: the invocation's own buffer (for ``log_tail`` and
 ``X-Amz-Log-Result``), one file per function and log stream under ``state_dir/logs/``, and the
 console through structlog.
 """

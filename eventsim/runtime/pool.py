@@ -2,7 +2,7 @@
 
 A ``FunctionPool`` keeps a function's warm environments, creates one (a cold start) when none is
 idle, and refuses work beyond the function's reserved concurrency or the account's cap with
-``TooManyRequests`` (reference §8.5). Independently of those AWS limits, at most
+``TooManyRequests`` (docs/aws-behaviour.md §8.5). Independently of those AWS limits, at most
 ``max_environments`` environments of a function run at once: further requests wait for one.
 ``Runtime`` holds every pool and retires environments that stayed idle for ``idle_timeout``
 seconds of clock time.

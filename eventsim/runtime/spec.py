@@ -69,8 +69,8 @@ class FunctionSpec:
         return f"{when:%Y/%m/%d}/[{VERSION}]{env_id}"
 
     def runtime_environment(self, log_stream: str) -> dict[str, str]:
-        """The variables the Lambda runtime sets (reference §8.3), then the function's own
-        (``runtime.environment.World`` adds the rest: credentials, endpoints, basics)."""
+        """The variables the Lambda runtime sets (docs/aws-behaviour.md §8.3), then the function's
+        own (``runtime.environment.World`` adds the rest: credentials, endpoints, basics)."""
         env = {
             "_HANDLER": self.handler,
             "AWS_REGION": self.region,

@@ -86,7 +86,7 @@ class _RequestIdFilter(logging.Filter):
 
 
 def _setup_logging(stream: LogStream) -> _RequestIdFilter:
-    """The runtime's root handler: format of reference §8.4, UTC times."""
+    """The runtime's root handler: format of docs/aws-behaviour.md §8.4, UTC times."""
     handler = logging.StreamHandler(stream)
     formatter = logging.Formatter(
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",

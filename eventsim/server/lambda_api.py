@@ -1,4 +1,7 @@
-"""Lambda's Invoke API (reference §8.6): ``POST /2015-03-31/functions/{name}/invocations``."""
+"""Lambda's Invoke API: ``POST /2015-03-31/functions/{name}/invocations``.
+
+As docs/aws-behaviour.md §8.6 describes it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``dynamodb`` trigger: a DynamoDB stream event source mapping (reference §7.2).
+"""The ``dynamodb`` trigger: a DynamoDB stream event source mapping (docs/aws-behaviour.md §7.2).
 
 A reader takes new stream rows of the table after the mapping's position (woken by every
 commit, in-process or noticed from another process), drops the ones no filter matches (the

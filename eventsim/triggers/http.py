@@ -1,4 +1,4 @@
-"""The ``http`` trigger: routes of a local API Gateway (reference §5).
+"""The ``http`` trigger: routes of a local API Gateway (docs/aws-behaviour.md §5).
 
 Each ``http`` trigger is a route (method, path with ``{param}`` and ``{proxy+}``). A request
 is matched as API Gateway matches routes — exact segments before ``{param}`` before

@@ -1,4 +1,4 @@
-"""The ``sqs`` trigger: an SQS event source mapping (reference §7.1).
+"""The ``sqs`` trigger: an SQS event source mapping (docs/aws-behaviour.md §7.1).
 
 Woken by every send (no polling delay when idle), it takes up to ``batch_size`` visible
 messages (waiting up to ``batching_window`` on the clock for a fuller batch), drops the ones no
