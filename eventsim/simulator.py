@@ -44,11 +44,13 @@ from .invocation.event_store import EventStore, MemoryEventStore
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Ledger, Outcome
 from .resources.bucket import BucketSource, ObjectChange
+from .resources.buses import Bus, Buses
 from .resources.created import bucket_config, created_buckets, remove_bucket
 from .resources.queue import Queue
 from .resources.queues import QueueRegistry
 from .resources.table import Table
 from .resources.table_watch import TableWatcher
+from .resources.topics import Topic, Topics
 from .runtime.environment import World
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
@@ -136,6 +138,9 @@ class Simulator:
         self._sources: list[Any] = []  # bindings, buckets, plug-in resources: start()/stop()
         self._bucket_listeners: dict[str, list[Callable[[Any], None]]] = {}
         self._extensions: dict[str, dict[str, Any]] = {}  # plug-in kinds' resources
+        # SNS topics and EventBridge buses (#18): built at start (_build_fanout).
+        self._topics: Topics | None = None
+        self._buses: Buses | None = None
         #: The running triggers (one or more per kind), once started.
         self.bindings: list[Binding] = []
         #: The HTTP triggers' server, when ``http=True`` and there are routes.
@@ -278,6 +283,16 @@ class Simulator:
             self._table_watcher = TableWatcher(self.state_dir / "tables", self._tables)
             self._table_watcher.start()
 
+    def _build_fanout(self) -> None:
+        """SNS topics and EventBridge buses: the config's (and the default bus, always)."""
+        assert self._supervisor is not None
+        self._topics = Topics(self.config, clock=self.clock, rng=self.random, queues=self._queues)
+        self._buses = Buses(
+            self.config, clock=self.clock, rng=self.random, activity=self.activity,
+            queues=self._queues, topics=self._topics,
+        )  # fmt: skip
+        self._buses.open(self._supervisor)
+
     def _send_to_queue(self, name: str, body: str) -> str:
         return self._queues[name].send_message(body)
 
@@ -286,6 +301,7 @@ class Simulator:
         assert self._invoker is not None
         await self._queues.open(self.activity, self._supervisor)
         self._build_tables()
+        self._build_fanout()
         if not self.triggers:
             return
         self._supervisor.spawn(self._async.resume(), part="async:resume")
@@ -359,7 +375,7 @@ class Simulator:
         """The resource ``name`` of the config section ``section`` (``buckets``...)."""
         found: dict[str, Mapping[str, Any]] = {
             "buckets": self._buckets, "queues": self._queues, "tables": self._tables,
-            **self._extensions,
+            "topics": self._topics or {}, "buses": self._buses or {}, **self._extensions,
         }  # fmt: skip
         entries = found.get(section, {})
         if name not in entries:
@@ -367,7 +383,11 @@ class Simulator:
         return entries[name]
 
     def listen(self, section: str, name: str, listener: Callable[[Any], None]) -> None:
-        """Call ``listener`` with every change the resource announces (buckets)."""
+        """Call ``listener`` with every change the resource announces (buckets); for topics,
+        with the topic ``name`` (``*``: each one), now and when CreateTopic makes it (#18)."""
+        if section == "topics" and self._topics is not None:
+            self._topics.listen(name, listener)
+            return
         if section != "buckets":
             raise ValueError(f"{section} announce nothing to listen to")
         self._bucket_listeners.setdefault(name, []).append(listener)
@@ -582,6 +602,37 @@ class Simulator:
         if table is None:
             raise UnknownResourceError("table", name, list(self.config.tables))
         return table
+
+    # SNS topics and EventBridge buses (#18) --------------------------------------------------
+
+    @property
+    def topics(self) -> Topics:
+        """Every topic by name: the config's and those CreateTopic made (``create``)."""
+        self._check_running()
+        assert self._topics is not None
+        return self._topics
+
+    @property
+    def buses(self) -> Buses:
+        """Every event bus by name: ``default`` and the config's."""
+        self._check_running()
+        assert self._buses is not None
+        return self._buses
+
+    def topic(self, name: str) -> Topic:
+        """The topic ``name``: ``publish(message, subject=..., attributes=...)``,
+        ``subscribe``, ``subscriptions``."""
+        topic = self.topics.get(name)
+        if topic is None:
+            raise UnknownResourceError("topic", name, list(self.topics))
+        return topic
+
+    def bus(self, name: str = "default") -> Bus:
+        """The event bus ``name``: ``put_events([...])``, ``put(event)``, ``rules``."""
+        bus = self.buses.get(name)
+        if bus is None:
+            raise UnknownResourceError("bus", name, list(self.buses))
+        return bus
 
     # --- invocation -----------------------------------------------------------------------
 

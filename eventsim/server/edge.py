@@ -28,6 +28,7 @@ from aiohttp import web
 from ..ledger import Attempt
 from ..triggers.schedule import ScheduleBinding
 from .dynamodb_api import DynamoDbApi
+from .events_api import EventsApi
 from .guard import Gate
 from .lambda_api import LambdaApi
 from .protocol import (
@@ -41,6 +42,7 @@ from .protocol import (
 )
 from .s3_api import S3Api
 from .services import FORM, Api, error_for, identify, not_served
+from .sns_api import SnsApi
 from .sqs_api import SqsApi
 from .sts_api import StsApi
 
@@ -80,6 +82,8 @@ class EdgeServer:
             DynamoDbApi(sim),
             StsApi(sim),
             self._s3,
+            SnsApi(sim),
+            EventsApi(sim),
         ]
         self._apis = {api.service.name: api for api in apis}
         self._services = [api.service for api in apis]

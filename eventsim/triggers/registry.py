@@ -31,6 +31,8 @@ BUILTIN = {
     "dynamodb": "eventsim.triggers.dynamodb:DynamoDbKind",
     "schedule": "eventsim.triggers.schedule:ScheduleKind",
     "http": "eventsim.triggers.http:HttpKind",
+    "sns": "eventsim.triggers.sns:SnsKind",
+    "eventbridge": "eventsim.triggers.eventbridge:EventBridgeKind",
 }
 
 
