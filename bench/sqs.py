@@ -1,96 +1,310 @@
-"""SQS throughput: send -> handler per batch size, and queue operations at depth.
+"""SQS: send -> handler throughput, queue operations at depth, memory per message; each next to
+a floor measured in this same run.
 
-    python bench/sqs.py [--messages 30000] [--depths 1000,100000,1000000]
+    python bench/sqs.py [--rounds 5] [--messages 20000] [--depths 1000,100000,1000000]
 
-* messages per second from send to handler (process isolation, a trivial handler), for batch
-  sizes 1, 10 and 100 (100 with a 1 s batching window, as AWS requires above 10);
-* send + receive + delete operations per second on a queue already holding N messages.
+Every figure is measured in paired, interleaved rounds (eventsim, floor, eventsim, floor...),
+so both see the same machine; each line shows min / median / max over the rounds and the
+ratio of the medians (the per-round ratios' range after it).
 
-Targets (issue #5): >= 30,000 msg/s at batch 10; depth 1M within 1.5x of depth 1k.
+* send -> handler, batch sizes 1, 10 and 100 (100 with a 1 s batching window, as AWS requires
+  above 10), process isolation, a trivial handler, at most 2 batches at a time. Floor: the same
+  messages through a bare ``asyncio.Queue``, taken in the same batches, each batch's records
+  (built by the same event builder) sent as JSON over a pipe to a child process that decodes
+  them, runs the same handler and answers, by 2 consumers with a child each.
+* send + receive + delete on a queue already holding N messages. Floor: the same ids and
+  receipt handles through a bare ``dict`` and ``deque`` (what any queue must do at least).
+* memory per queued message at the largest depth, in a fresh process each. Floor: a plain
+  dict per message (id, body, sent time) in a dict by id.
+
+Targets (issues #5, #16): >= 30,000 msg/s at batch 10 (absolute, machine-dependent: see the
+ratio); depth 1M within 1.5x of depth 1k; memory per message near the plain dict's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import random
+import statistics
+import subprocess
+import sys
 import tempfile
+import textwrap
 import time
+from collections import deque
 from pathlib import Path
 
 import structlog
 
 from eventsim import Simulator
+from eventsim.events import ids, sqs
 
 HANDLER = "def handler(event, context):\n    return len(event['Records'])\n"
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from app import handler
+    read, write = sys.stdin.buffer.readline, sys.stdout.buffer
+    while line := read():
+        write.write(json.dumps(handler(json.loads(line), None)).encode() + b"\\n")
+        write.flush()
+    """
+)
+CONCURRENCY = 2
+MEMORY = textwrap.dedent(
+    """
+    import asyncio, gc, random, sys, time
+    from eventsim.clock import VirtualClock
+    from eventsim.config import QueueConfig
+    from eventsim.events import ids
+    from eventsim.resources.queue import Queue
+
+    def rss():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    kind, n = sys.argv[1], int(sys.argv[2])
+    bodies = [f"message {i}" for i in range(n)]
+    gc.collect()
+    before = rss()
+    if kind == "queue":
+        queue = Queue("q", QueueConfig(), clock=VirtualClock(), rng=random.Random(1),
+                      region="us-east-1", account="123456789012")
+        for body in bodies:
+            queue.send_message(body)
+    else:
+        rng, plain = random.Random(1), {}
+        for body in bodies:
+            message_id = ids.uuid4(rng)
+            plain[message_id] = {"id": message_id, "body": body, "sent": time.time()}
+    gc.collect()
+    print((rss() - before) / n)
+    """
+)
 
 
-async def throughput(root: Path, batch_size: int, messages: int) -> float:
-    trigger = {"queue": "jobs", "batch_size": batch_size, "maximum_concurrency": 10}
+def spread(values: list[float]) -> str:
+    return f"{min(values):>10,.0f} {statistics.median(values):>10,.0f} {max(values):>10,.0f}"
+
+
+def report(label: str, unit: str, ours: list[float], floor: list[float], higher: bool) -> float:
+    """One line: ours and the floor (min / median / max) and their ratio; returns the ratio
+    of the medians (ours / floor for rates, floor / ours for costs: 1.0 is the floor)."""
+    ratios = [(o / f if higher else f / o) for o, f in zip(ours, floor, strict=True)]
+    ratio = statistics.median(ours) / statistics.median(floor)
+    ratio = ratio if higher else 1 / ratio
+    print(f"{label:<40}{unit:>6} {spread(ours)}  | {spread(floor)}  | {ratio:>5.2f} "
+          f"({min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
+    return ratio
+
+
+# --- send -> handler ---------------------------------------------------------------------
+
+
+def trigger_config(root: Path, batch_size: int) -> dict[str, object]:
+    trigger: dict[str, object] = {"queue": "jobs", "batch_size": batch_size,
+                                  "maximum_concurrency": CONCURRENCY}  # fmt: skip
     if batch_size > 10:
         trigger["batching_window"] = 1
-    config = {
-        "functions": {
-            "worker": {"handler": "app.handler", "code": str(root), "triggers": [{"sqs": trigger}]}
-        },
+    return {
+        "functions": {"worker": {"handler": "app.handler", "code": str(root),
+                                 "triggers": [{"sqs": trigger}]}},
         "queues": {"jobs": {}},
-    }
-    async with Simulator.from_dict(
-        config, virtual_time=True, state_dir=root / f"s{batch_size}"
-    ) as sim:
-        jobs = sim.queue("jobs")
-        jobs.send_message("warm-up")
-        await sim.settle()
+    }  # fmt: skip
+
+
+async def eventsim_rate(sim: Simulator, messages: int) -> float:
+    jobs = sim.queue("jobs")
+    delivered = len(sim.ledger.for_function("worker"))
+    started = time.perf_counter()
+    for n in range(messages):
+        jobs.send_message(f"message {n}")
+    await sim.advance(seconds=1)  # a batching window, if any, closes
+    await sim.settle(timeout=600)
+    elapsed = time.perf_counter() - started
+    attempts = sim.ledger.for_function("worker")[delivered:]
+    assert sum(a.payload for a in attempts) == messages and len(jobs) == 0
+    return messages / elapsed
+
+
+class Floor:
+    """The same batches through an ``asyncio.Queue`` and pipes to child processes."""
+
+    def __init__(self, root: Path, batch_size: int) -> None:
+        self.root, self.batch_size = root, batch_size
+        self.children: list[asyncio.subprocess.Process] = []
+        self.rng = random.Random(1)
+
+    async def start(self) -> None:
+        for _ in range(CONCURRENCY):
+            self.children.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-c", CHILD, cwd=self.root,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            ))  # fmt: skip
+
+    async def rate(self, messages: int) -> float:
+        queue: asyncio.Queue[tuple[str, str, float]] = asyncio.Queue()
+        arn = sqs.queue_arn("us-east-1", "123456789012", "jobs")
         started = time.perf_counter()
         for n in range(messages):
-            jobs.send_message(f"message {n}")
-        await sim.advance(seconds=1)  # a batching window, if any, closes
-        await sim.settle(timeout=600)
-        elapsed = time.perf_counter() - started
-        delivered = sum(a.payload for a in sim.ledger.for_function("worker")) - 1
-        assert delivered == messages and len(jobs) == 0, (delivered, len(jobs))
-        return messages / elapsed
+            queue.put_nowait((ids.uuid4(self.rng), f"message {n}", time.time()))
+        done = 0
+
+        async def consume(child: asyncio.subprocess.Process) -> None:
+            nonlocal done
+            assert child.stdin is not None and child.stdout is not None
+            while not queue.empty():
+                batch = [queue.get_nowait()]
+                while len(batch) < self.batch_size and not queue.empty():
+                    batch.append(queue.get_nowait())
+                records = [
+                    sqs.record(
+                        message_id=mid, receipt_handle=ids.receipt_handle(self.rng), body=body,
+                        attributes=sqs.system_attributes(sent_ms=int(sent * 1000),
+                                                         receive_count=1,
+                                                         first_receive_ms=int(sent * 1000)),
+                        message_attributes={}, queue_arn=arn, region="us-east-1",
+                    )
+                    for mid, body, sent in batch
+                ]  # fmt: skip
+                child.stdin.write(json.dumps(sqs.batch(records)).encode() + b"\n")
+                await child.stdin.drain()
+                handled = json.loads(await child.stdout.readline())
+                done += handled
+
+        await asyncio.gather(*(consume(child) for child in self.children))
+        assert done == messages
+        return messages / (time.perf_counter() - started)
+
+    async def close(self) -> None:
+        for child in self.children:
+            assert child.stdin is not None
+            child.stdin.close()
+            await child.wait()
 
 
-async def operations(root: Path, depth: int, ops: int = 20000) -> float:
-    async with Simulator.from_dict(
-        {"queues": {"deep": {"visibility_timeout": 3600}}},
-        virtual_time=True,
-        state_dir=root / f"d{depth}",
-    ) as sim:
-        deep = sim.queue("deep")
+async def throughput(root: Path, rounds: int, messages: int) -> dict[int, float]:
+    ratios = {}
+    for batch_size, count in ((1, messages // 4), (10, messages), (100, messages)):
+        config = trigger_config(root, batch_size)
+        async with Simulator.from_dict(
+            config, virtual_time=True, state_dir=root / f"s{batch_size}"
+        ) as sim:
+            floor = Floor(root, batch_size)
+            await floor.start()
+            try:
+                await eventsim_rate(sim, CONCURRENCY * batch_size)  # environments warm
+                await floor.rate(CONCURRENCY * batch_size)
+                ours, bare = [], []
+                for _ in range(rounds):
+                    ours.append(await eventsim_rate(sim, count))
+                    bare.append(await floor.rate(count))
+            finally:
+                await floor.close()
+        ratios[batch_size] = report(f"send -> handler, batch {batch_size}", "msg/s", ours, bare,
+                                    higher=True)  # fmt: skip
+    return ratios
+
+
+# --- operations at depth -----------------------------------------------------------------
+
+
+async def queue_ops(sim: Simulator, ops: int) -> float:
+    deep = sim.queue("deep")
+    started = time.perf_counter()
+    for n in range(ops):
+        deep.send_message(f"op{n}")
+        [message] = deep.receive_now(1)
+        deep.delete_message(message.receipt_handle)
+    return 3 * ops / (time.perf_counter() - started)
+
+
+class BareQueue:
+    """A dict by id and a deque of visible ids, with the same ids and handles drawn."""
+
+    def __init__(self, depth: int) -> None:
+        self.rng = random.Random(2)
+        self.messages: dict[str, tuple[str, float]] = {}
+        self.visible: deque[str] = deque()
+        self.handles: dict[str, str] = {}
         for n in range(depth):
-            deep.send_message(f"m{n}")
+            self.send(f"m{n}")
+
+    def send(self, body: str) -> None:
+        message_id = ids.uuid4(self.rng)
+        self.messages[message_id] = (body, time.time())
+        self.visible.append(message_id)
+
+    def ops(self, ops: int) -> float:
         started = time.perf_counter()
         for n in range(ops):
-            deep.send_message(f"op{n}")
-            [message] = deep.receive_now(1)
-            deep.delete_message(message.receipt_handle)
+            self.send(f"op{n}")
+            message_id = self.visible.popleft()
+            handle = ids.receipt_handle(self.rng)
+            self.handles[handle] = message_id
+            del self.messages[self.handles.pop(handle)]
         return 3 * ops / (time.perf_counter() - started)
 
 
-async def main(messages: int, depths: list[int]) -> None:
+async def at_depth(root: Path, rounds: int, depths: list[int], ops: int = 20000) -> list[float]:
+    medians = []
+    for depth in depths:
+        async with Simulator.from_dict(
+            {"queues": {"deep": {"visibility_timeout": 3600}}},
+            virtual_time=True, state_dir=root / f"d{depth}",
+        ) as sim:  # fmt: skip
+            deep = sim.queue("deep")
+            for n in range(depth):
+                deep.send_message(f"m{n}")
+            bare = BareQueue(depth)
+            ours, floor = [], []
+            for _ in range(rounds):
+                ours.append(await queue_ops(sim, ops))
+                floor.append(bare.ops(ops))
+        report(f"send+receive+delete at depth {depth:,}", "ops/s", ours, floor, higher=True)
+        medians.append(statistics.median(ours))
+    return medians
+
+
+def memory(depth: int) -> tuple[float, float]:
+    def measure(kind: str) -> float:
+        out = subprocess.run([sys.executable, "-c", MEMORY, kind, str(depth)], check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        return float(out.stdout)
+
+    queue, plain = measure("queue"), measure("plain")
+    print(f"{'memory per message at ' + f'{depth:,}':<40}{'bytes':>6} {queue:>10,.0f} "
+          f"{'':>21}  | {plain:>10,.0f} {'':>21}  | {plain / queue:>5.2f}")  # fmt: skip
+    return queue, plain
+
+
+async def main(rounds: int, messages: int, depths: list[int]) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    print(f"{'':<40}{'':>6} {'eventsim: min':>10} {'median':>10} {'max':>10}  | "
+          f"{'floor: min':>10} {'median':>10} {'max':>10}  | ratio (range)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "app.py").write_text(HANDLER)
-        rates = {size: await throughput(root, size, messages) for size in (1, 10, 100)}
-        ops = {depth: await operations(root, depth) for depth in depths}
-    for size, rate in rates.items():
-        print(f"send -> handler, batch size {size:>3}: {rate:>9,.0f} messages/s")
-    for depth, rate in ops.items():
-        print(f"send+receive+delete at depth {depth:>9,}: {rate:>9,.0f} operations/s")
-    first, last = ops[depths[0]], ops[depths[-1]]
+        ratios = await throughput(root, rounds, messages)
+        medians = await at_depth(root, rounds, depths)
+    queue, plain = memory(depths[-1])
+    growth = medians[0] / medians[-1]
     print(
-        f"targets: >= 30,000 msg/s at batch 10: {'met' if rates[10] >= 30000 else 'MISSED'}; "
-        f"depth {depths[-1]:,} within 1.5x of {depths[0]:,}: "
-        f"{'met' if first / last <= 1.5 else 'MISSED'} ({first / last:.2f}x)"
+        f"targets: depth {depths[-1]:,} within 1.5x of {depths[0]:,}: "
+        f"{'met' if growth <= 1.5 else 'MISSED'} ({growth:.2f}x); memory per message "
+        f"{queue / plain:.2f}x a plain dict's; batch 10 at {ratios[10]:.2f}x its floor"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=30000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--depths", default="1000,100000,1000000")
     args = parser.parse_args()
-    asyncio.run(main(args.messages, [int(d) for d in args.depths.split(",")]))
+    asyncio.run(main(args.rounds, args.messages, [int(d) for d in args.depths.split(",")]))

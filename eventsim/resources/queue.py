@@ -1,4 +1,4 @@
-"""In-memory SQS queues (reference §3): visibility, delays, FIFO groups, dedup, redrive.
+"""In-memory SQS queues (docs/aws-behaviour.md §3): visibility, delays, FIFO groups, dedup, redrive.
 
 Every timed state change happens on the injected clock. A message is DELAYED, VISIBLE or
 IN_FLIGHT (``messages.py``); the counts of each are kept as counters, so GetQueueAttributes
@@ -17,8 +17,10 @@ Receipt handles: a standard queue honours every handle it issued for a message s
 latest, and only while the message is in flight ("The receipt handle has expired").
 
 Memory: a message is one ``_Message`` with ``__slots__`` (digests are computed when handed
-out), held in a dict by send sequence. As a queue grows past 16k, 32k, 64k... messages, what
-exists is moved out of the garbage collector's way (``memory.after_bulk_load``), so full
+out), held by send sequence in dicts of 16k each (one dict of a million would stall the
+loop for tens of milliseconds each time it grows). Every 16k messages a deep queue takes in (sends,
+restores), what exists is moved out of the garbage collector's way (``memory.after_bulk_load``:
+messages hold no reference cycles, so reference counting still frees them), and full
 collections do not stall the loop for time proportional to the depth.
 
 Example::
@@ -71,8 +73,10 @@ from .queue_store import QueueStore
 DEDUP_WINDOW_S = 300
 #: SQS allows one PurgeQueue per queue every 60 seconds.
 PURGE_INTERVAL_S = 60
-#: Past this many messages (and each doubling), freeze what exists out of the collector's way.
-FREEZE_FROM = 16_384
+#: Every this many messages taken in by a queue at least this deep, freeze what exists.
+FREEZE_STEP = 16_384
+#: Messages per shard of the index by sequence (a shard grows without a long stall).
+SHARD_BITS = 14
 _GONE = 3  # state of a message no longer in the queue (its heap entries are stale)
 
 
@@ -116,7 +120,8 @@ class Queue:
         self._dead_letter = dead_letter
         self._store = store if config.persist else None
         self._key = f"{region}/{name}"
-        self._messages: dict[int, _Message] = {}  # by send sequence
+        self._shards: dict[int, dict[int, _Message]] = {}  # seq >> SHARD_BITS -> seq -> m
+        self._count = 0
         self._by_handle: dict[str, _Message] = {}
         self._timeline: list[tuple[float, int, int, _Message]] = []  # (when, seq, version, m)
         self._fresh: deque[_Message] = deque()  # standard: sent visible, in send order
@@ -129,7 +134,7 @@ class Queue:
         self._seq = itertools.count()
         self._sequence = itertools.count(1)
         self._purged_at: float | None = None
-        self._next_freeze = FREEZE_FROM
+        self._taken_in = 0  # messages added since the last freeze
         self.changed = asyncio.Event()  # set whenever a message may have become visible
         self.listeners: list[Callable[[], None]] = []  # called synchronously on sends
         self._redeliver = 0
@@ -265,10 +270,15 @@ class Queue:
             listener()
 
     def _add(self, message: _Message, now: float) -> None:
-        self._messages[message.seq] = message
-        if len(self._messages) >= self._next_freeze:
-            after_bulk_load(len(self._messages))
-            self._next_freeze *= 2
+        shard = self._shards.get(message.seq >> SHARD_BITS)
+        if shard is None:
+            shard = self._shards[message.seq >> SHARD_BITS] = {}
+        shard[message.seq] = message
+        self._count += 1
+        self._taken_in += 1
+        if self._taken_in >= FREEZE_STEP and self._count >= FREEZE_STEP:
+            after_bulk_load(self._count)
+            self._taken_in = 0
         if self.fifo:
             group = self._groups.get(message.group_id or "")
             if group is None:
@@ -581,9 +591,10 @@ class Queue:
     def _clear(self) -> None:
         if self._store is not None:
             self._store.purge(self._key)
-        for message in self._messages.values():
+        for message in self._all():
             message.state = _GONE
-        self._messages.clear()
+        self._shards.clear()
+        self._count = 0
         self._by_handle.clear()
         self._timeline.clear()
         self._fresh.clear()
@@ -602,7 +613,12 @@ class Queue:
         self.changed.set()  # long polls return
 
     def _remove(self, message: _Message, now: float) -> None:
-        del self._messages[message.seq]
+        key = message.seq >> SHARD_BITS
+        shard = self._shards[key]
+        del shard[message.seq]
+        if not shard:
+            del self._shards[key]
+        self._count -= 1
         self._counts[message.state] -= 1
         was_in_flight = message.state == IN_FLIGHT
         message.state = _GONE
@@ -666,7 +682,7 @@ class Queue:
     def peek_oldest(self) -> _Message | None:
         """The oldest message not in flight (for message move tasks)."""
         self._apply_due(self._clock.time())
-        for message in self._messages.values():  # insertion order: oldest first
+        for message in self._all():
             if message.state != IN_FLIGHT:
                 return message
         return None
@@ -701,12 +717,17 @@ class Queue:
         self._apply_due(self._clock.time())
         state: dict[str, list[str]] = {"visible": [], "in_flight": [], "delayed": []}
         names = {DELAYED: "delayed", VISIBLE: "visible", IN_FLIGHT: "in_flight"}
-        for message in self._messages.values():
+        for message in self._all():
             state[names[message.state]].append(message.body)
         return state
 
     def __len__(self) -> int:
-        return len(self._messages)
+        return self._count
+
+    def _all(self) -> Iterator[_Message]:
+        """Every message, oldest first."""
+        for key in sorted(self._shards):
+            yield from self._shards[key].values()
 
     def __repr__(self) -> str:
         return f"<Queue {self.arn} ({len(self)} messages)>"

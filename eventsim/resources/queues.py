@@ -23,7 +23,6 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import random
 import re
@@ -105,9 +104,8 @@ class QueueRegistry(Mapping[str, Queue]):
         for queue in list(self._queues.values()):
             if queue.config.persist:
                 restored = 0
-                for chunk in self._store.load(f"{queue.region}/{queue.name}"):
+                async for chunk in self._store.load(f"{queue.region}/{queue.name}"):
                     restored += queue.restore(chunk)
-                    await asyncio.sleep(0)
                 if restored:
                     log.info("queue.restored", queue=queue.name, messages=restored)
 
