@@ -19,8 +19,6 @@ from eventsim.testing import SimulatorFactory
 
 from .helpers import function
 
-pytestmark = pytest.mark.asyncio
-
 RECORD = {"handler": "eventsim.testing.record", "isolation": "thread"}
 
 
@@ -49,6 +47,7 @@ async def fanout(factory: SimulatorFactory, **extra: Any) -> Simulator:
     return await factory(config)
 
 
+@pytest.mark.asyncio
 async def test_a_function_subscription_gets_sns_event(eventsim_factory: SimulatorFactory) -> None:
     sim = await fanout(eventsim_factory)
     published = sim.topic("orders").publish(
@@ -78,6 +77,7 @@ async def test_a_function_subscription_gets_sns_event(eventsim_factory: Simulato
     assert attempt.source == "sns:orders" and attempt.invocation_type == "Event"
 
 
+@pytest.mark.asyncio
 async def test_filter_policies_decide_who_gets_a_message(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -101,6 +101,7 @@ async def test_filter_policies_decide_who_gets_a_message(
     )
 
 
+@pytest.mark.asyncio
 async def test_a_queue_gets_the_envelope_or_the_raw_message(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -122,6 +123,7 @@ async def test_a_queue_gets_the_envelope_or_the_raw_message(
     assert enveloped.message_attributes in ({}, None)
 
 
+@pytest.mark.asyncio
 async def test_explain_follows_a_message_through_the_topic(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -134,6 +136,7 @@ async def test_explain_follows_a_message_through_the_topic(
     assert "sns:orders -> everything: attempt 1 succeeded" in text
 
 
+@pytest.mark.asyncio
 async def test_a_message_to_a_topic_without_subscriptions_is_in_the_ledger(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -144,6 +147,7 @@ async def test_a_message_to_a_topic_without_subscriptions_is_in_the_ledger(
     assert dropped.reason == "the topic has no subscriptions"
 
 
+@pytest.mark.asyncio
 async def test_function_errors_are_retried_on_the_virtual_clock(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -166,6 +170,7 @@ async def test_function_errors_are_retried_on_the_virtual_clock(
     assert len({a.request_id for a in attempts}) == 1
 
 
+@pytest.mark.asyncio
 async def test_a_fifo_topic_keeps_group_order_and_drops_duplicates(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -193,6 +198,7 @@ async def test_a_fifo_topic_keeps_group_order_and_drops_duplicates(
     assert [json.loads(m.body)["SequenceNumber"] for m in copies[:1]] == [first.sequence_number]
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("topic", "kwargs", "code", "words"),
     [
@@ -223,6 +229,7 @@ async def test_what_publish_refuses(
     assert len(sim.ledger) == 0
 
 
+@pytest.mark.asyncio
 async def test_message_structure_json_gives_each_protocol_its_message(
     eventsim_factory: SimulatorFactory,
 ) -> None:
@@ -239,6 +246,7 @@ async def test_message_structure_json_gives_each_protocol_its_message(
     assert message.body == "for queues"
 
 
+@pytest.mark.asyncio
 async def test_subscriptions_made_from_python(eventsim_factory: SimulatorFactory) -> None:
     sim = await eventsim_factory({
         "functions": {"fn": RECORD}, "queues": {"q": {}},
@@ -316,7 +324,5 @@ def errors_of(tmp_path: Path, text: str) -> str:
         ("topics:\n  bad name: {}\n", "topics.bad name"),
     ],
 )
-async def test_the_config_refuses_with_a_position(
-    tmp_path: Path, yaml: str, expected: str
-) -> None:
+def test_the_config_refuses_with_a_position(tmp_path: Path, yaml: str, expected: str) -> None:
     assert expected in errors_of(tmp_path, yaml)

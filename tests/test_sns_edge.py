@@ -17,9 +17,7 @@ from botocore.exceptions import ClientError
 from eventsim import Outcome, Simulator
 from eventsim.testing import SimulatorFactory
 
-pytestmark = pytest.mark.asyncio
-
-HANDLERS = '''
+HANDLERS = """
 import json
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
@@ -45,7 +43,7 @@ def publisher(event, context):
     sns = boto3.client("sns")
     arn = sns.create_topic(Name=event["topic"])["TopicArn"]
     return sns.publish(TopicArn=arn, Message=json.dumps(event["order"]))["MessageId"]
-'''
+"""
 
 
 def client(sim: Simulator, service: str) -> Any:
@@ -77,6 +75,7 @@ async def started(factory: SimulatorFactory, code: Path, **config: Any) -> Simul
     return await factory({"functions": functions, "queues": {"inbox": {}}, **config})
 
 
+@pytest.mark.asyncio
 async def test_topics_subscriptions_and_publishing(
     eventsim_factory: SimulatorFactory, code: Path
 ) -> None:
@@ -125,8 +124,12 @@ async def test_topics_subscriptions_and_publishing(
     assert json.loads(sub["FilterPolicy"]) == {"kind": ["placed"]}
     await call(sns.set_subscription_attributes, SubscriptionArn=queue_sub,
                AttributeName="FilterPolicy", AttributeValue='{"kind": ["shipped"]}')  # fmt: skip
-    await call(sns.publish, TopicArn=arn, Message="placed again",
-               MessageAttributes={"kind": {"DataType": "String", "StringValue": "placed"}})
+    await call(
+        sns.publish,
+        TopicArn=arn,
+        Message="placed again",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "placed"}},
+    )
     await sim.settle()
     assert sim.queue("inbox").counts().visible == 0  # filtered out by the new policy
     await call(sns.unsubscribe, SubscriptionArn=queue_sub)
@@ -134,6 +137,7 @@ async def test_topics_subscriptions_and_publishing(
     assert queue_sub not in [s["SubscriptionArn"] for s in after["Subscriptions"]]
 
 
+@pytest.mark.asyncio
 async def test_publish_batch_answers_per_entry(
     eventsim_factory: SimulatorFactory, code: Path
 ) -> None:
@@ -150,7 +154,9 @@ async def test_publish_batch_answers_per_entry(
     assert [s["Id"] for s in answer["Successful"]] == ["one", "two"]
     [failed] = answer["Failed"]
     assert (failed["Id"], failed["Code"], failed["SenderFault"]) == (
-        "bad", "InvalidParameterValue", True
+        "bad",
+        "InvalidParameterValue",
+        True,
     )
     received = await sim.queue("inbox").receive_messages(max_messages=10)
     assert [m.body for m in received] == ["first", "second"]
@@ -164,6 +170,7 @@ async def test_publish_batch_answers_per_entry(
     assert refused.value.response["Error"]["Code"] == "BatchEntryIdsNotDistinct"
 
 
+@pytest.mark.asyncio
 async def test_a_fifo_topic_through_boto3(eventsim_factory: SimulatorFactory, code: Path) -> None:
     sim = await started(eventsim_factory, code, queues={"ordered.fifo": {}})
     sns = client(sim, "sns")
@@ -185,6 +192,7 @@ async def test_a_fifo_topic_through_boto3(eventsim_factory: SimulatorFactory, co
     assert refused.value.response["Error"]["Code"] == "InvalidParameter"
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("operation", "kwargs", "error", "status"),
     [
@@ -224,11 +232,13 @@ async def test_errors_as_boto3_reads_them(
         await call(getattr(sns, operation), **kwargs)
     response = refused.value.response
     assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
-        error, status
+        error,
+        status,
     )
     assert len(sim.ledger) == 0
 
 
+@pytest.mark.asyncio
 async def test_a_handler_publishes_with_boto3(
     eventsim_factory: SimulatorFactory, code: Path
 ) -> None:
