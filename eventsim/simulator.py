@@ -49,7 +49,7 @@ from .resources.created import bucket_config, created_buckets, remove_bucket
 from .resources.queue import Queue
 from .resources.queues import QueueRegistry
 from .resources.table import Table
-from .resources.table_watch import TableWatcher
+from .resources.tables import TableRegistry
 from .resources.topics import Topic, Topics
 from .runtime.environment import World
 from .runtime.logs import LogSink
@@ -133,8 +133,8 @@ class Simulator:
         self._buckets: dict[str, BucketSource] = {}
         #: Every queue, by region and name (resources/queues.py).
         self._queues = QueueRegistry(config, clock=clock, rng=self.random, state_dir=self.state_dir)
-        self._tables: dict[str, Table] = {}
-        self._table_watcher: TableWatcher | None = None
+        # DynamoDB tables, the config's and CreateTable's (#17): opened at start.
+        self._tables = TableRegistry(config, clock=clock, state_dir=self.state_dir)
         self._sources: list[Any] = []  # bindings, buckets, plug-in resources: start()/stop()
         self._bucket_listeners: dict[str, list[Callable[[Any], None]]] = {}
         self._extensions: dict[str, dict[str, Any]] = {}  # plug-in kinds' resources
@@ -267,21 +267,8 @@ class Simulator:
         self._supervisor.keep("async:timer", self._async.run_timer)
 
     def _build_tables(self) -> None:
-        for name, table in self.config.tables.items():
-            try:
-                self._tables[name] = Table(
-                    name,
-                    table,
-                    state_dir=self.state_dir,
-                    clock=self.clock,
-                    region=self.config.region,
-                    account=self.config.account,
-                )
-            except sqlite3.Error as exc:
-                raise StartupError(f"table {name!r}: {exc}") from exc
-        if self._tables:
-            self._table_watcher = TableWatcher(self.state_dir / "tables", self._tables)
-            self._table_watcher.start()
+        assert self._supervisor is not None
+        self._tables.open(self.activity, self._supervisor)  # TTL runs as "tables:ttl"
 
     def _build_fanout(self) -> None:
         """SNS topics and EventBridge buses: the config's (and the default bus, always)."""
@@ -436,9 +423,7 @@ class Simulator:
         await self._runner
         assert self._runtime is not None
         await self._runtime.close()
-        if self._table_watcher is not None:
-            self._table_watcher.stop()
-        for closing in (self._events, self._queues, *self._tables.values()):
+        for closing in (self._events, self._queues, self._tables):
             if closing is not None:
                 closing.close()
         self._lock.release()
@@ -568,7 +553,8 @@ class Simulator:
         return self._queues
 
     @property
-    def tables(self) -> Mapping[str, Table]:
+    def tables(self) -> TableRegistry:
+        """Every table by name; ``create``, ``delete``, and ``on_created``/``on_deleted``."""
         return self._tables
 
     def create_queue(

@@ -1,4 +1,5 @@
-"""A SQLite file as a DynamoDB table, with its stream, secondary indexes and TTL (reference §2).
+"""A SQLite file as a DynamoDB table, with its stream, secondary indexes and TTL
+(docs/aws-behaviour.md §2).
 
 ``sim.table("orders")`` gives a ``Table``. Two faces with the same semantics:
 
@@ -175,6 +176,10 @@ class Table:
         self.config = config
         self.indexes: dict[str, Index] = {}
         self._define(config)
+        #: Tags (TagResource), and how the table was made: BillingMode, ProvisionedThroughput,
+        #: DeletionProtectionEnabled... as CreateTable/UpdateTable gave them (DescribeTable).
+        self.tags: dict[str, str] = json.loads(self.store.meta("tags", "{}"))
+        self.settings: dict[str, Any] = json.loads(self.store.meta("settings", "{}"))
 
     def close(self) -> None:
         self.closed = True
@@ -191,6 +196,15 @@ class Table:
             self.stream_arn = dynamodb.stream_arn(self.region, self.account, self.name, label)
         self.store.define(config)
         self._define(config)
+
+    def save(self, *, origin: str | None = None) -> None:
+        """Keep the definition, tags and settings in the file (``origin``: ``api`` for a table
+        made through the API, which is made again from this at the next start)."""
+        self.store.set_meta("definition", self.config.model_dump_json())
+        self.store.set_meta("tags", json.dumps(self.tags))
+        self.store.set_meta("settings", json.dumps(self.settings))
+        if origin is not None:
+            self.store.set_meta("origin", origin)
 
     def _define(self, config: TableConfig) -> None:
         self.config = config
@@ -371,7 +385,7 @@ class Table:
         if usage is not None:
             self.count_write(usage, old, new)
         if new != old:
-            self._changed()
+            self.changed()
         return _returned(return_values, old, new, planned.updated)
 
     def count_write(self, usage: Usage, old: Item | None, new: Item | None) -> None:
@@ -485,7 +499,7 @@ class Table:
                     self.store.write(db, *columns, old, wanted, self.clock.time())
                     changed = True
         if changed:
-            self._changed()
+            self.changed()
 
     # --- reads --------------------------------------------------------------------------
 
@@ -672,7 +686,7 @@ class Table:
                 ttl = self._ttl_of(current)
                 if current is not None and ttl is not None and now - TTL_HORIZON_S < ttl <= now:
                     self.store.write(db, pk, sk, current, None, now, expired=True)
-        self._changed()
+        self.changed()
         return len(expired)
 
     def _ttl_of(self, item: Item | None) -> float | None:
@@ -686,8 +700,8 @@ class Table:
             return None
 
     def next_expiry(self, now: float) -> float | None:
-        """When the next item expires (clock seconds), None when no item has a TTL."""
-        return self.store.next_expiry(now - TTL_HORIZON_S)
+        """When the next item expires after ``now`` (clock seconds), None if none will."""
+        return self.store.next_expiry(now)
 
     # --- plain Python face ----------------------------------------------------------------
 
@@ -763,7 +777,8 @@ class Table:
 
     # --- stream ---------------------------------------------------------------------------
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Tell the listeners that the table changed (after a commit made here)."""
         self._version = self.store.data_version()
         for listener in list(self.listeners):
             listener()

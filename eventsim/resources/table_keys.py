@@ -199,7 +199,7 @@ def _sql_number_order(t: str) -> str:
     for digit, replacement in zip(_DIGITS_DOWN, "jihgfedcba", strict=True):
         complemented = f"replace({complemented}, '{digit}', '{replacement}')"
     return (
-        f"CASE WHEN {significant} = '' THEN '2' "
+        f"CASE WHEN {t} IS NULL THEN NULL WHEN {significant} = '' THEN '2' "
         f"WHEN substr({t}, 1, 1) = '-' THEN '1' || printf('%03d', 700 - {exponent}) || "
         f"{complemented} || '~' "
         f"ELSE '3' || printf('%03d', {exponent} + 300) || {significant} END"

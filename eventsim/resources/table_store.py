@@ -57,6 +57,9 @@ Item = dict[str, Any]
 VERSION = 2
 #: Rows stamped, trimmed or expired per statement.
 CHUNK = 1000
+#: The version of the SQL an index's columns are generated with: a file whose indexes were
+#: built with another rebuilds them when opened.
+_INDEX_LAYOUT = 1
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -206,7 +209,7 @@ class _IndexSpec:
         ]
 
     def as_json(self) -> Any:
-        return [self.local, self.partition, self.sort]
+        return [_INDEX_LAYOUT, self.local, self.partition, self.sort]
 
 
 def _index_specs(config: TableConfig) -> dict[str, _IndexSpec]:
@@ -374,9 +377,14 @@ class TableStore:
             raise
         self._db.execute("COMMIT")
 
-    def begin(self) -> sqlite3.Connection:
-        """``BEGIN IMMEDIATE`` for a transaction over several tables; end it with ``end``."""
-        self._db.execute("BEGIN IMMEDIATE")
+    def begin(self, *, read: bool = False) -> sqlite3.Connection:
+        """``BEGIN IMMEDIATE`` (``read``: ``BEGIN``, a snapshot to read from) for a transaction
+        over several tables; end it with ``end``."""
+        self._db.execute("BEGIN" if read else "BEGIN IMMEDIATE")
+        return self._db
+
+    @property
+    def connection(self) -> sqlite3.Connection:
         return self._db
 
     def end(self, commit: bool) -> None:
@@ -474,11 +482,12 @@ class TableStore:
         )
         return [(pk, sk, json.loads(item)) for pk, sk, item in rows]
 
-    def next_expiry(self, oldest: float) -> float | None:
+    def next_expiry(self, after: float) -> float | None:
+        """The earliest TTL after ``after``, None if there is none."""
         if self.config.ttl is None:
             return None
         row = self._db.execute(
-            "SELECT min(ttl) FROM items WHERE ttl IS NOT NULL AND ttl > ?", (oldest,)
+            "SELECT min(ttl) FROM items WHERE ttl IS NOT NULL AND ttl > ?", (after,)
         ).fetchone()
         return float(row[0]) if row[0] is not None else None
 

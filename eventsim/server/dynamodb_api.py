@@ -14,29 +14,26 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
 from ..resources.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Page, Table, TableError, Usage
+from ..resources.table_transactions import TRANSACTION_LIMIT, transact_get, transact_write
+from .dynamodb_control import TableControl
 from .dynamodb_legacy import rewrite
-from .protocol import ApiError, json_response, optional, read_json, require
-from .services import Service, json_version
+from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, refusal
+from .dynamodb_streams_api import TARGET_PREFIX as STREAMS_PREFIX
+from .dynamodb_streams_api import StreamsOperations
+from .protocol import ApiError, optional, require
+from .services import Service
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
-_PREFIX = {
-    "ValidationException": "com.amazon.coral.validate#",
-    "SerializationException": "com.amazon.coral.service#",
-    "UnknownOperationException": "com.amazon.coral.service#",
-}
-
-#: DynamoDB's limits on a request (its developer guide, "Quotas"): a request of up to 16 MB
-#: (BatchWriteItem), nesting of up to 32 levels, expression strings of up to 4 KB.
-MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: DynamoDB's limits on a request (its developer guide, "Quotas"): nesting of up to 32 levels,
+#: expression strings of up to 4 KB.
 MAX_NESTING = 32
 MAX_EXPRESSION_BYTES = 4096
 MAX_SEGMENTS = 1_000_000
@@ -45,29 +42,9 @@ _EXPRESSIONS = (
     "ProjectionExpression",
 )  # fmt: skip
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
-_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
-_TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([a-zA-Z0-9_.-]+)")
 _SELECT = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
-NOT_FOUND = "Requested resource not found"
 
 Operation = Callable[["DynamoDbApi", dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-def error_response(
-    code: str, message: str, status: int = 400, content_type: str | None = None, **extra: Any
-) -> web.Response:
-    prefix = _PREFIX.get(code, "com.amazonaws.dynamodb.v20120810#")
-    return with_crc32(json_response(
-        {"__type": prefix + code, "message": message, **extra}, status,
-        *([content_type] if content_type else []),
-    ))  # fmt: skip
-
-
-def with_crc32(response: web.Response) -> web.Response:
-    """``response`` with ``x-amz-crc32``: the CRC32 of its body, in decimal, as DynamoDB sends."""
-    body = response.body if isinstance(response.body, bytes) else b""
-    response.headers["x-amz-crc32"] = str(zlib.crc32(body))
-    return response
 
 
 class DynamoDbApi:
@@ -77,73 +54,33 @@ class DynamoDbApi:
 
     def __init__(self, sim: Simulator) -> None:
         self._sim = sim
+        self._control: TableControl | None = None
+        self.streams = StreamsOperations(sim)
+
+    @property
+    def control(self) -> TableControl:
+        """The control-plane operations (made on first use: the edge is built before the
+        simulator's tables)."""
+        if self._control is None:
+            self._control = TableControl(self._sim.tables)
+        return self._control
 
     def error(self, request: web.Request, error: ApiError) -> web.Response:
-        return error_response(
-            error.code, str(error), error.status, json_version(request), **error.extra
-        )
+        return refusal(request, error)
 
     async def handle(self, request: web.Request) -> web.Response:
         prefix, _, operation = request.headers.get("X-Amz-Target", "").partition(".")
+        if prefix == STREAMS_PREFIX:  # boto3's dynamodbstreams client signs as dynamodb
+            return await answer(request, self.streams.operation(operation))
         method = _OPERATIONS.get(operation) if prefix == "DynamoDB_20120810" else None
-        try:
-            if method is None:
-                target = request.headers.get("X-Amz-Target") or "a request without X-Amz-Target"
-                raise ApiError("UnknownOperationException", f"eventsim does not support {target}")
-            body = await read_json(request)
-            return with_crc32(json_response(await method(self, body), 200,
-                                            json_version(request)))  # fmt: skip
-        except ApiError as exc:
-            return self.error(request, exc)
-        except TableError as exc:
-            extra: dict[str, Any] = dict(exc.extra)
-            if exc.code == "ConditionalCheckFailedException" and exc.item is not None:
-                extra["Item"] = exc.item
-            return self.error(request, ApiError(exc.code, str(exc), **extra))
-
-    # --- tables ---------------------------------------------------------------------------
-
-    def table_name(self, body: dict[str, Any], key: str = "TableName") -> str:
-        """A table's name from ``body[key]``: a name, or a table ARN of this region and
-        account (an ARN of another is a table that is not here)."""
-        given = require(body, key)
-        arn = _TABLE_ARN.fullmatch(given)
-        if arn is not None:
-            region, account, name = arn.groups()
-            config = self._sim.config
-            return name if (region, account) == (config.region, config.account) else given
-        check_table_name(given, key)
-        return str(given)
+        if method is None:
+            target = request.headers.get("X-Amz-Target") or "a request without X-Amz-Target"
+            unknown = ApiError("UnknownOperationException", f"eventsim does not support {target}")
+            return refusal(request, unknown)
+        return await answer(request, lambda body: method(self, body))
 
     def _table(self, body: dict[str, Any], key: str = "TableName") -> Table:
-        name = self.table_name(body, key)
-        table = self._sim.tables.get(name)
-        if table is None:
-            raise ApiError("ResourceNotFoundException", NOT_FOUND)
-        return table
-
-    async def list_tables(self, body: dict[str, Any]) -> dict[str, Any]:
-        names = sorted(self._sim.tables)
-        start = optional(body, "ExclusiveStartTableName")
-        if start:
-            names = [n for n in names if n > start]
-        limit = _limit(body, 100)
-        if limit > 100:
-            raise _invalid(
-                f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
-                "constraint: Member must have value less than or equal to 100"
-            )
-        result: dict[str, Any] = {"TableNames": names[:limit]}
-        if len(names) > limit:
-            result["LastEvaluatedTableName"] = names[limit - 1]
-        return result
-
-    async def describe_table(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = self.table_name(body)
-        table = self._sim.tables.get(name)
-        if table is None:
-            raise ApiError("ResourceNotFoundException", f"{NOT_FOUND}: Table: {name} not found")
-        return {"Table": describe(table)}
+        return self.control.find(body, key)
 
     # --- items ----------------------------------------------------------------------------
 
@@ -306,10 +243,89 @@ class DynamoDbApi:
             responses[table.name] = [item for item in found if item is not None]
         return _capacities(body, usage, {"Responses": responses, "UnprocessedKeys": {}})
 
+    # --- transactions ---------------------------------------------------------------------
+
+    async def transact_write_items(self, body: dict[str, Any]) -> dict[str, Any]:
+        entries = _transact_items(body)
+        token = optional(body, "ClientRequestToken")
+        if token is not None and not 1 <= len(token) <= 36:
+            raise _invalid(
+                f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to "
+                "satisfy constraint: Member must have length less than or equal to 36"
+            )
+        usage = _usage(body)
+        usage.transactional = True
+        tokens = self._sim.tables.tokens
+        if token is not None and tokens.seen(token, entries):
+            return _capacities(body, usage, {})
+        actions = []
+        for entry in entries:
+            kind = _one_key(entry)
+            spec = entry.get(kind) if kind else None
+            if kind not in ("ConditionCheck", "Put", "Delete", "Update") or not isinstance(
+                spec, dict
+            ):
+                raise _invalid(
+                    "TransactItems: each is one of ConditionCheck, Put, Delete or Update (an "
+                    "object)"
+                )
+            table = self._table(spec)
+            expressions = ["ConditionExpression"] + (["UpdateExpression"] if kind == "Update"
+                                                     else [])  # fmt: skip
+            _check_expressions(spec, *expressions)
+            _return_values_on_failure(spec)
+            with_item = spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+            options = {
+                "condition": optional(spec, "ConditionExpression"),
+                "names": spec.get("ExpressionAttributeNames"),
+                "values": spec.get("ExpressionAttributeValues"),
+            }
+            if kind == "Put":
+                planned = table.plan_put(_item(spec, "Item"), **options)
+            elif kind == "Delete":
+                planned = table.plan_delete(_item(spec, "Key"), **options)
+            elif kind == "Update":
+                update = require(spec, "UpdateExpression")
+                planned = table.plan_update(_item(spec, "Key"), update, **options)
+            else:
+                condition = require(spec, "ConditionExpression")
+                names, values = options["names"], options["values"]
+                planned = table.plan_check(_item(spec, "Key"), condition, names=names,
+                                           values=values)  # fmt: skip
+            actions.append((planned, with_item))
+        transact_write(actions, clock=self._sim.clock, usage=usage)
+        if token is not None:
+            tokens.remember(token, entries)
+        return _capacities(body, usage, {})
+
+    async def transact_get_items(self, body: dict[str, Any]) -> dict[str, Any]:
+        gets = []
+        for entry in _transact_items(body):
+            spec = entry.get("Get") if _one_key(entry) == "Get" else None
+            if not isinstance(spec, dict):
+                raise _invalid("TransactItems: each is one Get (an object)")
+            table = self._table(spec)
+            _check_expressions(spec, "ProjectionExpression")
+            gets.append((table, _item(spec, "Key"), optional(spec, "ProjectionExpression"),
+                         spec.get("ExpressionAttributeNames")))  # fmt: skip
+        usage = _usage(body)
+        usage.transactional = True
+        found = transact_get(gets, usage)
+        responses = [{"Item": item} if item is not None else {} for item in found]
+        return _capacities(body, usage, {"Responses": responses})
+
 
 _OPERATIONS: dict[str, Operation] = {
-    "ListTables": DynamoDbApi.list_tables,
-    "DescribeTable": DynamoDbApi.describe_table,
+    "CreateTable": lambda api, body: api.control.create_table(body),
+    "DeleteTable": lambda api, body: api.control.delete_table(body),
+    "UpdateTable": lambda api, body: api.control.update_table(body),
+    "DescribeTable": lambda api, body: api.control.describe_table(body),
+    "ListTables": lambda api, body: api.control.list_tables(body),
+    "UpdateTimeToLive": lambda api, body: api.control.update_time_to_live(body),
+    "DescribeTimeToLive": lambda api, body: api.control.describe_time_to_live(body),
+    "TagResource": lambda api, body: api.control.tag_resource(body),
+    "UntagResource": lambda api, body: api.control.untag_resource(body),
+    "ListTagsOfResource": lambda api, body: api.control.list_tags_of_resource(body),
     "PutItem": DynamoDbApi.put_item,
     "GetItem": DynamoDbApi.get_item,
     "DeleteItem": DynamoDbApi.delete_item,
@@ -318,52 +334,23 @@ _OPERATIONS: dict[str, Operation] = {
     "Scan": DynamoDbApi.scan,
     "BatchWriteItem": DynamoDbApi.batch_write_item,
     "BatchGetItem": DynamoDbApi.batch_get_item,
+    "TransactWriteItems": DynamoDbApi.transact_write_items,
+    "TransactGetItems": DynamoDbApi.transact_get_items,
 }
 
 
-def check_table_name(name: str, field: str = "TableName") -> None:
-    """DynamoDB's constraints on a table name, with its words."""
-    where = field[0].lower() + field[1:]
-    if len(name) < 3 or len(name) > 255:
-        bound = "greater than or equal to 3" if len(name) < 3 else "less than or equal to 255"
+def _transact_items(body: dict[str, Any]) -> list[Any]:
+    entries = require(body, "TransactItems", list)
+    if not 1 <= len(entries) <= TRANSACTION_LIMIT:
+        bound = (
+            "greater than or equal to 1" if not entries
+            else f"less than or equal to {TRANSACTION_LIMIT}"
+        )  # fmt: skip
         raise _invalid(
-            f"1 validation error detected: Value '{name}' at '{where}' failed to satisfy "
+            "1 validation error detected: Value at 'transactItems' failed to satisfy "
             f"constraint: Member must have length {bound}"
         )
-    if not _TABLE_NAME.fullmatch(name):
-        raise _invalid(
-            f"1 validation error detected: Value '{name}' at '{where}' failed to satisfy "
-            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
-        )
-
-
-def describe(table: Table) -> dict[str, Any]:
-    c = table.config
-    keys = [(c.partition_key, c.partition_key_type, "HASH")]
-    if c.sort_key is not None:
-        keys.append((c.sort_key, c.sort_key_type, "RANGE"))
-    stat = table.path.stat()
-    description: dict[str, Any] = {
-        "TableName": table.name,
-        "TableStatus": "ACTIVE",
-        "TableArn": table.arn,
-        "KeySchema": [{"AttributeName": n, "KeyType": k} for n, _, k in keys],
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t, _ in keys],
-        "ItemCount": len(table),
-        "TableSizeBytes": stat.st_size,
-        "CreationDateTime": table.created,
-        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
-        "ProvisionedThroughput": {
-            "ReadCapacityUnits": 0,
-            "WriteCapacityUnits": 0,
-            "NumberOfDecreasesToday": 0,
-        },  # fmt: skip
-    }
-    if c.stream is not None:
-        description["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": c.stream}
-        description["LatestStreamArn"] = table.stream_arn
-        description["LatestStreamLabel"] = table.stream_arn.rsplit("/", 1)[-1]
-    return description
+    return entries  # type: ignore[no-any-return]
 
 
 def _write_options(body: dict[str, Any], *expressions: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from aiohttp import web
 from ..ledger import Attempt
 from ..triggers.schedule import ScheduleBinding
 from .dynamodb_api import DynamoDbApi
+from .dynamodb_streams_api import DynamoDbStreamsApi
 from .events_api import EventsApi
 from .guard import Gate
 from .lambda_api import LambdaApi
@@ -80,6 +81,7 @@ class EdgeServer:
             LambdaApi(sim),
             SqsApi(sim, lambda: self.url),
             DynamoDbApi(sim),
+            DynamoDbStreamsApi(sim),
             StsApi(sim),
             self._s3,
             SnsApi(sim),
