@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -42,11 +43,18 @@ async def deep(folder: Path, size: int, *, edge: bool = False) -> Simulator:
     return sim
 
 
+#: Operations between two turns of the loop (scale.py awaits operations back to back).
+TURN = 32
+_operations = itertools.count(1)
+
+
 async def send_receive_delete(sim: Simulator) -> None:
     queue = sim.queue("deep")
     queue.send_message("op")
     [message] = queue.receive_now(1)
     queue.delete_message(message.receipt_handle)
+    if next(_operations) % TURN == 0:
+        await asyncio.sleep(0)
 
 
 class EdgeContext:
@@ -78,6 +86,8 @@ async def close_edge(context: EdgeContext) -> None:
 WRITE = """
 import random, sqlite3, sys, time
 from pathlib import Path
+from eventsim.events import ids
+from eventsim.resources.queue_store import QueueStore
 
 path, size = Path(sys.argv[1]), int(sys.argv[2])
 QueueStore(path, "us-east-1").close()
@@ -110,10 +120,12 @@ async def restored(folder: Path, size: int) -> Simulator:
 
 
 async def persisted_ops(sim: Simulator) -> None:
+    """As requests arrive: a turn of the loop each (the bookkeeping is written then)."""
     queue = sim.queue("kept")
     queue.send_message("op")
     [message] = queue.receive_now(1)
     queue.delete_message(message.receipt_handle)
+    await asyncio.sleep(0)
 
 
 async def close(sim: Any) -> None:

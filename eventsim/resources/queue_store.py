@@ -18,6 +18,10 @@ When a change is written:
   deleted one is delivered again — the at-least-once delivery SQS itself allows — and never is
   a sent message lost.
 
+Checkpoints (copying the write-ahead log into the database, with an fsync) are not run by
+the commit that fills the log, which would stall the loop for tens of milliseconds now and
+then: every ``CHECKPOINT_EVERY`` commits a thread runs a passive one on its own connection.
+
 Rows are columns, not serialised objects (no copy of the message is made to write it).
 Version 1 files (one JSON document per message) are migrated when opened.
 """
@@ -27,13 +31,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from ..state import StateError, connect, open_db
 from .messages import IN_FLIGHT, _Extra, _Message
+
+log = structlog.get_logger("eventsim.queues")
 
 PART = "queues"
 VERSION = 2
@@ -69,10 +78,17 @@ _UPDATE = (
     "first_receive_at = ? WHERE queue = ? AND id = ?"
 )
 _DELETE = "DELETE FROM messages WHERE queue = ? AND id = ?"
+#: Commits between two checkpoints of the write-ahead log, run off the loop.
+CHECKPOINT_EVERY = 256
 #: Rows read at a time by a restore (off the loop), and made into messages per loop turn.
 CHUNK = 10_000
 STEP = 1_000
 _BYTES = "__bytes_b64__"
+
+
+def _reported(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("queue_store.checkpoint_failed", error=str(done.exception()))
 
 
 def _attributes_text(attributes: dict[str, dict[str, Any]] | None) -> str | None:
@@ -104,6 +120,9 @@ class QueueStore:
         self._closed = False
         self._migrate(region)
         self._db.execute(_ORDER)
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY
+        self._commits = 0
+        self._checkpoints = threading.Lock()  # held while a checkpoint runs
 
     # --- writing --------------------------------------------------------------------------
 
@@ -157,6 +176,26 @@ class QueueStore:
                 self._db.executemany(_UPDATE, updates)
             if deletes:
                 self._db.executemany(_DELETE, deletes)
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and not self._checkpoints.locked():
+            self._commits = 0
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._checkpoint()
+                return
+            loop.run_in_executor(None, self._checkpoint).add_done_callback(_reported)
+
+    def _checkpoint(self) -> None:
+        """A passive checkpoint on a connection of its own (writers are not blocked)."""
+        with self._checkpoints:
+            if self._closed:
+                return
+            db = connect(self.path)
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.close()
 
     def purge(self, queue: str) -> None:
         self.commit()
@@ -273,5 +312,6 @@ class QueueStore:
 
     def close(self) -> None:
         self.commit()
-        self._closed = True
+        with self._checkpoints:  # a checkpoint under way finishes first
+            self._closed = True
         self._db.close()
