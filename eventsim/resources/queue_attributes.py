@@ -58,7 +58,7 @@ _SSE_BOTH = (
     "SSE or SQS SSE."
 )
 
-#: Finds a queue by (region, name) for a RedrivePolicy's target.
+#: Finds a queue by (name, region) for a RedrivePolicy's target.
 Lookup = Callable[[str, str], "Queue | None"]
 
 
@@ -182,7 +182,7 @@ def _redrive(value: str, fifo: bool, region: str, account: str, target: Lookup) 
         raise refused("Dead-letter target must be in same region as the source.")
     if dlq_account != account:
         raise refused("Dead-letter target owner should be same as the source.")
-    dead_letter = target(dlq_region, dlq_name)
+    dead_letter = target(dlq_name, dlq_region)
     if dead_letter is None:
         raise refused("Dead letter target does not exist.")
     if dead_letter.fifo != fifo:
