@@ -106,24 +106,27 @@ PATHS = {
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        # In a JSON template, values go in as JSON: strings with their quotes.
+        # In a JSON template, a value standing as a value goes in as JSON: strings quoted.
         ('{"who": <name>}', '{"who": "Ada \\"the first\\""}'),
         ('{"n": <count>, "ok": <ok>, "tags": <tags>}', '{"n": 3, "ok": true, "tags": ["a", "b"]}'),
         ('{"where": <address>}', '{"where": {"city": "Paris"}}'),
         ("[<first>, <count>]", '["a", 3]'),
-        # Inside a quoted string, values go in escaped, without quotes.
-        ('{"text": "<name> bought <count>"}', '{"text": "Ada \\"the first\\" bought 3"}'),
-        ('"<name>: <tags>"', '"Ada \\"the first\\": [\\"a\\", \\"b\\"]"'),
+        # Inside a quoted string, values go in as raw text, not escaped (as AWS does).
+        ('{"text": "<first> bought <count>"}', '{"text": "a bought 3"}'),
+        ('{"text": "<name>"}', '{"text": "Ada "the first""}'),
+        ('"<first>: <tags>"', '"a: ["a", "b"]"'),
         # In a plain-text template, strings go in as they are.
         ("<name> bought <count>", 'Ada "the first" bought 3'),
         ("tags <tags>", 'tags ["a", "b"]'),
-        # A path the event lacks, and a null.
-        ('{"x": <missing>, "y": "<missing>", "z": <none>}', '{"x": null, "y": "", "z": null}'),
+        # A path the event lacks leaves nothing; a null is null.
+        ('{"x": "<missing>", "z": <none>}', '{"x": "", "z": null}'),
         ("<missing>!", "!"),
         # Predefined placeholders; an unknown <tag> is literal text.
         ('{"rule": "<aws.events.rule-name>", "at": "<aws.events.event.ingestion-time>"}',
          '{"rule": "r", "at": "2026-01-01T00:00:00Z"}'),
         ('{"event": <aws.events.event.json>}', '{"event": ' + json.dumps(EVENT) + "}"),
+        ('{"envelope": <aws.events.event>}', '{"envelope": ' + json.dumps(
+            {k: v for k, v in EVENT.items() if k != "detail"}) + "}"),
         ("<b>bold</b> <count>", "<b>bold</b> 3"),
     ],
 )  # fmt: skip

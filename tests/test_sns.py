@@ -69,7 +69,7 @@ async def test_a_function_subscription_gets_sns_event(eventsim_factory: Simulato
     assert sns["Type"] == "Notification"
     assert sns["MessageAttributes"] == {
         "kind": {"Type": "String", "Value": "placed"},
-        "rank": {"Type": "Number", "Value": "3"},
+        "rank": {"Type": "String", "Value": "3"},  # a Number reaches Lambda as a String
     }
     assert record["EventSubscriptionArn"].startswith(sns["TopicArn"] + ":")
     assert sns["UnsubscribeUrl"].endswith(record["EventSubscriptionArn"])
@@ -205,7 +205,8 @@ async def test_a_fifo_topic_keeps_group_order_and_drops_duplicates(
         ("orders", {"message": ""}, "InvalidParameter", "Empty message"),
         ("orders", {"message": "x", "subject": "two\nlines"}, "InvalidParameter", "Subject"),
         ("orders", {"message": "x" * (256 * 1024 + 1)}, "InvalidParameter", "Message too long"),
-        ("orders", {"message": "x", "group_id": "g"}, "InvalidParameter", "MessageGroupId"),
+        ("orders", {"message": "x", "deduplication_id": "d"}, "InvalidParameter",
+         "MessageDeduplicationId"),
         ("orders", {"message": "x", "attributes": {"n": {"DataType": "Number",
                                                          "StringValue": "many"}}},
          "InvalidParameterValue", "must be a number"),

@@ -135,15 +135,15 @@ def transform(
 ) -> str:
     """``template`` with each ``<name>`` replaced, as EventBridge does:
 
-    * inside a quoted string of the template, a value goes in JSON-escaped, without quotes;
-    * elsewhere in a JSON template (one that starts with ``{``, ``[`` or ``"``), a value goes
-      in as JSON: a string with its quotes, an object as an object;
-    * in a plain-text template, a string goes in as it is (other values as JSON).
+    * in a JSON template (one that starts with ``{``, ``[`` or ``"``), a placeholder standing
+      as a value goes in as JSON: a string with its quotes, an object as an object;
+    * inside a quoted string of the template, and anywhere in a plain-text template, a value
+      goes in as raw text: a string as it is (not escaped), anything else as JSON text.
 
-    A path the event does not have gives ``null`` (an empty string inside quotes and in plain
-    text). ``<aws.events.event>`` is the event as JSON text, ``<aws.events.event.json>`` the
-    event itself; ``<aws.events.rule-arn>``, ``<aws.events.rule-name>`` and
-    ``<aws.events.event.ingestion-time>`` are the rule's and the event's.
+    A path the event does not have leaves nothing. ``<aws.events.event>`` is the event without
+    ``detail``, ``<aws.events.event.json>`` the whole event; ``<aws.events.rule-arn>``,
+    ``<aws.events.rule-name>`` and ``<aws.events.event.ingestion-time>`` are the rule's and the
+    event's.
     """
     values: dict[str, Any] = {name: json_path(event, path) for name, path in paths_map.items()}
     values.update(
@@ -151,7 +151,7 @@ def transform(
             "aws.events.rule-arn": rule_arn,
             "aws.events.rule-name": rule_name,
             "aws.events.event.ingestion-time": event.get("time", ""),
-            "aws.events.event": json.dumps(event),
+            "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
             "aws.events.event.json": event,
         }
     )
@@ -166,8 +166,7 @@ def transform(
         before = template[position : match.start()]
         quoted = _still_quoted(before, quoted) if is_json else False
         out.append(before)
-        out.append(_render(values[match.group(1)], "quoted" if quoted else
-                           "json" if is_json else "text"))  # fmt: skip
+        out.append(_render(values[match.group(1)], "json" if is_json and not quoted else "text"))
         position = match.end()
     out.append(template[position:])
     return "".join(out)
@@ -186,15 +185,12 @@ def _still_quoted(text: str, quoted: bool) -> bool:
     return quoted
 
 
-def _render(value: Any, where: Literal["quoted", "json", "text"]) -> str:
+def _render(value: Any, where: Literal["json", "text"]) -> str:
     if value is _MISSING:
-        return "null" if where == "json" else ""
-    if where == "json":
+        return ""
+    if where == "json" or not isinstance(value, str):
         return json.dumps(value)
-    if isinstance(value, str):
-        return json.dumps(value)[1:-1] if where == "quoted" else value
-    text = json.dumps(value)
-    return json.dumps(text)[1:-1] if where == "quoted" else text
+    return value
 
 
 # --- S3 on EventBridge ----------------------------------------------------------------------

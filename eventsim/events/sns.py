@@ -46,12 +46,17 @@ def unsubscribe_url(region: str, subscription_arn: str) -> str:
     )
 
 
-def delivered_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def delivered_attributes(
+    attributes: Mapping[str, Mapping[str, Any]], *, for_lambda: bool = False
+) -> dict[str, Any]:
     """Message attributes as SNS writes them into a notification: ``Type`` and ``Value``
-    (a binary value in base64)."""
+    (a binary value in base64). ``for_lambda``: ``Number`` and ``String.Array`` attributes
+    arrive with the type ``String``."""
     delivered = {}
     for name, attribute in attributes.items():
         data_type = str(attribute["DataType"])
+        if for_lambda and (data_type == "String.Array" or data_type.startswith("Number")):
+            data_type = "String"
         if "BinaryValue" in attribute and attribute["BinaryValue"] is not None:
             raw = attribute["BinaryValue"]
             value = base64.b64encode(raw if isinstance(raw, bytes) else str(raw).encode())
@@ -89,7 +94,7 @@ def record(
             "Signature": signature,
             "SigningCertUrl": signing_cert_url(region),
             "UnsubscribeUrl": unsubscribe_url(region, subscription_arn),
-            "MessageAttributes": delivered_attributes(attributes),
+            "MessageAttributes": delivered_attributes(attributes, for_lambda=True),
         },
     }
 

@@ -52,6 +52,8 @@ log = structlog.get_logger("eventsim.eventbridge")
 #: Back-off between attempts to deliver to a target: from 1 s, doubling, capped at 5 minutes,
 #: each with random jitter (eventsim's choice: AWS documents "exponential back-off and jitter").
 RETRY_BACKOFF_S = (1.0, 300.0)
+#: PutEvents: a DetailType has at most this many characters.
+MAX_DETAIL_TYPE = 128
 
 TargetKind = Literal["function", "queue", "topic"]
 
@@ -300,6 +302,11 @@ class Buses(Mapping[str, Bus]):
                 f"(got {len(entries)})",
             )
         normal = [_normal(entry) for entry in entries]
+        if not any(all(e.get(k) for k in ("Source", "DetailType", "Detail")) for e in normal):
+            raise BusError(
+                "ValidationException",
+                "no entry has all of Source, DetailType and Detail",
+            )
         total = sum(eventbridge.entry_size(entry) for entry in normal)
         if total > eventbridge.MAX_ENTRY_BYTES:
             raise BusError(
@@ -326,6 +333,11 @@ class Buses(Mapping[str, Bus]):
                     "InvalidArgument",
                     f"Parameter {name} is not valid. Reason: {name} is a required argument.",
                 )
+        if len(entry["DetailType"]) > MAX_DETAIL_TYPE:
+            raise BusError(
+                "InvalidArgument",
+                f"Parameter DetailType is not valid. Reason: at most {MAX_DETAIL_TYPE} characters.",
+            )
         if entry["Source"].startswith("aws."):
             raise BusError("NotAuthorizedForSourceException", "Not authorized for the source.")
         try:

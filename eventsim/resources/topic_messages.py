@@ -4,8 +4,9 @@ settings and compiled filter policy. ``TopicError`` carries SNS's error code.
 
 Example::
 
-    publication = check_message("hello", attributes={"kind": {"DataType": "String",
-                                                              "StringValue": "placed"}})
+    attributes, per_protocol = check_message(
+        "hello", None, {"kind": {"DataType": "String", "StringValue": "placed"}}, None
+    )
 """
 
 from __future__ import annotations

@@ -235,18 +235,19 @@ class Topic:
         )
 
     def _check_fifo(self, group_id: str | None, deduplication_id: str | None) -> None:
+        """FIFO topics need a group and a deduplication id (or content-based deduplication);
+        a standard topic takes a group (for standard queues' fair queueing), no dedup id."""
+        if group_id is not None and not TOKEN.match(group_id):
+            raise invalid("MessageGroupId", "1 to 128 alphanumeric or punctuation characters")
         if not self.fifo:
-            for name, value in (("MessageGroupId", group_id),
-                                ("MessageDeduplicationId", deduplication_id)):  # fmt: skip
-                if value is not None:
-                    raise invalid(name, f"The request includes {name} parameter that is not "
-                                  "valid for this topic type")  # fmt: skip
+            if deduplication_id is not None:
+                raise invalid("MessageDeduplicationId", "The request includes "
+                              "MessageDeduplicationId parameter that is not valid for this topic "
+                              "type")  # fmt: skip
             return
         if group_id is None:
             raise invalid("MessageGroupId", "The MessageGroupId parameter is required for FIFO "
                           "topics")  # fmt: skip
-        if not TOKEN.match(group_id):
-            raise invalid("MessageGroupId", "1 to 128 alphanumeric or punctuation characters")
         if deduplication_id is None and not self.config.content_based_deduplication:
             raise invalid("MessageDeduplicationId", "The topic should either have "
                           "ContentBasedDeduplication enabled or MessageDeduplicationId provided "
@@ -472,6 +473,8 @@ class Topics(Mapping[str, Topic]):
         if queue.fifo:
             options = {"group_id": publication.group_id,
                        "deduplication_id": publication.deduplication_id}  # fmt: skip
+        elif publication.group_id is not None and not topic.fifo:
+            options = {"group_id": publication.group_id}  # a fair queue's tenant
         if subscription.raw_message_delivery:
             queue.send_message(message, attributes=publication.attributes or None, **options)
             return
