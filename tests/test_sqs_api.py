@@ -572,3 +572,19 @@ async def test_a_bare_queue_name_or_an_aws_url_names_the_queue(
     with pytest.raises(client.exceptions.QueueDoesNotExist):
         await sqs(client.send_message, QueueUrl=f"{sim.endpoint_url}/999999999999/jobs",
                   MessageBody="another account")  # fmt: skip
+
+
+async def test_deleting_a_queue_a_trigger_reads(eventsim_factory: SimulatorFactory) -> None:
+    worker = {"handler": "batches.bodies", "code": str(FUNCTIONS), "isolation": "thread",
+              "triggers": [{"sqs": {"queue": "jobs"}}]}  # fmt: skip
+    sim = await eventsim_factory({"functions": {"worker": worker}, "queues": {"jobs": {}}})
+    sqs = Sqs(sim)
+    client = sqs.client()
+    url = (await sqs(client.get_queue_url, QueueName="jobs"))["QueueUrl"]
+    await sqs(client.send_message, QueueUrl=url, MessageBody="before")
+    await sim.wait_for("worker", count=1)
+    await sqs(client.delete_queue, QueueUrl=url)
+    with pytest.raises(client.exceptions.QueueDoesNotExist):
+        await sqs(client.send_message, QueueUrl=url, MessageBody="after")
+    await sim.settle()
+    assert sim.health()["status"] == "ok" and len(sim.ledger.for_function("worker")) == 1
