@@ -81,8 +81,10 @@ MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 #: Bodies up to this size are read or written in one step off the loop; larger ones stream.
 WHOLE_BODY_BYTES = 1 << 20
-#: Keys reconciled between two yields to the loop (a start over 100k files never stalls it).
+#: Keys reconciled between two yields to the loop (a start over 100k files never stalls it),
+#: and manifest rows read at once while reconciling.
 _RECONCILE_SLICE = 256
+_RECONCILE_READ = 5000
 
 Kind = Literal["Put", "Post", "Copy", "CompleteMultipartUpload", "Delete"]
 
@@ -305,7 +307,10 @@ class BucketSource(Source):
     def _run(self, work: Coroutine[Any, Any, object], **context: str) -> None:
         """Run ``work`` as a supervised task, counted as pending work until it is done. A
         failure is logged and shown in health; the change is not remembered, so the next hint
-        or start announces it."""
+        or start announces it. Hints after ``stop()`` are dropped (the next start reconciles)."""
+        if self._manifest is None:
+            work.close()
+            return
         self._activity.begin("bucket")
         self._tasks.spawn(self._tracked(work), part=self.part)
 
@@ -318,10 +323,22 @@ class BucketSource(Source):
     async def reconcile(self, prefix: str, written_before: float | None = None) -> None:
         """Announce every difference between the folder and the manifest below ``prefix``
         (only for files last written before ``written_before``, if given)."""
-        manifest = self.manifest
         on_disk = await asyncio.to_thread(self._scan, prefix)
-        known = await asyncio.to_thread(lambda: list(manifest.keys(prefix)))
+        if self._manifest is None:
+            return  # stopped meanwhile
+        # Read on the loop, a chunk at a time: the connection is never used from two threads,
+        # so stop() can close it at any await.
+        known: list[str] = []
+        after = None
+        while self._manifest is not None and (
+            rows := self._manifest.page(prefix, after, _RECONCILE_READ)
+        ):
+            known += (key for key, _ in rows)
+            after = rows[-1][0]
+            await asyncio.sleep(0)
         for index, key in enumerate(sorted(set(on_disk) | set(known))):
+            if self._manifest is None:
+                return
             await self.sync(key, written_before)
             if index % _RECONCILE_SLICE == _RECONCILE_SLICE - 1:
                 await asyncio.sleep(0)  # let requests and deliveries in between
@@ -329,6 +346,8 @@ class BucketSource(Source):
     async def sync(self, key: str, written_before: float | None = None) -> ObjectChange | None:
         """Compare ``key``'s file with what was announced; announce and return the change."""
         async with self._locked(key):
+            if self._manifest is None:
+                return None  # stopped meanwhile: the next start reconciles
             return await self._sync(key, written_before)
 
     @contextlib.asynccontextmanager
@@ -361,6 +380,8 @@ class BucketSource(Source):
                 continue  # vanished while being read: look again
             if self._file_stat(path, key) != found:
                 continue  # changed while being read: look again
+            if self._manifest is None:
+                return None  # stopped while reading: the next start reconciles
             return self._announce(key, "Put", Entry(size, found[1], etag))
 
     def _announce(
@@ -683,8 +704,9 @@ class BucketSource(Source):
             return done
 
         done = await asyncio.to_thread(compute)
-        for key, entry in done.items():
-            manifest.set_etag(key, entry)
+        if self._manifest is manifest:  # not stopped meanwhile
+            for key, entry in done.items():
+                manifest.set_etag(key, entry)
         # A file changed since it was announced gets its new ETag from the coming hint; until
         # then it is listed with the MD5 of the name (never shown for a real file: S3's ETags
         # are MD5s of content, and this one at least stays stable).

@@ -348,7 +348,7 @@ async def list_objects_v2(call: Call) -> web.StreamResponse:
     after = start_after
     if token is not None:
         try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
+            after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
         except (binascii.Error, ValueError):
             raise ApiError(
                 "InvalidArgument", "The continuation token provided is incorrect",
