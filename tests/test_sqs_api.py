@@ -588,3 +588,31 @@ async def test_deleting_a_queue_a_trigger_reads(eventsim_factory: SimulatorFacto
         await sqs(client.send_message, QueueUrl=url, MessageBody="after")
     await sim.settle()
     assert sim.health()["status"] == "ok" and len(sim.ledger.for_function("worker")) == 1
+
+
+async def test_message_attribute_name_filters(eventsim_factory: SimulatorFactory) -> None:
+    _, sqs, client = await start(eventsim_factory, jobs={"visibility_timeout": 0})
+    url = (await sqs(client.get_queue_url, QueueName="jobs"))["QueueUrl"]
+    await sqs(
+        client.send_message,
+        QueueUrl=url,
+        MessageBody="msg",
+        MessageAttributes={
+            "Help.Me": text("Me"),
+            "Hello": text("There"),
+            "General": text("Kenobi"),
+        },
+    )
+    for names, expected in [
+        ([], set()), (["All"], {"Help.Me", "Hello", "General"}), (["*"], {"Help.Me", "Hello",
+        "General"}), ([".*"], {"Help.Me", "Hello", "General"}), (["Foo", "Help"], set()),
+        (["Foo", "Hello"], {"Hello"}), (["Hel.*"], {"Hello", "Help.Me"}), (["AWS."], set()),
+    ]:  # fmt: skip
+        [message] = (await sqs(client.receive_message, QueueUrl=url,
+                               MessageAttributeNames=names))["Messages"]  # fmt: skip
+        assert set(message.get("MessageAttributes", {})) == expected, names
+        assert ("MD5OfMessageAttributes" in message) == bool(expected), names
+
+
+def text(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}

@@ -558,7 +558,7 @@ def _wanted(name: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         if pattern in ("All", ".*", "*") or pattern == name:
             return True
-        if pattern.endswith(".*") and name.startswith(pattern[:-1]):
+        if pattern.endswith(".*") and name.startswith(pattern[:-2]):  # "Hel.*": Hello too
             return True
     return False
 
