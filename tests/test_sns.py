@@ -15,7 +15,7 @@ from eventsim import Outcome, Simulator
 from eventsim.config import load_config
 from eventsim.errors import ConfigError
 from eventsim.resources.topics import TopicError
-from eventsim.testing import SimulatorFactory
+from eventsim.testing import SimulatorFactory, SyncSimulator
 
 from .helpers import function
 
@@ -327,3 +327,19 @@ def errors_of(tmp_path: Path, text: str) -> str:
 )
 def test_the_config_refuses_with_a_position(tmp_path: Path, yaml: str, expected: str) -> None:
     assert expected in errors_of(tmp_path, yaml)
+
+
+def test_the_sync_facade_publishes_and_puts_events(tmp_path: Path) -> None:
+    config = {
+        "functions": {
+            "fn": {**RECORD, "triggers": [{"sns": {"topic": "t"}}]},
+            "rule": {**RECORD, "triggers": [{"eventbridge": {"pattern": {"source": ["app"]}}}]},
+        },
+        "topics": {"t": {}},
+    }
+    with SyncSimulator(config, state_dir=tmp_path / "state", edge=False) as sim:
+        published = sim.topic("t").publish("hello")
+        [result] = sim.bus().put_events([{"Source": "app", "DetailType": "d", "Detail": "{}"}])
+        sim.settle()
+        assert sim.recorded("fn")[0]["Records"][0]["Sns"]["MessageId"] == published.message_id
+        assert sim.recorded("rule")[0]["id"] == result["EventId"]

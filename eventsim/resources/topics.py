@@ -455,11 +455,10 @@ class Topics(Mapping[str, Topic]):
 
     def subscription(self, arn: str) -> tuple[Topic, Subscription]:
         """The subscription of ``arn`` and its topic (``TopicError`` NotFound if none)."""
-        topic_arn = arn.rsplit(":", 1)[0]
-        for topic in self._topics.values():
-            if topic.arn == topic_arn and arn in topic.subscriptions:
-                return topic, topic.subscriptions[arn]
-        raise not_found("Subscription")
+        topic = self._topics.get(arn.rsplit(":", 1)[0].rsplit(":", 1)[-1])
+        if topic is None or arn not in topic.subscriptions:
+            raise not_found("Subscription")
+        return topic, topic.subscriptions[arn]
 
     # --- the sqs protocol -----------------------------------------------------------------
 
