@@ -175,3 +175,38 @@ async def test_run_time_queues(eventsim_factory: SimulatorFactory) -> None:
     assert "made" not in sim.queues
     with pytest.raises(QueueError):
         made.send_message("to a deleted queue")
+
+
+async def test_fifo_groups_as_sqs_hands_them_out(eventsim_factory: SimulatorFactory) -> None:
+    sim = await queues(eventsim_factory, **{"q.fifo": {"content_based_deduplication": True,
+                                                      "visibility_timeout": 30}})  # fmt: skip
+    q = sim.queue("q.fifo")
+
+    def send(*bodies: str) -> None:
+        for body in bodies:
+            q.send_message(body, group_id=body.split("-")[0])
+
+    def bodies(messages: list[Any]) -> list[str]:
+        return [m.body for m in messages]
+
+    # Groups come back after those that were waiting: g3 first, then g1 and g2 in the order
+    # their first message became visible again.
+    send("g1-m1", "g2-m1", "g2-m2", "g3-m1", "g1-m2")
+    assert bodies(q.receive_now(3, visibility_timeout=0)) == ["g1-m1", "g1-m2", "g2-m1"]
+    assert bodies(q.receive_now(10, visibility_timeout=0)) == [
+        "g3-m1",
+        "g1-m1",
+        "g1-m2",
+        "g2-m1",
+        "g2-m2",
+    ]
+    await sim.advance(seconds=300)
+    q.purge()
+    # A message back in view makes its group available even while later ones are in flight;
+    # those stay hidden, and so does what follows them.
+    send("g1-m1", "g1-m2", "g2-m1")
+    first, second = q.receive_now(2)
+    q.change_message_visibility(first.receipt_handle, 0)
+    assert bodies(q.receive_now(3)) == ["g2-m1", "g1-m1"]
+    q.change_message_visibility(second.receipt_handle, 0)
+    assert q.receive_now(10) == []  # g1-m1 is in flight again: g1-m2 waits behind it

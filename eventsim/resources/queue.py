@@ -9,8 +9,9 @@ per-message version.
 
 Standard queues hand out visible messages oldest first: a message sent visible joins a deque,
 one that becomes visible later (a delay ended, a visibility timeout expired) a heap by send
-order. FIFO queues keep each message group in send order and hand out nothing more from a
-group while any of its messages is in flight.
+order. FIFO queues keep each message group in send order and hand out a group's messages from
+its first one up to the first that is not visible, as SQS does: a group whose first message is
+in flight gives nothing.
 
 Receipt handles: a standard queue honours every handle it issued for a message still there
 (SQS does: an old handle deletes the message, or changes its visibility); a FIFO queue only the
@@ -81,13 +82,12 @@ _GONE = 3  # state of a message no longer in the queue (its heap entries are sta
 
 
 class _Group:
-    """A FIFO message group: its messages in order, how many are in flight."""
+    """A FIFO message group: its messages in order."""
 
-    __slots__ = ("messages", "in_flight", "queued")
+    __slots__ = ("messages", "queued")
 
     def __init__(self) -> None:
         self.messages: deque[_Message] = deque()
-        self.in_flight = 0
         self.queued = False  # an entry for it is in the group heap
 
 
@@ -309,8 +309,6 @@ class Queue:
             self._add(message, now)
             if in_flight:
                 self._set_state(message, IN_FLIGHT)
-                if self.fifo:
-                    self._groups[message.group_id or ""].in_flight += 1
             extra = message.extra
             if extra is not None and extra.sequence_number is not None:
                 numbers = max(numbers, int(extra.sequence_number))
@@ -348,19 +346,21 @@ class Queue:
         message.available_at = until
         heapq.heappush(self._timeline, (until, message.seq, message.version, message))
         if message.state != IN_FLIGHT:
-            if self.fifo:
-                self._groups[message.group_id or ""].in_flight += 1
             self._set_state(message, IN_FLIGHT)
 
     def _offer_group(self, group_id: str, now: float) -> None:
-        """Hand a FIFO group out again if nothing of it is in flight and its head is visible."""
+        """Hand a FIFO group out again once its first message is visible (SQS returns a
+        group's messages from its first up to one not visible: one in flight blocks those
+        after it, not those before). Groups are handed out in the order their first message
+        became visible: sent (its send sequence), or back from a receive (now)."""
         group = self._groups.get(group_id)
-        if group is None or group.queued or group.in_flight or not group.messages:
+        if group is None or group.queued or not group.messages:
             return
         head = group.messages[0]
         if head.state == VISIBLE:
             group.queued = True
-            heapq.heappush(self._group_heap, (head.seq, group_id))
+            order = head.seq if head.receive_count == 0 else next(self._seq)
+            heapq.heappush(self._group_heap, (order, group_id))
             self.changed.set()
 
     def _apply_due(self, now: float) -> None:
@@ -370,9 +370,6 @@ class Queue:
             _, _, version, message = heapq.heappop(timeline)
             if message.version != version or message.state not in (DELAYED, IN_FLIGHT):
                 continue  # deleted or rescheduled since
-            if message.state == IN_FLIGHT and self.fifo:
-                group = self._groups[message.group_id or ""]
-                group.in_flight -= 1
             self._make_visible(message, now)
 
     def next_change(self) -> float | None:
@@ -624,7 +621,6 @@ class Queue:
             del self._shards[key]
         self._count -= 1
         self._counts[message.state] -= 1
-        was_in_flight = message.state == IN_FLIGHT
         message.state = _GONE
         if self._store is not None:
             self._store.remove(self._key, message)
@@ -635,13 +631,11 @@ class Queue:
         if self.fifo:
             group_id = message.group_id or ""
             group = self._groups[group_id]
-            if was_in_flight:
-                group.in_flight -= 1
             if group.messages and group.messages[0] is message:
                 group.messages.popleft()  # the usual case: processed in order
             else:
                 group.messages.remove(message)
-            if not group.messages and group.in_flight == 0:
+            if not group.messages:
                 del self._groups[group_id]
             else:
                 self._offer_group(group_id, now)
