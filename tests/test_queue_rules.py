@@ -210,3 +210,26 @@ async def test_fifo_groups_as_sqs_hands_them_out(eventsim_factory: SimulatorFact
     assert bodies(q.receive_now(3)) == ["g2-m1", "g1-m1"]
     q.change_message_visibility(second.receipt_handle, 0)
     assert q.receive_now(10) == []  # g1-m1 is in flight again: g1-m2 waits behind it
+
+
+async def test_fifo_deduplication_scope_is_the_one_a_queue_was_made_with(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    sim = await queues(
+        eventsim_factory,
+        **{
+            "by-queue.fifo": {},
+            "by-group.fifo": {
+                "deduplication_scope": "messageGroup",
+                "fifo_throughput_limit": "perMessageGroupId",
+            },
+        },
+    )
+    for name, delivered in (("by-queue.fifo", ["a"]), ("by-group.fifo", ["a", "b"])):
+        q = sim.queue(name)
+        q.send_message("a", group_id="g1", deduplication_id="same")
+        flipped = "messageGroup" if name == "by-queue.fifo" else "queue"
+        sim.queues.set_attributes(q, {"DeduplicationScope": flipped})
+        q.send_message("b", group_id="g2", deduplication_id="same")
+        assert q.snapshot()["visible"] == delivered, name
+        assert q.config.deduplication_scope == flipped  # reported as set

@@ -134,6 +134,8 @@ class Queue:
         self._seq = itertools.count()
         self._sequence = itertools.count(1)
         self._purged_at: float | None = None
+        # SQS deduplicates by the scope a queue was created with, whatever it is set to later.
+        self._group_scoped = config.deduplication_scope == "messageGroup"
         self._taken_in = 0  # messages added since the last freeze
         self.changed = asyncio.Event()  # set whenever a message may have become visible
         self.listeners: list[Callable[[], None]] = []  # called synchronously on sends
@@ -237,11 +239,7 @@ class Queue:
         self._apply_due(now)
         sequence_number = None
         if self.fifo:
-            key = (
-                (group_id, deduplication_id)
-                if self.config.deduplication_scope == "messageGroup"
-                else deduplication_id
-            )
+            key = (group_id, deduplication_id) if self._group_scoped else deduplication_id
             self._forget_old_dedup(now)
             seen = self._dedup.get(key)
             if seen is not None:  # accepted, not delivered again
@@ -315,7 +313,7 @@ class Queue:
                 if now - message.sent_at < DEDUP_WINDOW_S:
                     key = (
                         (extra.group_id, extra.deduplication_id)
-                        if (self.config.deduplication_scope == "messageGroup")
+                        if self._group_scoped
                         else extra.deduplication_id
                     )
                     self._dedup[key] = (message.sent_at, message.id, extra.sequence_number)
