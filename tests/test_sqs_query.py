@@ -220,6 +220,12 @@ async def test_requests_to_a_queues_url(eventsim_factory: SimulatorFactory) -> N
                           headers={"Accept": "application/json"})  # fmt: skip
     document = json.loads(as_json.body)
     assert document["ListQueuesResponse"]["ListQueuesResult"]["QueueUrls"][0].endswith("/jobs")
+    as_json = await query(sim, {"Action": "GetQueueAttributes", "AttributeName.1": "QueueArn"},
+                          path, "GET", headers={"Accept": "application/json"})  # fmt: skip
+    result = json.loads(as_json.body)["GetQueueAttributesResponse"]["GetQueueAttributesResult"]
+    assert result["Attributes"] == [
+        {"Name": "QueueArn", "Value": f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"}
+    ]
     # Another region, by the signature.
     made = await query(sim, {"Action": "CreateQueue", "QueueName": "jobs"}, region="eu-north-1")
     [url] = made.find("q:CreateQueueResult/q:QueueUrl")

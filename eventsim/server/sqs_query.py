@@ -239,7 +239,7 @@ async def handle(api: SqsApi, request: web.Request) -> web.Response:
         return error_response(request, exc, request_id)
     if "application/json" in request.headers.get("Accept", "") and request.method == "GET":
         document = {f"{action}Response": {
-            **({} if action in _NO_RESULT else {f"{action}Result": result}),
+            **({} if action in _NO_RESULT else {f"{action}Result": _as_json(result)}),
             "ResponseMetadata": {"RequestId": request_id},
         }}  # fmt: skip
         response = web.json_response(document)
@@ -313,6 +313,22 @@ def _result(action: str, result: dict[str, Any]) -> str:
         else:
             out.append(f"<{key}>{_text(value)}</{key}>")
     return "".join(out)
+
+
+def _as_json(result: dict[str, Any]) -> dict[str, Any]:
+    """The XML answer's structure as JSON (what SQS sends a GET that accepts JSON): maps are
+    lists of ``{"Name": ..., "Value": ...}`` (``Key`` for tags), as in the XML."""
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if key in ("Attributes", "MessageAttributes") and isinstance(value, dict):
+            out[key] = [{"Name": k, "Value": v} for k, v in value.items()]
+        elif key == "Tags" and isinstance(value, dict):
+            out[key] = [{"Key": k, "Value": v} for k, v in value.items()]
+        elif key == "Messages":
+            out[key] = [_as_json(message) for message in value]
+        else:
+            out[key] = value
+    return out
 
 
 def _xml(request_id: str, text: str, status: int = 200) -> web.Response:
