@@ -163,10 +163,7 @@ class MoveTasks:
             raise not_found("SourceArn")
         for task in self._tasks.get(source_arn, []):
             if task.id == task_id and task.status == "RUNNING":
-                task.status = "CANCELLED"
-                running = self._running.pop(task_id, None)
-                if running is not None:
-                    running.cancel()
+                task.status = "CANCELLED"  # its work stops before it moves another message
                 return task.moved
         raise QueueError("ResourceNotFoundException", "Task does not exist.")
 
