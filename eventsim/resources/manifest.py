@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..state import StateError, open_db
 from .objects import Metadata
@@ -153,11 +154,12 @@ class Manifest:
         """Up to ``limit`` objects whose keys start with ``prefix`` and sort after ``after``
         (or at it, with ``start``), in S3's order."""
         where, parameters = _range(prefix, after, start)
-        rows = self._read(
+        rows: Any = self._read(
             f"SELECT key, size, mtime_ns, etag FROM objects {where} ORDER BY key LIMIT ?",
             (*parameters, limit),
         )
-        return [(str(row[0]), _entry(row[1:])) for row in rows]
+        # The columns are typed by the schema: no conversions on this path (1,000 rows a page).
+        return [(key, Entry(size, mtime_ns, etag or None)) for key, size, mtime_ns, etag in rows]
 
     def keys(self, prefix: str = "", chunk: int = 10_000) -> Iterator[str]:
         """Every key starting with ``prefix``, in order, read ``chunk`` at a time."""

@@ -48,7 +48,10 @@ def text_tag(name: str, value: str | int | bool | None) -> str:
 
 def owner_xml() -> str:
     """The ``<Owner>`` of every bucket and object: the one owner eventsim reports."""
-    return tag("Owner", text_tag("ID", OWNER_ID), text_tag("DisplayName", "eventsim"))
+    return _OWNER
+
+
+_OWNER = f"<Owner><ID>{escape(OWNER_ID)}</ID><DisplayName>eventsim</DisplayName></Owner>"
 
 
 def document(root: str, *children: str) -> bytes:
