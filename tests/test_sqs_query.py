@@ -18,10 +18,12 @@ import aiohttp
 import boto3
 import botocore.session
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from eventsim import Simulator
+from eventsim.server.sqs_api import SqsApi
 from eventsim.testing import SimulatorFactory
 
 pytestmark = pytest.mark.asyncio
@@ -378,3 +380,21 @@ async def test_boto3_speaking_the_query_protocol(
     assert task["Status"] == "COMPLETED" and handle
     await call(sqs.delete_queue, QueueUrl=url)
     assert "q" not in sim.queues
+
+
+async def test_which_unsigned_requests_sqs_claims(eventsim_factory: SimulatorFactory) -> None:
+    """What the edge may ask ``SqsApi.claims`` about a request no signature names."""
+    sim = await eventsim_factory(CONFIG, edge=False)
+    api = SqsApi(sim, lambda: "http://127.0.0.1")
+
+    def claim(method: str, path: str, **headers: str) -> str | None:
+        return api.claims(make_mocked_request(method, path, headers=headers))
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert claim("GET", f"/{ACCOUNT}/jobs") == "sqs"
+    assert claim("POST", f"/{ACCOUNT}/jobs", **form) == "sqs"
+    assert claim("GET", "/?Action=ListQueues") == "sqs"
+    assert claim("GET", f"/{ACCOUNT}/missing") is None
+    assert claim("GET", "/?Action=Publish") is None
+    assert claim("POST", "/", **form) is None
+    assert claim("POST", f"/{ACCOUNT}/jobs", **{"X-Amz-Target": "AmazonSQS.SendMessage"}) is None

@@ -34,7 +34,7 @@ from ..resources.queue import Queue
 from ..resources.queues import QueueRegistry, list_page, not_found
 from . import sqs_query
 from .protocol import ApiError, json_response, read_json
-from .services import Service, json_version
+from .services import FORM, Service, json_version
 from .sqs_query import codes
 
 if TYPE_CHECKING:
@@ -102,6 +102,25 @@ class SqsApi:
         base = f"{request.scheme}://{host}" if host else self._base_url()
         return Call(region_of(request, self._sim.config.region), base,
                     request.headers.get("X-Amzn-Trace-Id"))  # fmt: skip
+
+    def claims(self, request: web.Request) -> str | None:
+        """``"sqs"`` for a query-protocol request no signature names (curl, a browser): an SQS
+        action in the URL's query, or a GET or form POST to an existing queue's URL. (A form
+        POST to ``/`` names its action only in the body, which is read later.)"""
+        if "X-Amz-Target" in request.headers:
+            return None
+        action = request.query.get("Action")
+        if action is not None:
+            return "sqs" if action in OPERATIONS else None
+        if request.method != "GET" and request.content_type != FORM:
+            return None
+        parts = [p for p in request.path.split("/") if p]
+        region = self._sim.config.region
+        if len(parts) == 4 and parts[0] == "queue":
+            region, parts = parts[1], parts[2:]
+        if len(parts) == 2 and parts[0] == self.queues.account:
+            return "sqs" if self.queues.get_queue(parts[1], region) is not None else None
+        return None
 
     def error(self, request: web.Request, error: ApiError) -> web.Response:
         if "X-Amz-Target" not in request.headers:
