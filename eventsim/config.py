@@ -661,6 +661,16 @@ def _origin(value: str) -> str:
     return value.lower()
 
 
+class LedgerConfig(Model):
+    """How much the ledger keeps (see ``eventsim.ledger``): at most ``max_attempts`` entries
+    and about ``max_bytes`` of events and payloads; the ``keep_full`` most recent large events
+    and payloads whole, older ones truncated with a marker."""
+
+    max_attempts: int = Field(default=100_000, ge=1)
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    keep_full: int = Field(default=1_000, ge=0)
+
+
 class ServerConfig(Model):
     """Where ``eventsim up`` listens: the edge (AWS APIs) and the HTTP triggers.
 
@@ -699,6 +709,7 @@ class Config(Model):
     max_environments: int = Field(default=10, ge=1, le=1000)
     idle_timeout: float = Field(default=DEFAULT_IDLE_TIMEOUT_S, gt=0, allow_inf_nan=False)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     functions: dict[Annotated[str, Field(pattern=FUNCTION_NAME)], FunctionConfig] = Field(
         default_factory=dict
     )

@@ -1,8 +1,15 @@
-"""Every invocation attempt, recorded.
+"""Every invocation attempt, and everything that happened to an event instead, recorded.
 
-The ledger is where tests, logs and (later) the dashboard learn what happened: each attempt to
-run a handler, and each event that was throttled, dropped or expired instead, is one
-``Attempt``.
+The ledger is where tests, logs, ``explain`` and the dashboard learn what happened: each attempt
+to run a handler, and each event that was throttled, dropped, expired or moved instead, is one
+``Attempt``, with a human ``reason`` and a machine-readable ``code`` (``Code``).
+
+It is one bounded store, so that a long-running ``eventsim up`` stays flat in memory: at most
+``max_attempts`` entries and about ``max_bytes`` of events and payloads. The events and payloads
+of the ``keep_full`` most recent large entries are kept whole; older large ones are replaced by
+a ``truncated`` marker (their size and the start of their JSON). Past either cap the oldest
+entries go. Every query is indexed (by function, by function and outcome, by request id), and
+``wait_for`` is woken only by records of its function.
 
 Example::
 
@@ -15,9 +22,12 @@ Example::
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict, deque
+import dataclasses
+import itertools
+import json
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -30,20 +40,53 @@ class Outcome(StrEnum):
     CRASH = "crash"  # the runtime process exited mid-invocation
     THROTTLED = "throttled"  # no handler ran: concurrency exhausted
     DROPPED = "dropped"  # no handler ran: discarded, see ``reason``
+    MOVED = "moved"  # not a run: the event went elsewhere (a dead-letter queue, a destination)
 
     @property
     def is_failure(self) -> bool:
-        return self is not Outcome.SUCCESS
+        return self not in (Outcome.SUCCESS, Outcome.MOVED)
+
+
+class Code(StrEnum):
+    """Why an entry is what it is, for tests and tools (``Attempt.code``)."""
+
+    RETRY_SCHEDULED = "retry_scheduled"  # a failed asynchronous attempt; another follows
+    RETRIES_EXHAUSTED = "retries_exhausted"  # the last attempt failed
+    EVENT_AGE_EXCEEDED = "event_age_exceeded"  # older than max_event_age / maximum_record_age
+    ZERO_CONCURRENCY = "zero_concurrency"  # reserved concurrency 0: never runs
+    THROTTLED = "throttled"  # concurrency exhausted; tried again after a back-off
+    FILTERED = "filtered"  # no filter pattern matched
+    NO_MATCH = "no_match"  # no trigger matched (an S3 change no configuration names)
+    FUNCTION_REMOVED = "function_removed"  # a stored event of a function the config dropped
+    VISIBILITY_TIMEOUT = "visibility_timeout"  # SQS: the messages reappear and are retried
+    PARTIAL_FAILURE = "partial_failure"  # a partial batch response named some records
+    MALFORMED_RESPONSE = "malformed_response"  # a batch response AWS would reject
+    BATCH_RETRIED = "batch_retried"  # a stream batch failed; it is retried, blocking its shard
+    BISECTED = "bisected"  # a stream batch failed and was split in two
+    DISCARDED = "discarded"  # records given up on (retries or age exhausted)
+    DEAD_LETTERED = "dead_lettered"  # moved to a dead-letter queue
+    DESTINATION = "destination"  # the outcome record was sent to a destination
+    REDRIVEN = "redriven"  # moved from a dead-letter queue back to its source
+    INJECTED_FAULT = "injected_fault"  # sim.faults made it fail
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What became of one record (an SQS message, a stream record) of a batch attempt."""
+
+    id: str  # messageId / the stream record's sequence number
+    outcome: str  # "succeeded" | "failed" | "retried" | "discarded" | "filtered"
+    attempt: int  # the message's receive count; a stream record's retry number + 1
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One attempt to deliver an event to a function."""
+    """One attempt to deliver an event to a function, or what happened to it instead."""
 
     function: str
     request_id: str
     invocation_type: str  # "RequestResponse" | "Event"
-    source: str  # which trigger: "invoke", later "s3:uploads", "sqs:jobs", ...
+    source: str  # which trigger: "invoke", "s3:uploads", "sqs:jobs", ...
     event: Any  # the exact payload the handler got (decoded JSON)
     attempt: int  # 1-based
     started_at: datetime  # clock time
@@ -55,18 +98,22 @@ class Attempt:
     init_duration_ms: float | None = None
     max_memory_used_mb: int | None = None
     log_tail: str = ""
-    reason: str | None = None  # why it was retried, dropped or expired
+    reason: str | None = None  # why it was retried, dropped or expired, in words
+    code: Code | None = None  # the same, for machines
+    records: tuple[RecordOutcome, ...] = ()  # per record, for batches
+    size: int = field(default=0, compare=False, repr=False)  # bytes of event + payload, if known
 
     @classmethod
     def dropped(
         cls, *, function: str, request_id: str, source: str, event: Any, at: datetime,
-        reason: str, invocation_type: str = "RequestResponse",
+        reason: str, invocation_type: str = "RequestResponse", code: Code | None = None,
+        outcome: Outcome = Outcome.DROPPED,
     ) -> Attempt:  # fmt: skip
-        """An event no handler ran for (filtered out, expired, discarded, unmatched)."""
+        """An event no handler ran for (filtered out, expired, discarded, unmatched, moved)."""
         return cls(
             function=function, request_id=request_id, invocation_type=invocation_type,
-            source=source, event=event, attempt=0, started_at=at, outcome=Outcome.DROPPED,
-            reason=reason,
+            source=source, event=event, attempt=0, started_at=at, outcome=outcome,
+            reason=reason, code=code,
         )  # fmt: skip
 
     @property
@@ -76,48 +123,151 @@ class Attempt:
 
 Observer = Callable[[Attempt], None]
 
+#: Defaults of the ``ledger:`` config section.
+DEFAULT_MAX_ATTEMPTS = 100_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_KEEP_FULL = 1_000
+#: An event or payload larger than this (bytes of JSON) is "large": kept whole only while
+#: among the ``keep_full`` most recent large ones.
+LARGE_BYTES = 4 * 1024
+PREVIEW_CHARS = 256
+#: What a truncated event or payload is replaced by: ``{TRUNCATED: {"bytes": n, "preview": s}}``.
+TRUNCATED = "eventsim:truncated"
+_OVERHEAD = 512  # bytes an entry costs beyond its event and payload, roughly
 
-#: How many attempts a ledger keeps by default; the oldest are dropped past it, so that a
-#: long-running ``eventsim up`` does not grow without bound.
-DEFAULT_LEDGER_LIMIT = 100_000
+
+class _Slot:
+    """One entry, shared by every index (truncation is seen through all of them)."""
+
+    __slots__ = ("attempt", "bytes", "large")
+
+    def __init__(self, attempt: Attempt, size: int) -> None:
+        self.attempt = attempt
+        self.bytes = size
+        self.large = size > LARGE_BYTES
 
 
 class Ledger:
-    """A record of the most recent attempts (``limit`` of them) with queries and waits."""
+    """The most recent attempts, bounded in count and bytes, with indexed queries and waits."""
 
-    def __init__(self, limit: int | None = DEFAULT_LEDGER_LIMIT) -> None:
+    def __init__(
+        self,
+        limit: int | None = DEFAULT_MAX_ATTEMPTS,
+        *,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        keep_full: int = DEFAULT_KEEP_FULL,
+    ) -> None:
         self.limit = limit
-        self._attempts: deque[Attempt] = deque(maxlen=limit)
-        self._by_function: dict[str, deque[Attempt]] = defaultdict(lambda: deque(maxlen=limit))
+        self.max_bytes = max_bytes
+        self.keep_full = keep_full
+        self._entries: deque[_Slot] = deque()
+        self._by_function: dict[str, deque[_Slot]] = {}
+        self._by_outcome: dict[tuple[str, Outcome], deque[_Slot]] = {}
+        self._by_request: dict[str, deque[_Slot]] = {}
+        self._large: deque[_Slot] = deque()  # whole large entries, oldest first
+        self._bytes = 0
+        #: Attempts ever recorded per (function, outcome): what waiters count.
+        self._recorded: Counter[tuple[str, Outcome | None]] = Counter()
         self._observers: list[Observer] = []
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self._waiters: dict[tuple[str, Outcome | None], list[tuple[int, asyncio.Future[None]]]] = {}
+        self.evicted = 0
 
     def __len__(self) -> int:
-        return len(self._attempts)
+        return len(self._entries)
 
     def __iter__(self) -> Iterator[Attempt]:
-        return iter(list(self._attempts))
+        return iter(self.all())
+
+    @property
+    def bytes(self) -> int:
+        """About how many bytes the held events and payloads take."""
+        return self._bytes
+
+    # --- recording --------------------------------------------------------------------------
 
     def record(self, attempt: Attempt) -> None:
-        self._attempts.append(attempt)
-        self._by_function[attempt.function].append(attempt)
+        slot = _Slot(attempt, (attempt.size or _json_size(attempt)) + _OVERHEAD)
+        self._entries.append(slot)
+        self._bytes += slot.bytes
+        for index, key in self._indexes(attempt):
+            index.setdefault(key, deque()).append(slot)
+        if slot.large:
+            self._large.append(slot)
+            while len(self._large) > self.keep_full:
+                self._truncate(self._large.popleft())
+        self._trim()
+        self._recorded[(attempt.function, None)] += 1
+        self._recorded[(attempt.function, attempt.outcome)] += 1
         for observer in list(self._observers):
             observer(attempt)
-        for reached, future in self._waiters:
-            if not future.done() and reached():
-                future.set_result(None)
+        self._wake(attempt)
+
+    def _trim(self) -> None:
+        while self.limit is not None and len(self._entries) > self.limit:
+            self._evict()
+        while self.max_bytes is not None and self._bytes > self.max_bytes and self._entries:
+            if self._large:
+                self._truncate(self._large.popleft())
+            else:
+                self._evict()
+
+    def _truncate(self, slot: _Slot) -> None:
+        if not slot.large:
+            return
+        attempt = slot.attempt
+        slot.attempt = dataclasses.replace(
+            attempt, event=_truncated(attempt.event), payload=_truncated(attempt.payload)
+        )
+        slot.large = False
+        self._bytes -= slot.bytes
+        slot.bytes = _OVERHEAD + 2 * PREVIEW_CHARS
+        self._bytes += slot.bytes
+
+    def _evict(self) -> None:
+        slot = self._entries.popleft()
+        self._bytes -= slot.bytes
+        self.evicted += 1
+        attempt = slot.attempt
+        # The globally oldest entry is the oldest of every index that holds it.
+        for index, key in self._indexes(attempt):
+            held = index[key]
+            held.popleft()
+            if not held:
+                del index[key]
+        if self._large and self._large[0] is slot:
+            self._large.popleft()
+
+    def _indexes(self, attempt: Attempt) -> list[tuple[dict[Any, deque[_Slot]], Any]]:
+        return [
+            (self._by_function, attempt.function),
+            (self._by_outcome, (attempt.function, attempt.outcome)),
+            (self._by_request, attempt.request_id),
+        ]
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Call ``observer`` with every new attempt; returns a function that unsubscribes."""
         self._observers.append(observer)
         return lambda: self._observers.remove(observer)
 
+    # --- queries ----------------------------------------------------------------------------
+
     def all(self) -> list[Attempt]:
-        return list(self._attempts)
+        return [slot.attempt for slot in self._entries]
+
+    def recent(self, limit: int, function: str | None = None) -> list[Attempt]:
+        """The last ``limit`` attempts (of ``function``), oldest first, without copying the
+        rest."""
+        pool = self._entries if function is None else self._by_function.get(function, ())
+        newest = list(itertools.islice(reversed(pool), max(limit, 0)))
+        return [slot.attempt for slot in reversed(newest)]
 
     def for_function(self, function: str, outcome: Outcome | None = None) -> list[Attempt]:
-        attempts = self._by_function.get(function, ())
-        return [a for a in attempts if outcome is None or a.outcome is outcome]
+        pool = (
+            self._by_function.get(function, ())
+            if outcome is None
+            else self._by_outcome.get((function, outcome), ())
+        )
+        return [slot.attempt for slot in pool]
 
     def query(
         self,
@@ -126,10 +276,14 @@ class Ledger:
         source: str | None = None,
         outcome: Outcome | None = None,
         attempt: int | None = None,
+        code: Code | None = None,
     ) -> list[Attempt]:
         """Attempts by any of: function, trigger (``source``, e.g. ``"sqs:jobs"``; a prefix
-        such as ``"sqs:"`` matches every queue), outcome, attempt number."""
-        pool = self._by_function.get(function, ()) if function is not None else self._attempts
+        such as ``"sqs:"`` matches every queue), outcome, attempt number, code."""
+        if function is not None:
+            pool = self.for_function(function, outcome)
+        else:
+            pool = self.all()
         return [
             a
             for a in pool
@@ -140,15 +294,32 @@ class Ledger:
             )
             and (outcome is None or a.outcome is outcome)
             and (attempt is None or a.attempt == attempt)
+            and (code is None or a.code is code)
         ]
 
     def for_request(self, request_id: str) -> list[Attempt]:
-        return [a for a in self._attempts if a.request_id == request_id]
+        return [slot.attempt for slot in self._by_request.get(request_id, ())]
 
     def count(self, function: str, outcome: Outcome | None = None) -> int:
         if outcome is None:
             return len(self._by_function.get(function, ()))
-        return len(self.for_function(function, outcome))
+        return len(self._by_outcome.get((function, outcome), ()))
+
+    # --- waiting ----------------------------------------------------------------------------
+
+    def _wake(self, attempt: Attempt) -> None:
+        keys: tuple[tuple[str, Outcome | None], ...] = (
+            (attempt.function, None),
+            (attempt.function, attempt.outcome),
+        )
+        for key in keys:
+            waiters = self._waiters.get(key)
+            if not waiters:
+                continue
+            reached = self._recorded[key]
+            for target, future in waiters:
+                if reached >= target and not future.done():
+                    future.set_result(None)
 
     async def wait_for(
         self,
@@ -161,14 +332,13 @@ class Ledger:
 
         ``timeout`` is real seconds; on expiry ``TimeoutError`` lists what was recorded.
         """
-
-        def reached() -> bool:
-            return self.count(function, outcome) >= count
-
-        if reached():
+        key = (function, outcome)
+        if self.count(function, outcome) >= count:
             return self.for_function(function, outcome)
-        waiter = (reached, asyncio.get_running_loop().create_future())
-        self._waiters.append(waiter)
+        # Counted from now on, as recorded: the waiter's target in the ever-recorded count.
+        target = self._recorded[key] + count - self.count(function, outcome)
+        waiter = (target, asyncio.get_running_loop().create_future())
+        self._waiters.setdefault(key, []).append(waiter)
         try:
             await asyncio.wait_for(waiter[1], timeout)
             return self.for_function(function, outcome)
@@ -179,4 +349,31 @@ class Ledger:
                 f"{f' with outcome {outcome}' if outcome else ''}, saw {len(seen)}: {seen}"
             ) from None
         finally:
-            self._waiters.remove(waiter)
+            self._waiters[key].remove(waiter)
+            if not self._waiters[key]:
+                del self._waiters[key]
+
+
+def _json_size(attempt: Attempt) -> int:
+    return _size(attempt.event) + _size(attempt.payload) + len(attempt.log_tail)
+
+
+def _size(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str | bytes):
+        return len(value)
+    try:
+        return len(json.dumps(value, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return LARGE_BYTES + 1
+
+
+def _truncated(value: Any) -> Any:
+    if _size(value) <= LARGE_BYTES:
+        return value
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return {TRUNCATED: {"bytes": len(text), "preview": text[:PREVIEW_CHARS]}}

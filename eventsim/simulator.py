@@ -110,7 +110,8 @@ class Simulator:
         self.config = config
         self.clock = clock
         self.activity = Activity()
-        self.ledger = Ledger()
+        kept = config.ledger
+        self.ledger = Ledger(kept.max_attempts, max_bytes=kept.max_bytes, keep_full=kept.keep_full)
         #: Every id eventsim makes up comes from here: pass ``seed`` for repeatable runs.
         self.random = random.Random(seed)
         self.state_dir = Path(state_dir).resolve() if state_dir else config.state_dir

@@ -185,6 +185,7 @@ class Invoker:
         self._ledger.record(
             Attempt(
                 **record,
+                size=len(body) + len(execution.payload) + len(result.log_tail),
                 outcome=_OUTCOMES[execution.status],
                 error_type=execution.error_type,
                 payload=result.payload,

@@ -266,8 +266,7 @@ class EdgeServer:
             limit = int(request.query.get("limit", "100"))
         except ValueError:
             return json_response({"message": "limit must be an integer"}, 400, "application/json")
-        attempts = self._sim.ledger.for_function(function) if function else self._sim.ledger.all()
-        chosen = attempts[-limit:] if limit > 0 else []
+        chosen = self._sim.ledger.recent(limit, function) if limit > 0 else []
         body = json.dumps([_attempt(a) for a in chosen], default=str)
         return web.Response(body=body.encode(), content_type="application/json")
 
