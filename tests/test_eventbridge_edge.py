@@ -62,13 +62,13 @@ async def call(method: Any, **kwargs: Any) -> Any:
 def code(tmp_path: Path) -> Path:
     folder = tmp_path / "code"
     folder.mkdir()
-    (folder / "handlers.py").write_text(HANDLERS)
+    (folder / "eventbridge_handlers.py").write_text(HANDLERS)
     return folder
 
 
 def routed(code: Path, name: str, **options: Any) -> dict[str, Any]:
     trigger = {"pattern": {"detail-type": ["OrderPlaced"]}, **options}
-    return {"handler": f"handlers.{name}", "code": str(code), "isolation": "thread",
+    return {"handler": f"eventbridge_handlers.{name}", "code": str(code), "isolation": "thread",
             "triggers": [{"eventbridge": trigger}]}  # fmt: skip
 
 
@@ -169,7 +169,8 @@ async def test_a_handler_puts_events_with_boto3(
 ) -> None:
     sim = await eventsim_factory({
         "functions": {
-            "checkout": {"handler": "handlers.checkout", "code": str(code)},  # a process
+            # a process: its boto3 reaches the edge over HTTP
+            "checkout": {"handler": "eventbridge_handlers.checkout", "code": str(code)},
             "with_parser": routed(code, "with_parser"),
         },
     })  # fmt: skip

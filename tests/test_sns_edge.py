@@ -63,13 +63,13 @@ async def call(method: Any, **kwargs: Any) -> Any:
 def code(tmp_path: Path) -> Path:
     folder = tmp_path / "code"
     folder.mkdir()
-    (folder / "handlers.py").write_text(HANDLERS)
+    (folder / "sns_handlers.py").write_text(HANDLERS)
     return folder
 
 
 async def started(factory: SimulatorFactory, code: Path, **config: Any) -> Simulator:
     functions = {
-        name: {"handler": f"handlers.{name}", "code": str(code), "isolation": "thread"}
+        name: {"handler": f"sns_handlers.{name}", "code": str(code), "isolation": "thread"}
         for name in ("with_data_class", "with_parser")
     }
     return await factory({"functions": functions, "queues": {"inbox": {}}, **config})
@@ -244,8 +244,8 @@ async def test_a_handler_publishes_with_boto3(
 ) -> None:
     sim = await eventsim_factory({
         "functions": {
-            "publisher": {"handler": "handlers.publisher", "code": str(code)},  # a process
-            "reader": {"handler": "handlers.with_parser", "code": str(code),
+            "publisher": {"handler": "sns_handlers.publisher", "code": str(code)},  # a process
+            "reader": {"handler": "sns_handlers.with_parser", "code": str(code),
                        "isolation": "thread", "triggers": [{"sns": {"topic": "orders"}}]},
         },
         "topics": {"orders": {}},
