@@ -16,6 +16,7 @@ from eventsim import Outcome
 from eventsim.config import RuleTarget, load_config
 from eventsim.errors import ConfigError, TooManyRequests
 from eventsim.events.eventbridge import transform
+from eventsim.ledger import Code
 from eventsim.resources.buses import BusError, Target
 from eventsim.testing import SimulatorFactory
 
@@ -63,6 +64,7 @@ async def test_events_no_rule_matches_are_in_the_ledger(
     [dropped] = sim.ledger.all()
     assert dropped.source == "eventbridge:default"
     assert dropped.reason == "matched no rule of the bus 'default'"
+    assert dropped.code is Code.NO_MATCH
     assert dropped.event["id"] == result["EventId"]
 
 
@@ -257,6 +259,7 @@ async def test_a_target_that_is_gone_goes_to_the_dead_letter_queue_at_once(
     [dropped] = sim.ledger.all()
     assert dropped.source == "eventbridge:b/keep"
     assert "sent to the dead-letter queue 'failed'" in str(dropped.reason)
+    assert dropped.code is Code.DEAD_LETTERED
 
 
 @pytest.mark.asyncio

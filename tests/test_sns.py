@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import SnsModel
 from eventsim import Outcome, Simulator
 from eventsim.config import load_config
 from eventsim.errors import ConfigError
+from eventsim.ledger import Code
 from eventsim.resources.topics import TopicError
 from eventsim.testing import SimulatorFactory, SyncSimulator
 
@@ -94,6 +95,7 @@ async def test_filter_policies_decide_who_gets_a_message(
     assert [a.reason for a in dropped] == [
         "filtered out: the subscription's filter policy does not match (MessageAttributes)"
     ]
+    assert [a.code for a in dropped] == [Code.FILTERED]
     queue_drops = [a for a in sim.ledger.all() if a.outcome is Outcome.DROPPED and not a.function]
     assert len(queue_drops) == 1
     assert "queue subscription arn:aws:sqs:us-east-1:123456789012:express" in str(
@@ -145,6 +147,7 @@ async def test_a_message_to_a_topic_without_subscriptions_is_in_the_ledger(
     [dropped] = sim.ledger.all()
     assert dropped.source == "sns:lonely"
     assert dropped.reason == "the topic has no subscriptions"
+    assert dropped.code is Code.NO_MATCH
 
 
 @pytest.mark.asyncio

@@ -106,8 +106,9 @@ class Observer(Protocol):
     def unmatched(self, bus: Bus, event: dict[str, Any]) -> None: ...
 
     def failed(
-        self, bus: Bus, rule: Rule, target: Target, event: dict[str, Any], reason: str
-    ) -> None: ...
+        self, bus: Bus, rule: Rule, target: Target, event: dict[str, Any], reason: str,
+        dead_lettered: bool,
+    ) -> None: ...  # fmt: skip
 
 
 @dataclass
@@ -439,7 +440,7 @@ class Buses(Mapping[str, Bus]):
         """The target will not get the event: to its dead-letter queue, or dropped."""
         target, rule = delivery.target, delivery.rule
         dlq = target.settings.dead_letter_queue
-        outcome = "dropped (no dead-letter queue)"
+        outcome, dead_lettered = "dropped (no dead-letter queue)", False
         if dlq is not None:
             queue = self._queues.get(dlq)
             attributes = eventbridge.dead_letter_attributes(
@@ -450,7 +451,7 @@ class Buses(Mapping[str, Bus]):
                 if queue is None:
                     raise TargetGone(f"the queue {dlq!r} does not exist")
                 queue.send_message(json.dumps(delivery.event), attributes=attributes)
-                outcome = f"sent to the dead-letter queue {dlq!r}"
+                outcome, dead_lettered = f"sent to the dead-letter queue {dlq!r}", True
             except EventsimError as exc:
                 outcome = f"dropped: the dead-letter queue {dlq!r} refused it ({exc})"
         reason = f"{code}: {message}" + (f"; {exhausted}" if exhausted else "") + f"; {outcome}"
@@ -463,7 +464,7 @@ class Buses(Mapping[str, Bus]):
             reason=reason,
         )
         for observer in list(self.observers):
-            observer.failed(delivery.bus, rule, target, delivery.event, reason)
+            observer.failed(delivery.bus, rule, target, delivery.event, reason, dead_lettered)
 
 
 def _normal(entry: Mapping[str, Any]) -> dict[str, Any]:

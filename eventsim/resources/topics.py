@@ -32,7 +32,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 import structlog
 
@@ -58,8 +58,8 @@ from .topic_messages import (
 )
 
 __all__ = [
-    "Endpoint", "Observer", "Publication", "Published", "Subscription", "Topic", "TopicError",
-    "Topics", "parse_filter_policy", "parse_raw_delivery",
+    "Endpoint", "Observer", "Publication", "Published", "Skip", "Subscription", "Topic",
+    "TopicError", "Topics", "parse_filter_policy", "parse_raw_delivery",
 ]  # fmt: skip
 
 log = structlog.get_logger("eventsim.sns")
@@ -77,13 +77,18 @@ class Endpoint(Protocol):
         pass
 
 
+#: Why a delivery did not happen: ``filtered`` (the policy), ``unsubscribed`` (the topic had
+#: no subscriptions), ``failed`` (the endpoint could not take it, or none serves the protocol).
+Skip = Literal["filtered", "unsubscribed", "failed"]
+
+
 class Observer(Protocol):
     """Told of every delivery that did not happen (``subscription`` is None when the topic
-    had none), with the reason."""
+    had none), why (``skip``) and the reason in words."""
 
     def skipped(
         self, topic: Topic, subscription: Subscription | None, publication: Publication,
-        reason: str,
+        skip: Skip, reason: str,
     ) -> None:  # fmt: skip
         pass
 
@@ -288,33 +293,34 @@ class Topic:
     def _fan_out(self, publication: Publication) -> None:
         subscriptions = list(self.subscriptions.values())
         if not subscriptions:
-            self._skipped(None, publication, "the topic has no subscriptions")
+            self._skipped(None, publication, "unsubscribed", "the topic has no subscriptions")
         for subscription in subscriptions:
             if not subscription.accepts(publication):
-                self._skipped(subscription, publication,
+                self._skipped(subscription, publication, "filtered",
                               "filtered out: the subscription's filter policy does not match "
                               f"({subscription.filter_policy_scope})")  # fmt: skip
                 continue
             endpoint = self.endpoints.get(subscription.protocol)
             if endpoint is None:
-                self._skipped(subscription, publication, f"nothing delivers to "
+                self._skipped(subscription, publication, "failed", f"nothing delivers to "
                               f"{subscription.protocol} endpoints (triggers are off)")  # fmt: skip
                 continue
             try:
                 endpoint(self, subscription, publication)
             except EventsimError as exc:
-                self._skipped(subscription, publication, f"not delivered: {exc}")
+                self._skipped(subscription, publication, "failed", f"not delivered: {exc}")
 
     def _skipped(
-        self, subscription: Subscription | None, publication: Publication, reason: str
-    ) -> None:
+        self, subscription: Subscription | None, publication: Publication, skip: Skip,
+        reason: str,
+    ) -> None:  # fmt: skip
         endpoint = subscription.endpoint if subscription else None
         log.info(
             "sns.not_delivered", topic=self.name, message_id=publication.message_id,
             endpoint=endpoint, reason=reason,
         )  # fmt: skip
         for observer in list(self.observers):
-            observer.skipped(self, subscription, publication, reason)
+            observer.skipped(self, subscription, publication, skip, reason)
 
 
 def _default_policy(arn: str, account: str) -> dict[str, Any]:

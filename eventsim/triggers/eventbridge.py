@@ -38,7 +38,7 @@ from .. import explain
 from ..config import DEFAULT_BUS, RULE_NAME, EventPattern, TargetInput
 from ..events import eventbridge, ids, s3
 from ..invocation.sync import new_request_id
-from ..ledger import Attempt
+from ..ledger import Attempt, Code
 from ..resources.bucket import ObjectChange
 from ..resources.buses import Bus, Rule, Target
 from ..runtime.spec import FunctionSpec
@@ -158,20 +158,24 @@ class BusLedger(Binding):
 
     def unmatched(self, bus: Bus, event: dict[str, Any]) -> None:
         self._record(explain.NO_FUNCTION, f"eventbridge:{bus.name}", event,
-                     f"matched no rule of the bus {bus.name!r}")  # fmt: skip
+                     f"matched no rule of the bus {bus.name!r}", Code.NO_MATCH)  # fmt: skip
 
     def failed(
-        self, bus: Bus, rule: Rule, target: Target, event: dict[str, Any], reason: str
-    ) -> None:
+        self, bus: Bus, rule: Rule, target: Target, event: dict[str, Any], reason: str,
+        dead_lettered: bool,
+    ) -> None:  # fmt: skip
         function = target.id if target.kind == "function" else explain.NO_FUNCTION
         where = "" if target.kind == "function" else f"target {target.arn}: "
-        self._record(function, f"eventbridge:{bus.name}/{rule.name}", event, where + reason)
+        code = Code.DEAD_LETTERED if dead_lettered else Code.DISCARDED
+        self._record(function, f"eventbridge:{bus.name}/{rule.name}", event, where + reason, code)
 
-    def _record(self, function: str, source: str, event: dict[str, Any], reason: str) -> None:
+    def _record(
+        self, function: str, source: str, event: dict[str, Any], reason: str, code: Code
+    ) -> None:
         self._ledger.record(
             Attempt.dropped(
                 function=function, request_id=new_request_id(), source=source, event=event,
-                at=self._clock.now(), reason=reason, invocation_type="Event",
+                at=self._clock.now(), reason=reason, invocation_type="Event", code=code,
             )
         )  # fmt: skip
 

@@ -34,11 +34,18 @@ from ..clock import Clock
 from ..config import FilterPattern, FilterPolicyScope, Model, check_filter_policy
 from ..events import sns
 from ..invocation.sync import new_request_id
-from ..ledger import Attempt, Ledger
-from ..resources.topics import Publication, Subscription, Topic, TopicError
+from ..ledger import Attempt, Code, Ledger
+from ..resources.topics import Publication, Skip, Subscription, Topic, TopicError
 from ..runtime.spec import FunctionSpec
 from ..yamlpos import Path as KeyPath
 from .base import Binding, Context, References, Submit, TriggerKind, TriggerRef
+
+#: The ledger's code for each kind of delivery that did not happen.
+_CODES: dict[Skip, Code] = {
+    "filtered": Code.FILTERED,
+    "unsubscribed": Code.NO_MATCH,
+    "failed": Code.DISCARDED,
+}
 
 
 class SnsTrigger(Model):
@@ -124,6 +131,7 @@ class SnsDelivery(Binding):
         topic: Topic,
         subscription: Subscription | None,
         publication: Publication,
+        skip: Skip,
         reason: str,
     ) -> None:
         function = explain.NO_FUNCTION
@@ -142,6 +150,7 @@ class SnsDelivery(Binding):
                 at=self._clock.now(),
                 reason=reason,
                 invocation_type="Event",
+                code=_CODES[skip],
             )
         )
 
