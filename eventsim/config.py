@@ -6,6 +6,12 @@ function...). Every problem found is reported together in one ``ConfigError``, s
 each with ``file:line:column``, the key path and what was expected; the references are checked
 over whatever part of the file validated. ``find_config()`` finds the file when none is named.
 
+A SAM or CloudFormation template is a config too (``eventsim.sam``): ``load_config`` knows one
+by its top-level keys (``AWSTemplateFormatVersion``, ``Transform``, ``Resources``), and an
+eventsim config may name one (``template: template.yaml``) and override or extend what it
+says. Errors then point into the template, and ``Config.not_honoured`` lists what eventsim
+does not do of what the template asks.
+
 Input is untrusted: a file over 1 MB, not UTF-8, nested too deeply, with an alias bomb or a
 ``!!python`` tag is refused before anything expands (``yamlpos``). Scalars are strict: an int
 key takes an int (``timeout: "3"`` and ``timeout: true`` are errors), a bool key only
@@ -23,7 +29,7 @@ import functools
 import operator
 import re
 import stat
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -55,11 +61,18 @@ from .config_checks import (
 )
 from .errors import ConfigError, ConfigIssue
 from .filters import EVENTBRIDGE, SNS_ATTRIBUTES, SNS_BODY, FilterSet, Pattern, PatternError
+from .sam import overlay as sam_overlay
+from .sam import template as sam_template
 from .triggers import registry
 from .unconfirmed import DEFAULT_IDLE_TIMEOUT_S
 
 #: Where ``find_config`` looks, in order, relative to the current folder.
-CONFIG_NAMES = (Path("eventsim.yaml"), Path("config/eventsim.yaml"))
+CONFIG_NAMES = (
+    Path("eventsim.yaml"),
+    Path("config/eventsim.yaml"),
+    Path("template.yaml"),
+    Path("template.yml"),
+)
 DEFAULT_CONFIG_PATH = CONFIG_NAMES[1]
 #: Larger files are refused before they are read: no config needs a megabyte.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -687,6 +700,11 @@ class ServerConfig(Model):
     allowed_origins: list[Annotated[str, AfterValidator(_origin)]] = Field(default_factory=list)
 
 
+#: A template parameter's or import's value, as YAML gives it.
+TemplateValue = str | int | float | bool
+AliasSection = Literal["functions", "buckets", "queues", "tables", "topics"]
+
+
 class Config(Model):
     """A whole eventsim config. Build it with ``load_config`` or ``Config.from_dict``.
 
@@ -731,6 +749,20 @@ class Config(Model):
     extensions: Extensions = Field(default_factory=Extensions)
     """The resources of plug-in trigger kinds (see ``Extensions``)."""
 
+    template: ResolvedPath | None = None
+    """A SAM or CloudFormation template this config starts from; the rest of the file
+    overrides and extends what it says (``eventsim.sam.overlay``)."""
+    parameters: dict[str, TemplateValue | list[TemplateValue]] = Field(default_factory=dict)
+    """Values of the template's parameters (and ``AWS::StackName``, ``AWS::Region``...)."""
+    imports: dict[str, TemplateValue] = Field(default_factory=dict)
+    """Values of the template's ``Fn::ImportValue`` exports, by export name."""
+    aliases: dict[AliasSection, dict[str, str]] = Field(default_factory=dict)
+    """Other names of resources, per section: a template's logical ids (``{queues: {Jobs:
+    local-Jobs-1A2B3C4D5E6F}}``)."""
+
+    not_honoured: tuple[ConfigIssue, ...] = Field(default=(), exclude=True)
+    """What the template asks that eventsim does not do, each at its line (set by loading)."""
+
     source: Path | None = Field(default=None, exclude=True)
     """The file this config was read from, if any (set by ``load_config``)."""
 
@@ -745,14 +777,18 @@ class Config(Model):
     @classmethod
     def from_dict(cls, data: dict[str, Any], base_dir: str | Path | None = None) -> Config:
         """Validate a config given as a dict; relative paths resolve against ``base_dir``."""
-        return _validate(data, Path(base_dir or Path.cwd()), None, yamlpos.Positions())
+        base = Path(base_dir or Path.cwd())
+        if data.get("template") is not None:
+            return _from_template(data, base, None, yamlpos.Positions())
+        return _validate(data, base, None, yamlpos.Positions())
 
 
 def find_config(cwd: Path | None = None) -> Path:
-    """The config to use when none is named: ``eventsim.yaml``, else ``config/eventsim.yaml``.
+    """The config to use when none is named: ``eventsim.yaml``, else ``config/eventsim.yaml``,
+    else a SAM template, ``template.yaml`` or ``template.yml``.
 
     Relative to ``cwd`` (the returned path is relative when ``cwd`` is ``None``); a
-    ``ConfigError`` names both places when neither holds a file.
+    ``ConfigError`` names every place when none holds a file.
 
     Example::
 
@@ -763,12 +799,16 @@ def find_config(cwd: Path | None = None) -> Path:
         if candidate.is_file():
             return candidate
     where = cwd if cwd is not None else Path.cwd()
-    looked = " and ".join(str(where / name) for name in CONFIG_NAMES)
+    looked = ", ".join(str(where / name) for name in CONFIG_NAMES)
     raise ConfigError([ConfigIssue(None, None, None, "", f"no config: looked for {looked}")])
 
 
-def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
-    """Read and validate a YAML config file; raise ``ConfigError`` listing every problem."""
+def load_config(
+    path: str | Path = DEFAULT_CONFIG_PATH, parameters: Mapping[str, Any] | None = None
+) -> Config:
+    """Read and validate a YAML config file, or a SAM or CloudFormation template; raise
+    ``ConfigError`` listing every problem. ``parameters``: values of the template's parameters
+    (``--parameter-overrides``), over the config's ``parameters``."""
     path = Path(path)
 
     def fail(problems: list[yamlpos.YamlProblem]) -> ConfigError:
@@ -779,8 +819,13 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
             ]
         )
 
+    text = _read(path)
+    parsed = sam_template.parse(path, text) if sam_template.looks_like_template(text) else None
+    if parsed is not None:
+        loaded = sam_overlay.load(parsed, {}, parameters=parameters)
+        return _loaded(loaded, path.resolve().parent, path)
     try:
-        data, positions, duplicates = yamlpos.load(_read(path))
+        data, positions, duplicates = yamlpos.load(text)
     except yamlpos.YamlError as exc:
         raise fail(exc.problems) from None
     if data is None:
@@ -788,6 +833,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
     if not isinstance(data, dict):
         problem = yamlpos.YamlProblem("expected a mapping of settings at the top level", 1, 1)
         raise fail([problem])
+    if data.get("template") is not None and not duplicates:
+        return _from_template(data, path.resolve().parent, path, positions, parameters)
     try:
         config = _validate(data, path.resolve().parent, path, positions)
     except ConfigError as exc:
@@ -832,13 +879,53 @@ def _read(path: Path) -> str:
         ) from None
 
 
-def _validate(
-    data: dict[str, Any], base_dir: Path, source: Path | None, positions: yamlpos.Positions
+def _from_template(
+    data: dict[str, Any],
+    base_dir: Path,
+    source: Path | None,
+    positions: yamlpos.Positions,
+    parameters: Mapping[str, Any] | None = None,
 ) -> Config:
+    """A config naming a template: the template's config with this one over it."""
+    file = str(source) if source is not None else None
+    named = data["template"]
+    if not isinstance(named, str) or not named.strip():
+        line, column = positions.find(("template",)) or (None, None)
+        message = f"expected the path of a SAM or CloudFormation template, got {named!r}"
+        raise ConfigError([ConfigIssue(file, line, column, "template", message)])
+    template = (base_dir / Path(named).expanduser()).resolve()
+    try:
+        text = _read(template)
+    except ConfigError as exc:
+        line, column = positions.find(("template",)) or (None, None)
+        message = f"{template}: {exc.issues[0].message}"
+        raise ConfigError([ConfigIssue(file, line, column, "template", message)]) from None
+    loaded = sam_overlay.load(
+        sam_template.load(template, text), data, overlay_file=source,
+        overlay_positions=positions, parameters=parameters,
+    )  # fmt: skip
+    return _loaded(loaded, base_dir, source)
+
+
+def _loaded(loaded: sam_overlay.Loaded, base_dir: Path, source: Path | None) -> Config:
+    config = _validate(loaded.data, base_dir, source, yamlpos.Positions(), loaded.locate)
+    return config.model_copy(update={"not_honoured": loaded.notices})
+
+
+def _validate(
+    data: dict[str, Any],
+    base_dir: Path,
+    source: Path | None,
+    positions: yamlpos.Positions,
+    locate: Callable[[yamlpos.Path, str], ConfigIssue] | None = None,
+) -> Config:
+    """Validate ``data``; ``locate`` places problems (a template's), else ``positions``."""
     file = str(source) if source is not None else None
     context = {"base_dir": base_dir}
 
     def issue(path: yamlpos.Path, message: str) -> ConfigIssue:
+        if locate is not None:
+            return locate(path, message)
         line, column = positions.find(path) or (None, None)
         return ConfigIssue(file, line, column, yamlpos.dotted(path), message)
 
@@ -850,10 +937,29 @@ def _validate(
         issues = [issue(_key_path(e["loc"]), error_message(e, Config)) for e in errors]
         issues += [issue(path, message) for path, message in _check_the_rest(data, errors, context)]
         raise ConfigError(_in_order(issues)) from None
-    problems = [issue(path, message) for path, message in check_references(config)]
+    found = [*check_references(config), *_check_template_keys(config)]
+    problems = [issue(path, message) for path, message in found]
     if problems:
         raise ConfigError(_in_order(problems))
     return config.model_copy(update={"source": source.resolve() if source else None})
+
+
+def _check_template_keys(config: Config) -> list[tuple[yamlpos.Path, str]]:
+    """Parameters and imports belong to a template; each alias names an entry of its section,
+    and no entry is named by an alias too."""
+    problems: list[tuple[yamlpos.Path, str]] = []
+    for key in ("parameters", "imports"):
+        if getattr(config, key) and config.template is None:
+            problems.append(((key,), f"{key} are a template's: name it with template: FILE"))
+    for section, aliases in config.aliases.items():
+        names = getattr(config, section)
+        for alias, name in aliases.items():
+            at = ("aliases", section, alias)
+            if name not in names:
+                problems.append((at, f"{name!r} is not in {section}"))
+            elif alias in names and alias != name:
+                problems.append((at, f"{alias!r} names another entry of {section}"))
+    return problems
 
 
 def _check_the_rest(

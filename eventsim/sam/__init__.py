@@ -1,0 +1,1 @@
+"""SAM and CloudFormation templates as eventsim configs, and eventsim configs as templates."""

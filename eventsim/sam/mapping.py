@@ -1,0 +1,308 @@
+"""A template as an eventsim config: ``map_template(template, stack, parameters, imports)``.
+
+The result (``build.Mapped``) is a config dict for ``eventsim.config`` to validate, with the
+template path of every key (so that an error in the config reads as an error in the
+template), the problems found and the notices: everything the template says that eventsim
+does not honour, each at its line, listed once.
+
+Functions (``AWS::Serverless::Function`` with ``Globals.Function`` merged in as SAM merges it:
+the function's scalars win, mappings merge, lists add up; ``AWS::Lambda::Function``):
+``Handler``, ``CodeUri``/``Code`` (a local folder), ``Runtime`` (Python; another runtime is a
+notice, and its invocations fail), ``Timeout``, ``MemorySize``, ``Environment.Variables``,
+``ReservedConcurrentExecutions``, ``EventInvokeConfig``, ``Events`` (``events``). A function
+whose code is not a local folder (inline code, an S3 object, an image) is left out, with a
+notice. The other resources: ``resources`` (queues, tables, buckets, topics, buses) and
+``links`` (mappings, subscriptions, rules, schedules, bucket notifications).
+
+Example::
+
+    mapped = map_template(template.load(Path("template.yaml")), Stack(), {}, {})
+    mapped.data["functions"]["HelloWorldFunction"]["handler"]       # "app.lambda_handler"
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import names
+from .build import MISSING, Builder, KeyPath, Mapped
+from .events import map_events
+from .intrinsics import Resolver
+from .links import api_notices, invoke_config, map_links, stage_notices
+from .resources import map_resources, name_resources, resources
+from .template import Template
+
+SERVERLESS = "AWS::Serverless-2016-10-31"
+
+#: Function properties eventsim does not honour, and what it does instead.
+NOT_HONOURED = {
+    **dict.fromkeys(
+        ("Policies", "Role", "PermissionsBoundary", "RolePath", "AssumeRolePolicyDocument"),
+        "IAM: eventsim checks no permissions; every call is allowed",
+    ),
+    "Layers": "layers are not added to the handler's path; install what they hold where "
+    "eventsim runs",
+    "VpcConfig": "no VPC: handlers reach what this machine reaches",
+    "Architectures": "handlers run on this machine's architecture",
+    "ProvisionedConcurrencyConfig": "no provisioned concurrency: environments start on demand",
+    **dict.fromkeys(
+        (
+            "AutoPublishAlias",
+            "AutoPublishAliasAllProperties",
+            "AutoPublishCodeSha256",
+            "VersionDescription",
+            "DeploymentPreference",
+        ),
+        "versions and aliases are not simulated: everything is $LATEST",
+    ),  # fmt: skip
+    **dict.fromkeys(("Tracing", "TracingConfig"), "X-Ray tracing is not simulated"),
+    "EphemeralStorage": "the size of /tmp is not enforced",
+    "FileSystemConfigs": "EFS file systems are not mounted",
+    "LoggingConfig": "logs are written as Lambda's text format, to state_dir/logs/",
+    "SnapStart": "SnapStart is not simulated",
+    "FunctionUrlConfig": "function URLs are not served (an http trigger in eventsim.yaml can "
+    "route to the function)",
+    "CodeSigningConfigArn": "code signing is not checked",
+    "RecursiveLoop": "recursive loop detection is not simulated",
+    **dict.fromkeys(
+        ("DeadLetterQueue", "DeadLetterConfig"),
+        "Lambda's asynchronous dead-letter queue: eventsim has no setting for it yet; failed "
+        "asynchronous events go to EventInvokeConfig's OnFailure destination only",
+    ),
+}
+#: Function properties without a local meaning, taken silently.
+QUIET = frozenset(
+    {"Description", "Tags", "PropagateTags", "KmsKeyArn", "RuntimeManagementConfig",
+     "FunctionName", "Metadata"}
+)  # fmt: skip
+#: What eventsim reads (the rest is noticed as unknown).
+READ = frozenset(
+    {"Handler", "CodeUri", "Code", "InlineCode", "Runtime", "Timeout", "MemorySize",
+     "Environment", "ReservedConcurrentExecutions", "EventInvokeConfig", "Events",
+     "PackageType", "ImageUri", "ImageConfig"}
+)  # fmt: skip
+
+
+def map_template(
+    template: Template, stack: names.Stack, parameters: dict[str, Any], imports: dict[str, Any]
+) -> Mapped:
+    """The eventsim config a template describes (see the module's docstring)."""
+    resolver = Resolver(template, stack, parameters, imports)
+    builder = Builder(template, resolver)
+    for problem in resolver.problems:
+        builder.problem(problem.path, problem.message)
+    builder.data.update(region=stack.region, account=stack.account)
+    _transforms(builder)
+    _implicit(builder)
+    found = resources(builder)
+    name_resources(builder, found)
+    functions = {
+        logical_id: resource
+        for logical_id, resource in found.items()
+        if resource["Type"] in names.FUNCTIONS
+    }
+    read = {
+        logical_id: _Function(builder, logical_id, resource)
+        for logical_id, resource in functions.items()
+    }
+    made = {logical_id: f for logical_id, f in read.items() if f.make()}
+    map_resources(builder, found)
+    for function in made.values():
+        function.fill()
+    map_links(builder, found)
+    _globals(builder)
+    stage_notices(builder, found)
+    if "Rules" in template.data:
+        builder.notice(("Rules",), "Rules: the template's parameter assertions are not checked")
+    return builder.result()
+
+
+def _transforms(builder: Builder) -> None:
+    transform = builder.template.data.get("Transform")
+    given = transform if isinstance(transform, list) else [transform] if transform else []
+    for index, name in enumerate(given):
+        if name != SERVERLESS:
+            at: KeyPath = ("Transform", index) if isinstance(transform, list) else ("Transform",)
+            builder.notice(at, f"the transform {name} is not applied by eventsim")
+
+
+def _implicit(builder: Builder) -> None:
+    """Resources SAM adds, which templates may name: the implicit APIs, functions' roles."""
+    resolver = builder.resolver
+    resolver.implicit.update(
+        {
+            "ServerlessRestApi": "AWS::Serverless::Api",
+            "ServerlessHttpApi": "AWS::Serverless::HttpApi",
+        }
+    )
+    for logical_id, resource in resolver.resources.items():
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function":
+            properties = resource.get("Properties")
+            if not isinstance(properties, dict) or "Role" not in properties:
+                resolver.implicit[f"{logical_id}Role"] = "AWS::IAM::Role"
+    for logical_id in list(resolver.implicit):
+        if logical_id in resolver.resources:
+            del resolver.implicit[logical_id]
+
+
+def _globals(builder: Builder) -> None:
+    """What ``Globals`` says besides ``Function`` (merged into each function)."""
+    section = builder.template.data.get("Globals")
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        builder.problem(("Globals",), "expected a mapping of sections (Function, Api...)")
+        return
+    for name, settings in section.items():
+        at: KeyPath = ("Globals", name)
+        if name in ("Api", "HttpApi") and isinstance(settings, dict):
+            api_notices(builder, name, name, settings, at)
+        elif name not in ("Function", "SimpleTable", "Api", "HttpApi", "LayerVersion"):
+            builder.notice(at, f"Globals.{name}: not honoured by eventsim")
+
+
+class _Function:
+    """One function resource, read in two steps: ``make`` (its entry, so that every function
+    exists before any event or destination names one) and ``fill`` (events, destinations)."""
+
+    def __init__(self, builder: Builder, logical_id: str, resource: dict[str, Any]) -> None:
+        self.builder = builder
+        self.logical_id = logical_id
+        self.serverless = resource["Type"] == "AWS::Serverless::Function"
+        self.at: KeyPath = ("Resources", logical_id, "Properties")
+        properties = resource.get("Properties") or {}
+        if not isinstance(properties, dict):
+            builder.problem(self.at, "expected a mapping of properties")
+            properties = {}
+        self.properties: dict[str, Any] = properties
+        globals_ = builder.template.data.get("Globals")
+        section = globals_.get("Function") if isinstance(globals_, dict) else None
+        self.globals: dict[str, Any] = (
+            section if self.serverless and isinstance(section, dict) else {}
+        )
+        self.name = ""
+
+    def raw(self, key: str) -> tuple[Any, KeyPath] | None:
+        """A property as written (the function's, else ``Globals.Function``'s) and its path."""
+        if key in self.properties:
+            return self.properties[key], (*self.at, key)
+        if key in self.globals:
+            return self.globals[key], ("Globals", "Function", key)
+        return None
+
+    def get(self, key: str) -> tuple[Any, KeyPath]:
+        found = self.raw(key)
+        if found is None:
+            return MISSING, (*self.at, key)
+        value, at = found
+        return self.builder.resolve(value, at), at
+
+    def make(self) -> bool:
+        builder = self.builder
+        code = self._code()
+        if code is None:
+            return False
+        self.name = builder.resolver.physical(self.logical_id)
+        entry = builder.entry("functions", self.name, self.at[:2], self.logical_id)
+        base: KeyPath = ("functions", self.name)
+        value, at = code
+        builder.put(entry, base, "code", str(value), at)
+        handler, at = self.get("Handler")
+        if handler is MISSING and self.raw("Handler") is None:
+            builder.problem(self.at, "a function needs a Handler (module.function)")
+        builder.put(entry, base, "handler", builder.string(handler, at), at)
+        self._runtime()
+        for key, option in (("Timeout", "timeout"), ("MemorySize", "memory"),
+                            ("ReservedConcurrentExecutions", "reserved_concurrency")):  # fmt: skip
+            value, at = self.get(key)
+            builder.put(entry, base, option, builder.integer(value, at), at)
+        self._environment(entry, base)
+        for key in sorted({*self.properties, *self.globals}):
+            found = self.raw(key)
+            assert found is not None
+            if key in NOT_HONOURED:
+                builder.notice(found[1], f"{key}: {NOT_HONOURED[key]}")
+            elif key not in READ and key not in QUIET:
+                builder.notice(found[1], f"{key}: an unknown property; eventsim ignores it")
+        return True
+
+    def fill(self) -> None:
+        config = self.raw("EventInvokeConfig")
+        if config is not None:
+            settings = self.builder.mapping(self.builder.resolve(*config), config[1])
+            invoke_config(self.builder, self.name, settings, config[1])
+        events = self.properties.get("Events")
+        if events is not None:
+            map_events(self.builder, self.name, self.logical_id, events, (*self.at, "Events"))
+
+    def _code(self) -> tuple[Path, KeyPath] | None:
+        """The function's local code folder, or None (noticed) if it has none."""
+        builder, folder = self.builder, self.builder.template.folder
+        kind, at = self.get("PackageType")
+        if kind == "Image" or self.raw("ImageUri") is not None:
+            builder.notice(at if kind == "Image" else (*self.at, "ImageUri"),
+                           "a container image function: eventsim runs Python code from a "
+                           "folder; this function is left out")  # fmt: skip
+            return None
+        for key in ("InlineCode", "Code") if not self.serverless else ("InlineCode",):
+            value, at = self.get(key)
+            if key == "Code" and isinstance(value, str):
+                return folder / value, at
+            if value is not MISSING and (key == "InlineCode" or "ZipFile" in value):
+                builder.notice(at, "inline code: eventsim runs code from a folder; this "
+                               "function is left out (move the code to a file, CodeUri: its "
+                               "folder)")  # fmt: skip
+                return None
+            if value is not MISSING:
+                builder.notice(at, "the code is an S3 object: eventsim runs code from a local "
+                               "folder; this function is left out (Code: FOLDER, as `aws "
+                               "cloudformation package` takes it)")  # fmt: skip
+                return None
+        if not self.serverless:
+            builder.problem(self.at, "a function needs Code")
+            return None
+        uri, at = self.get("CodeUri")
+        if uri is MISSING:
+            return folder, self.at
+        if not isinstance(uri, str) or uri.startswith("s3://"):
+            builder.notice(at, "the code is an S3 object: eventsim runs code from a local "
+                           "folder; this function is left out (CodeUri: FOLDER)")  # fmt: skip
+            return None
+        return folder / uri, at
+
+    def _runtime(self) -> None:
+        runtime, at = self.get("Runtime")
+        if not isinstance(runtime, str):
+            return
+        local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if not runtime.startswith("python"):
+            self.builder.notice(at, f"Runtime {runtime}: eventsim runs Python handlers only; "
+                                "this function's invocations fail")  # fmt: skip
+        elif runtime != local:
+            self.builder.notice(at, f"Runtime {runtime}: the handler runs on eventsim's "
+                                f"Python ({local})")  # fmt: skip
+
+    def _environment(self, entry: dict[str, Any], base: KeyPath) -> None:
+        """``Environment.Variables``: the function's over ``Globals.Function``'s."""
+        variables: dict[str, Any] = {}
+        sources = [("Globals", "Function", "Environment"), (*self.at, "Environment")]
+        for owner, at in zip((self.globals, self.properties), sources, strict=True):
+            environment = owner.get("Environment")
+            if environment is None:
+                continue
+            environment = self.builder.mapping(self.builder.resolve(environment, at), at)
+            for key in environment:
+                if key != "Variables":
+                    self.builder.notice((*at, key), f"Environment.{key}: not honoured")
+            given = self.builder.mapping(environment.get("Variables", {}), (*at, "Variables"))
+            for name, value in given.items():
+                where: KeyPath = (*at, "Variables", name)
+                text = self.builder.string(value, where)
+                if text is not MISSING:
+                    variables[name] = text
+                    self.builder.origins[(*base, "environment", name)] = where
+        if variables:
+            entry["environment"] = variables
+            self.builder.origins[(*base, "environment")] = sources[1]
