@@ -9,8 +9,9 @@ Both servers run in child processes of their own (neither shares the client's GI
 * PutObject + GetObject round trips of a 1 KB and a 10 MB object (per pair; ratio = moto's
   time / eventsim's, so 2.0x means eventsim is twice as fast);
 * ListObjectsV2 over ``--keys`` keys, every page of 1,000 through boto3's paginator (the
-  keys are written once beforehand); the floor beside it is the same pages' XML parsed by
-  botocore alone, which no server can beat;
+  keys are written once beforehand), and the same pages fetched over plain HTTP without
+  parsing them (the server's side); the floor beside them is the same pages' XML parsed by
+  botocore alone, which no server can beat (on a 2-core machine it takes most of a second);
 * a ``--gb`` GB single PutObject (streamed from a file) and its GetObject: the eventsim
   process's peak RSS growth over its RSS before (``VmHWM``, Linux).
 
@@ -76,7 +77,7 @@ class Server:
         self.name = name
         self.process = subprocess.Popen(
             [sys.executable, "-c", script, *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()
@@ -123,7 +124,7 @@ def summary(values: list[float]) -> str:
 
 
 def paired(
-    servers: list[Server], rounds: int, operation: Callable[[Server], float], unit: str
+    servers: list[Server], rounds: int, operation: Callable[[Server], float]
 ) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {s.name: [] for s in servers}
     for _ in range(rounds):
@@ -170,6 +171,31 @@ def listing(keys: int) -> Callable[[Server], float]:
         found = sum(len(p["Contents"]) for p in paginator.paginate(Bucket="bench", Prefix="list/"))
         elapsed = time.perf_counter() - started
         assert found == keys, (server.name, found)
+        return elapsed * 1e3
+
+    return run
+
+
+def listing_raw(keys: int) -> Callable[[Server], float]:
+    """Every page fetched over plain HTTP, unparsed: the server's side of a listing."""
+    session = requests.Session()
+
+    def run(server: Server) -> float:
+        started = time.perf_counter()
+        token, pages = None, 0
+        while True:
+            params = {"list-type": "2", "prefix": "list/"}
+            if token:
+                params["continuation-token"] = token
+            text = session.get(f"{server.url}/bench", params=params).text
+            pages += 1
+            start = text.find("<NextContinuationToken>")
+            if start < 0:
+                break
+            end = text.find("</NextContinuationToken>", start)
+            token = text[start + len("<NextContinuationToken>") : end]
+        elapsed = time.perf_counter() - started
+        assert pages == -(-keys // 1000), (server.name, pages)
         return elapsed * 1e3
 
     return run
@@ -245,7 +271,7 @@ def main() -> None:
         try:
             for server in servers:  # warm up: connections, first imports
                 round_trips(b"w", 20)(server)
-            small = paired(servers, args.rounds, round_trips(os.urandom(1024), args.small), "ms")
+            small = paired(servers, args.rounds, round_trips(os.urandom(1024), args.small))
             report("PutObject + GetObject, 1 KB (ms per pair)", small, "ms")
             large = paired(
                 servers, args.rounds, round_trips(os.urandom(10 << 20), args.large), "ms"
@@ -253,8 +279,10 @@ def main() -> None:
             report("PutObject + GetObject, 10 MB (ms per pair)", large, "ms")
             for server in servers:
                 fill(server, args.keys)
-            listed = paired(servers, args.rounds, listing(args.keys), "ms")
-            report(f"ListObjectsV2 over {args.keys:,} keys, all pages (ms)", listed, "ms")
+            listed = paired(servers, args.rounds, listing(args.keys))
+            report(f"ListObjectsV2 over {args.keys:,} keys, all pages, boto3 (ms)", listed, "ms")
+            raw = paired(servers, args.rounds, listing_raw(args.keys))
+            report(f"ListObjectsV2 over {args.keys:,} keys, all pages, plain HTTP (ms)", raw, "ms")
             floor = parse_floor(servers[0], args.rounds)
             print(f"  floor: botocore parsing those pages alone: {summary(floor)} ms")
             if args.gb > 0:
