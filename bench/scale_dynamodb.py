@@ -1,10 +1,14 @@
 """Scale cases: a DynamoDB table of N items (bench/scale.py runs them).
 
-Each case fills a table file with N items off the event loop (plain SQL through the table's
-own layout, as another program would), starts a simulator on it and times one operation
-through ``sim.table()``: Query ``Limit=10`` in a partition holding all N items (from a random
-position), GetItem, PutItem (a new item each time) and one Scan page of 100 items (from a
-random position). The paired floor for Query is in ``bench/dynamodb.py --query``.
+Each case fills a table file with N items in a child process (plain SQL through the table's
+own layout, as another program would: the stall probe measures eventsim, not the setup),
+starts a simulator on it and times one operation through ``sim.table()``: Query ``Limit=10``
+in a partition holding all N items (from a random position), GetItem, PutItem (a new item
+each time) and one Scan page of 100 items (from a random position). Each operation yields to
+the loop after it, as a server answering one request at a time does, so the probe sees the
+longest single operation. The paired floor for Query is in ``bench/dynamodb.py --query``.
+
+    python bench/scale.py --only dynamodb [--sizes 1000,10000,100000,1000000]
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +28,7 @@ from eventsim.resources.table import Table
 from eventsim.resources.table_store import TableStore
 
 TABLE = {"partition_key": "pk", "sort_key": "sk", "sort_key_type": "N"}
-SIZES = (1_000, 10_000, 100_000, 1_000_000)
+SIZES = (1_000, 10_000, 100_000)  # add 1,000,000 with --sizes (about 50 s to build each)
 
 
 def item(partition: str, n: int) -> str:
@@ -58,7 +63,12 @@ class Context:
 
 async def build(folder: Path, size: int, partitions: int) -> Context:
     state = folder / "state"
-    await asyncio.to_thread(fill, state / "tables" / "bench.sqlite3", size, partitions)
+    path = state / "tables" / "bench.sqlite3"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, str(path), str(size), str(partitions)
+    )
+    if await child.wait() != 0:
+        raise RuntimeError(f"filling {path} failed")
     sim = Simulator.from_dict({"tables": {"bench": TABLE}}, state_dir=state)
     await sim.start()
     return Context(sim, sim.table("bench"), size, random.Random(1))
@@ -79,6 +89,7 @@ async def query(context: Context) -> None:
         start_key={"pk": {"S": "p0"}, "sk": {"N": str(start)}},
     )  # fmt: skip
     assert page.items or start >= context.size - 1
+    await asyncio.sleep(0)
 
 
 async def get_item(context: Context) -> None:
@@ -86,12 +97,14 @@ async def get_item(context: Context) -> None:
     partitions = max(1, context.size // 10)
     key = {"pk": {"S": f"p{n % partitions}"}, "sk": {"N": str(n)}}
     assert context.table.get(key) is not None
+    await asyncio.sleep(0)
 
 
 async def put_item(context: Context) -> None:
     context.added += 1
     n = context.size + context.added
     context.table.put(json.loads(item(f"new{n % 97}", n)))
+    await asyncio.sleep(0)
 
 
 async def scan_page(context: Context) -> None:
@@ -100,6 +113,7 @@ async def scan_page(context: Context) -> None:
     start = {"pk": {"S": f"p{n % partitions}"}, "sk": {"N": str(n)}}
     page = context.table.scan_page(limit=100, start_key=start)
     assert page.scanned_count <= 100
+    await asyncio.sleep(0)
 
 
 async def close(context: Context) -> None:
@@ -116,3 +130,7 @@ CASES = [
     Case("dynamodb Scan page of 100 (N items, 10 per partition)", many_partitions, scan_page,
          close, sizes=SIZES, note="a range of the (hash, pk, sort order) index"),
 ]  # fmt: skip
+
+
+if __name__ == "__main__":  # the child process that fills a table file
+    fill(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

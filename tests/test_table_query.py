@@ -240,3 +240,13 @@ async def test_binary_keys_round_trip(eventsim_factory: SimulatorFactory) -> Non
     t.put_item({"pk": "p", "sk": b"\x00\xff"})
     page = t.query_page("pk = :p", values={":p": {"S": "p"}})
     assert page.items == [{"pk": {"S": "p"}, "sk": {"B": base64.b64encode(b"\x00\xff").decode()}}]
+
+
+async def test_a_partition_without_sort_key_is_one_page(eventsim_factory: SimulatorFactory) -> None:
+    sim = await eventsim_factory({"tables": {"single": {"partition_key": "pk"}}})
+    t = sim.table("single")
+    t.put_item({"pk": "a"})
+    page = t.query_page("pk = :p", values={":p": {"S": "a"}}, limit=1)
+    assert len(page.items) == 1 and page.last_key == {"pk": {"S": "a"}}
+    after = t.query_page("pk = :p", values={":p": {"S": "a"}}, start_key=page.last_key)
+    assert after.items == [] and after.last_key is None

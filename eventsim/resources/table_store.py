@@ -57,6 +57,9 @@ Item = dict[str, Any]
 VERSION = 2
 #: Rows stamped, trimmed or expired per statement.
 CHUNK = 1000
+#: How much of a table file reads may map into memory (address space, not memory: the pages
+#: are the operating system's file cache).
+MMAP_BYTES = 1 << 30
 #: The version of the SQL an index's columns are generated with: a file whose indexes were
 #: built with another rebuilds them when opened.
 _INDEX_LAYOUT = 1
@@ -237,6 +240,9 @@ class TableStore:
         with self.transaction():
             self._check_key_schema()
         self._migrate(columns)
+        # Reads through a memory map of the file: a random row (a scan in hash order, a
+        # GetItem) costs a memory read, not a system call, however large the file grows.
+        self._db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         sort_order = config.sort_key is not None and config.sort_key_type != "S"
         self.base = Access(None, "h", "pk", ("sko" if sort_order else "sk") if config.sort_key
                            else None)  # fmt: skip
@@ -440,6 +446,8 @@ class TableStore:
         the position ``after`` (values of the order's columns), at most ``limit``. Read lazily:
         stop early at no cost."""
         order = access.query_order if partition is not None else access.scan_order
+        if after is not None and not order:
+            return  # a partition of one item (no sort key), and the read is past it
         where: list[str] = [access.present] if access.present else []
         params: list[Any] = []
         if partition is not None:

@@ -223,13 +223,13 @@ class DynamoDbApi:
             if len(seen) != len(keys):
                 raise _invalid("Provided list of item keys contains duplicates")
             _check_expressions(request, "ProjectionExpression")
-            plans.append((table, request, keys))
-        total = sum(len(keys) for _, _, keys in plans)
+            plans.append((name, table, request, keys))
+        total = sum(len(keys) for *_, keys in plans)
         if total > BATCH_GET_LIMIT:
             raise _invalid("Too many items requested for the BatchGetItem call")
         responses: dict[str, list[Any]] = {}
         usage = _usage(body)
-        for table, request, keys in plans:
+        for name, table, request, keys in plans:
             usage.consistent = optional(request, "ConsistentRead", bool, False)
             found = [
                 table.get(
@@ -240,7 +240,7 @@ class DynamoDbApi:
                 )  # fmt: skip
                 for key in keys
             ]
-            responses[table.name] = [item for item in found if item is not None]
+            responses[name] = [item for item in found if item is not None]  # as asked: name or ARN
         return _capacities(body, usage, {"Responses": responses, "UnprocessedKeys": {}})
 
     # --- transactions ---------------------------------------------------------------------
