@@ -120,6 +120,14 @@ class Attempt:
     def cold_start(self) -> bool:
         return self.init_duration_ms is not None
 
+    @property
+    def ran(self) -> bool:
+        """Whether a handler ran (succeeded or failed), rather than the event being
+        throttled, dropped or moved."""
+        return self.outcome in _RAN
+
+
+_RAN = frozenset({Outcome.SUCCESS, Outcome.ERROR, Outcome.TIMEOUT, Outcome.CRASH})
 
 Observer = Callable[[Attempt], None]
 
@@ -243,6 +251,19 @@ class Ledger:
             (self._by_outcome, (attempt.function, attempt.outcome)),
             (self._by_request, attempt.request_id),
         ]
+
+    def amend(self, request_id: str, **changes: Any) -> Attempt | None:
+        """Change the latest entry of ``request_id`` (what became of a batch's records is known
+        only once the handler returned); observers see the amended entry again. Returns it,
+        or None if the ledger no longer holds one."""
+        held = self._by_request.get(request_id)
+        if not held:
+            return None
+        slot = held[-1]
+        slot.attempt = dataclasses.replace(slot.attempt, **changes)
+        for observer in list(self._observers):
+            observer(slot.attempt)
+        return slot.attempt
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Call ``observer`` with every new attempt; returns a function that unsubscribes."""

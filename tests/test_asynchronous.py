@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from eventsim import Outcome, Simulator
+from eventsim.ledger import Code
 
 from .helpers import MakeSim, function
 
@@ -25,7 +26,12 @@ FUNCS = {"dlq": function("echo"), "ok": function("echo")}
 
 
 def offsets(sim: Simulator, name: str, start: Any) -> list[float]:
-    return [(a.started_at - start).total_seconds() for a in sim.ledger.for_function(name)]
+    """When each attempt ran (entries of the event's moves to a destination left out)."""
+    return [
+        (a.started_at - start).total_seconds()
+        for a in sim.ledger.for_function(name)
+        if a.outcome is not Outcome.MOVED
+    ]
 
 
 async def test_function_errors_are_retried_at_60_then_120_seconds(make_sim: MakeSim) -> None:
@@ -43,9 +49,11 @@ async def test_function_errors_are_retried_at_60_then_120_seconds(make_sim: Make
     await sim.advance(minutes=2)
     assert offsets(sim, "f", start) == [0.0, 60.0, 180.0]
 
-    attempts = sim.ledger.for_function("f")
+    *attempts, moved = sim.ledger.for_function("f")
     assert [a.attempt for a in attempts] == [1, 2, 3]
     assert {a.request_id for a in attempts} == {accepted.request_id}
+    assert [a.code for a in attempts] == [Code.RETRY_SCHEDULED] * 2 + [Code.RETRIES_EXHAUSTED]
+    assert (moved.outcome, moved.code) == (Outcome.MOVED, Code.DESTINATION)
     assert [a.reason for a in attempts] == [
         "retry 1 of 2 in 60 s", "retry 2 of 2 in 120 s", "RetriesExhausted",
     ]  # fmt: skip
@@ -66,15 +74,17 @@ async def test_function_errors_are_retried_at_60_then_120_seconds(make_sim: Make
     assert record["timestamp"].startswith((start + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M"))
     # Nothing more happens, however long we wait.
     await sim.advance(hours=6)
-    assert len(sim.ledger.for_function("f")) == 3 and not sim.ledger.for_function("ok")
+    assert len(sim.ledger.for_function("f")) == 4 and not sim.ledger.for_function("ok")
 
 
 async def test_no_retries(make_sim: MakeSim) -> None:
     sim = await make_sim({"f": fail(retries=0), **FUNCS})
     await sim.invoke("f", {}, invocation_type="Event")
     await sim.settle()
-    [attempt] = sim.ledger.for_function("f")
-    assert attempt.reason == "RetriesExhausted"
+    attempt, moved = sim.ledger.for_function("f")
+    assert (attempt.reason, attempt.code) == ("RetriesExhausted", Code.RETRIES_EXHAUSTED)
+    assert (moved.outcome, moved.code) == (Outcome.MOVED, Code.DESTINATION)
+    assert moved.reason == "RetriesExhausted: the invocation record was sent to function:dlq"
     assert sim.ledger.for_function("dlq")[0].event["requestContext"]["approximateInvokeCount"] == 1
 
 
@@ -96,9 +106,10 @@ async def test_max_event_age_is_checked_before_each_attempt(make_sim: MakeSim) -
     sim = await make_sim({"f": fail(max_event_age=60), **FUNCS})
     await sim.invoke("f", {}, invocation_type="Event")
     await sim.advance(minutes=1)  # the first retry falls due exactly at the age limit
-    first, dropped = sim.ledger.for_function("f")
-    assert first.outcome is Outcome.ERROR
+    first, dropped, moved = sim.ledger.for_function("f")
+    assert (first.outcome, first.code) == (Outcome.ERROR, Code.RETRY_SCHEDULED)
     assert dropped.outcome is Outcome.DROPPED and dropped.reason == "EventAgeExceeded"
+    assert dropped.code is Code.EVENT_AGE_EXCEEDED and moved.outcome is Outcome.MOVED
     record = sim.ledger.for_function("dlq")[0].event
     assert record["requestContext"]["condition"] == "EventAgeExceeded"
     assert record["requestContext"]["approximateInvokeCount"] == 1
@@ -123,8 +134,9 @@ async def test_zero_reserved_concurrency_goes_straight_to_on_failure(make_sim: M
     sim = await make_sim({"f": fail(reserved_concurrency=0), **FUNCS})
     await sim.invoke("f", {}, invocation_type="Event")
     await sim.settle()
-    [dropped] = sim.ledger.for_function("f")
+    dropped, moved = sim.ledger.for_function("f")
     assert dropped.outcome is Outcome.DROPPED and dropped.reason == "ZeroReservedConcurrency"
+    assert dropped.code is Code.ZERO_CONCURRENCY and moved.code is Code.DESTINATION
     record = sim.ledger.for_function("dlq")[0].event
     assert "responsePayload" not in record  # it never ran
 

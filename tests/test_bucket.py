@@ -272,6 +272,6 @@ async def test_failing_s3_handler_retries_and_reaches_on_failure(
     sim = await eventsim_factory(data, state_dir=tmp_path / "state")
     await sim.bucket("uploads").put_object("cat.jpg", b"x")
     await sim.advance(minutes=3)
-    assert [a.attempt for a in sim.ledger.for_function("thumb")] == [1, 2, 3]
+    assert [a.attempt for a in sim.ledger.for_function("thumb") if a.ran] == [1, 2, 3]
     [failure] = sim.ledger.for_function("failures")
     assert failure.event["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "cat.jpg"

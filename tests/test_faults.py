@@ -90,5 +90,6 @@ async def test_explain_why_something_did_not_fire(
     await sim.settle()
     await sim.advance(seconds=31)
     story = sim.explain(message_id=message_id)
-    assert "injected fault" in story and "attempt 1 succeeded" in story
+    # The message's receive count is its attempt number: the second delivery is attempt 2.
+    assert "attempt 1 error (InjectedFault)" in story and "attempt 2 succeeded" in story
     assert sim.ledger.query(source="sqs:") == sim.ledger.for_function("worker")

@@ -9,6 +9,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from eventsim import Outcome, Simulator
+from eventsim.ledger import Code
 from eventsim.testing import SimulatorFactory
 
 from .helpers import demo, function
@@ -91,6 +92,18 @@ async def test_powertools_batch_processor_partial_failures(
     assert jobs.snapshot() == {"visible": [], "in_flight": ["fail-2"], "delayed": []}
     await sim.advance(seconds=30)
     assert batches(sim)[-1] == ["fail-2"]
+
+    # The ledger tells each message's story: its receive count is its attempt number.
+    first, second = sim.ledger.for_function("worker")
+    ids = {r.id: r for r in first.records}
+    assert first.code is Code.PARTIAL_FAILURE and "1 of 3 message(s) reported failed" in str(
+        first.reason
+    )
+    assert sorted(r.outcome for r in ids.values()) == ["failed", "succeeded", "succeeded"]
+    [again] = second.records  # alone in its batch, it fails it: powertools raises
+    assert (again.outcome, again.attempt, second.attempt) == ("retried", 2, 2)
+    assert second.code is Code.VISIBILITY_TIMEOUT
+    assert ids[again.id].outcome == "failed" and ids[again.id].attempt == 1
 
 
 @pytest.mark.parametrize("handler", ["malformed", "wrong_key"])

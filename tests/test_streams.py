@@ -14,6 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
 from eventsim import Outcome, Simulator
+from eventsim.ledger import Code
 from eventsim.testing import SimulatorFactory
 
 from .helpers import demo, function
@@ -45,7 +46,7 @@ def delivered(sim: Simulator) -> list[list[str]]:
     return [
         [describe(record) for record in attempt.event["Records"]]
         for attempt in sim.ledger.for_function("worker")
-        if attempt.outcome is not Outcome.DROPPED
+        if attempt.ran
     ]
 
 
@@ -117,7 +118,13 @@ async def test_a_failing_batch_blocks_the_shard_then_goes_to_on_failure(
     assert delivered(sim) == [["INSERT a/1"]]  # a/2 waits behind the failing record
     await sim.advance(minutes=5)  # two retries after back-off
     outcomes = [a.outcome for a in sim.ledger.for_function("worker")]
-    assert outcomes == [Outcome.ERROR] * 3 + [Outcome.DROPPED, Outcome.SUCCESS]
+    assert outcomes == [Outcome.ERROR] * 3 + [Outcome.DROPPED, Outcome.MOVED, Outcome.SUCCESS]
+    # The truth per attempt: retry numbers, and what the last one did with the record.
+    failed = sim.ledger.for_function("worker", Outcome.ERROR)
+    assert [a.attempt for a in failed] == [1, 2, 3]
+    assert [a.code for a in failed] == [Code.BATCH_RETRIED] * 2 + [Code.DISCARDED]
+    assert [r.outcome for a in failed for r in a.records] == ["retried", "retried", "discarded"]
+    assert "discarded after 3 attempt(s)" in str(failed[-1].reason)
     assert delivered(sim)[-1] == ["INSERT a/2"]
     [message] = await sim.queue("failures").receive_messages()
     info = json.loads(message.body)

@@ -46,7 +46,7 @@ from ..clock import Clock
 from ..config import Destination
 from ..errors import RequestTooLarge, TooManyRequests
 from ..events import destinations
-from ..ledger import Attempt, Ledger, Outcome
+from ..ledger import Attempt, Code, Ledger, Outcome
 from ..memory import after_bulk_load
 from ..runtime.spec import FunctionSpec
 from ..supervisor import Supervisor
@@ -206,6 +206,7 @@ class AsyncInvoker:
                         function=row.function, request_id=row.request_id, source=row.source,
                         event=event, at=self._clock.now(), invocation_type="Event",
                         reason="the function is no longer in the config",
+                        code=Code.FUNCTION_REMOVED,
                     )
                 )  # fmt: skip
                 log.warning(
@@ -291,10 +292,10 @@ class AsyncInvoker:
         """Try once; return how long to wait before the next try, or None when done."""
         spec = item.spec
         if self._clock.time() - item.enqueued_at >= spec.max_event_age_s:
-            self._drop(item, "EventAgeExceeded")
+            self._drop(item, "EventAgeExceeded", Code.EVENT_AGE_EXCEEDED)
             return None
         if spec.reserved_concurrency == 0:
-            self._drop(item, ZERO_CONCURRENCY_CONDITION)
+            self._drop(item, ZERO_CONCURRENCY_CONDITION, Code.ZERO_CONCURRENCY)
             return None
         will_retry = item.retries < spec.retries
         reason = (
@@ -312,6 +313,7 @@ class AsyncInvoker:
                 attempt=item.runs + 1,
                 request_id=item.request_id,
                 reason_if_failed=reason,
+                code_if_failed=Code.RETRY_SCHEDULED if will_retry else Code.RETRIES_EXHAUSTED,
             )
         except TooManyRequests:
             item.throttles += 1
@@ -336,7 +338,7 @@ class AsyncInvoker:
         )  # fmt: skip
         return delay
 
-    def _drop(self, item: _Event, condition: str) -> None:
+    def _drop(self, item: _Event, condition: str, code: Code) -> None:
         self._ledger.record(
             Attempt(
                 function=item.spec.name,
@@ -348,6 +350,7 @@ class AsyncInvoker:
                 started_at=self._clock.now(),
                 outcome=Outcome.DROPPED,
                 reason=condition,
+                code=code,
             )
         )
         log.warning(
@@ -363,6 +366,14 @@ class AsyncInvoker:
         """
         if destination is not None:
             self._send(item, destination, condition)
+            self._ledger.record(
+                Attempt.dropped(
+                    function=item.spec.name, request_id=item.request_id, source=item.source,
+                    event=item.event, at=self._clock.now(), invocation_type="Event",
+                    reason=f"{condition}: the invocation record was sent to {destination}",
+                    code=Code.DESTINATION, outcome=Outcome.MOVED,
+                )
+            )  # fmt: skip
         self._store.remove(item.id)
 
     def _send(self, item: _Event, destination: Destination, condition: str) -> None:

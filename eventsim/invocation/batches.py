@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import TooManyRequests
+from ..ledger import Code
 from ..runtime.spec import FunctionSpec
 from .sync import Invoker, InvokeResult
 
@@ -61,6 +62,7 @@ async def invoke_batch(
     *,
     source: str,
     reason_if_failed: str,
+    code_if_failed: Code,
     sleep: Callable[[float], Awaitable[None]],
     give_up: Callable[[float], bool],
 ) -> InvokeResult | None:
@@ -71,8 +73,9 @@ async def invoke_batch(
     while True:
         try:
             return await invoker.invoke(
-                spec, body, event=event, source=source, reason_if_failed=reason_if_failed
-            )
+                spec, body, event=event, source=source, reason_if_failed=reason_if_failed,
+                code_if_failed=code_if_failed,
+            )  # fmt: skip
         except TooManyRequests:
             throttles += 1
             delay = throttle_delay(throttles)

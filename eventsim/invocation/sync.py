@@ -19,7 +19,7 @@ from ..activity import Activity
 from ..clock import Clock
 from ..errors import RequestTooLarge, TooManyRequests
 from ..faults import Faults
-from ..ledger import Attempt, Ledger, Outcome
+from ..ledger import Attempt, Code, Ledger, Outcome
 from ..runtime.base import Execution, InvokeRequest, Status
 from ..runtime.logs import billed_duration_ms, max_memory_used_mb
 from ..runtime.pool import Runtime
@@ -131,11 +131,12 @@ class Invoker:
         client_context: dict[str, Any] | None = None,
         invoked_arn: str | None = None,
         reason_if_failed: str | None = None,
+        code_if_failed: Code | None = None,
     ) -> InvokeResult:
         """Run the handler once; raise ``RequestTooLarge`` or ``TooManyRequests``.
 
-        ``reason_if_failed`` is recorded on the attempt if the handler fails (what happens
-        next: a retry, or why there is none).
+        ``reason_if_failed`` (and ``code_if_failed``) is recorded on the attempt if the handler
+        fails (what happens next: a retry, or why there is none).
         """
         if invocation_type == "RequestResponse" and len(body) > SYNC_PAYLOAD_LIMIT:
             raise RequestTooLarge(
@@ -166,7 +167,9 @@ class Invoker:
         try:
             execution, log = await self._runtime.pools[spec.name].run(request)
         except TooManyRequests as exc:
-            self._ledger.record(Attempt(**record, outcome=Outcome.THROTTLED, reason=exc.reason))
+            self._ledger.record(
+                Attempt(**record, outcome=Outcome.THROTTLED, reason=exc.reason, code=Code.THROTTLED)
+            )
             raise
         finally:
             self._activity.end("invoke")
@@ -195,6 +198,7 @@ class Invoker:
                 max_memory_used_mb=result.max_memory_used_mb,
                 log_tail=result.log_tail,
                 reason=None if execution.status is Status.OK else reason_if_failed,
+                code=None if execution.status is Status.OK else code_if_failed,
             )
         )
         return result
@@ -205,7 +209,11 @@ class Invoker:
         """An invocation a test asked to fail: what AWS would report, the handler not run."""
         reason = f"injected fault: {fault}"
         if fault == "throttle":
-            self._ledger.record(Attempt(**record, outcome=Outcome.THROTTLED, reason=reason))
+            self._ledger.record(
+                Attempt(
+                    **record, outcome=Outcome.THROTTLED, reason=reason, code=Code.INJECTED_FAULT
+                )
+            )
             raise TooManyRequests(f"{spec.name}: {reason}", "InjectedThrottle")
         if fault == "time_out":
             error = {
@@ -219,7 +227,7 @@ class Invoker:
         raw = json.dumps(error).encode()
         self._ledger.record(
             Attempt(**record, outcome=outcome, error_type=error["errorType"], payload=error,
-                    reason=reason)
+                    reason=reason, code=Code.INJECTED_FAULT)
         )  # fmt: skip
         return InvokeResult(
             request_id=request.request_id, payload=error, function_error="Unhandled",

@@ -48,7 +48,7 @@ from ..events import destinations, dynamodb
 from ..filters import FilterSet
 from ..invocation.batches import BatchResponse, invoke_batch
 from ..invocation.sync import Delivery, InvokeResult, new_request_id
-from ..ledger import Attempt
+from ..ledger import Attempt, Code, Outcome, RecordOutcome
 from ..resources.table import STREAM_RETENTION_S, Table
 from ..runtime.spec import FunctionSpec
 from ..unconfirmed import STREAM_RETRY_BACKOFF_S, STREAM_SHARD_ID
@@ -267,26 +267,60 @@ class StreamMapping(Binding):
             if result is None:  # throttled until the records expired: discarded next turn
                 work.appendleft((entries, retries))
                 continue
+            done: list[_Entry] = []
             if result.function_error is not None:
                 if self._trigger.bisect_on_error and len(entries) > 1:
                     half = len(entries) // 2  # splitting is not a retry
+                    self._amend(result, retries, [], entries, "retried", Code.BISECTED,
+                                f"the batch is split in two ({half} + {len(entries) - half} "
+                                "records), each half tried on its own")  # fmt: skip
                     work.extendleft([(entries[half:], retries), (entries[:half], retries)])
                     continue
             else:
                 failed = self._failed_from(lane, entries, result.payload)
                 if failed is None:
+                    self._amend(result, retries, entries, [], "", None, None)
                     self._done(lane, entries)
                     continue
                 # A partial batch response: the records before the lowest failure are done.
-                self._done(lane, entries[:failed])
+                done = entries[:failed]
+                self._done(lane, done)
                 entries = entries[failed:]
             retries += 1
             limit = self._trigger.maximum_retry_attempts
             if limit != -1 and retries > limit:
+                self._amend(result, retries - 1, done, entries, "discarded", Code.DISCARDED,
+                            f"RetryAttemptsExhausted: {len(entries)} record(s) discarded after "
+                            f"{retries} attempt(s)")  # fmt: skip
                 self._discard(lane, entries, "RetryAttemptsExhausted", retries)
                 continue
+            self._amend(result, retries - 1, done, entries, "retried", Code.BATCH_RETRIED,
+                        f"{len(entries)} record(s) retried (retry {retries}); they block "
+                        "their shard until then")  # fmt: skip
             await self._back_off(lane, retries)
             work.appendleft((entries, retries))
+
+    def _amend(
+        self,
+        result: InvokeResult,
+        retries: int,
+        succeeded: list[_Entry],
+        rest: list[_Entry],
+        outcome: str,
+        code: Code | None,
+        reason: str | None,
+    ) -> None:
+        """What became of each record of an attempt, in its ledger entry; the attempt number is
+        the batch's retry number + 1."""
+        records = tuple(
+            RecordOutcome(e.record["dynamodb"]["SequenceNumber"], state, retries + 1)
+            for group, state in ((succeeded, "succeeded"), (rest, outcome))
+            for e in group
+        )
+        changes: dict[str, Any] = {"records": records, "attempt": retries + 1}
+        if code is not None:
+            changes.update(code=code, reason=reason)
+        self._ledger.amend(result.request_id, **changes)
 
     def _failed_from(self, lane: _Lane, entries: list[_Entry], payload: Any) -> int | None:
         """None if the handler's response means success, else the first record to retry."""
@@ -351,7 +385,8 @@ class StreamMapping(Binding):
         """One attempt; throttles are retried (not counted) until the records expire."""
         return await invoke_batch(
             self._invoker, self._spec, self._event(lane, entries, final), source=self.source,
-            reason_if_failed="the batch is retried; it blocks its shard until then",
+            reason_if_failed="the batch failed",
+            code_if_failed=Code.BATCH_RETRIED,
             sleep=functools.partial(self._sleep, lane),
             give_up=lambda delay: bool(entries) and self._expired(entries) is not None,
         )  # fmt: skip
@@ -388,21 +423,30 @@ class StreamMapping(Binding):
             self._send_to_queue(destination.name, json.dumps(record))
             reason += f"; on-failure record sent to {destination}"
         log.warning("stream.batch_discarded", mapping=self.name, reason=reason)
+        code = Code.EVENT_AGE_EXCEEDED if condition == "RecordAgeExceeded" else Code.DISCARDED
+        event = dynamodb.batch([entry.record for entry in entries])
         self._ledger.record(
             Attempt.dropped(
-                function=self._spec.name, request_id=new_request_id(),
-                source=self.source,
-                event=dynamodb.batch([entry.record for entry in entries]),
-                at=self._clock.now(), reason=reason,
+                function=self._spec.name, request_id=new_request_id(), source=self.source,
+                event=event, at=self._clock.now(), reason=reason, code=code,
             )
         )  # fmt: skip
+        if destination is not None:
+            self._ledger.record(
+                Attempt.dropped(
+                    function=self._spec.name, request_id=new_request_id(), source=self.source,
+                    event=event, at=self._clock.now(), outcome=Outcome.MOVED,
+                    reason=f"the on-failure record (DDBStreamBatchInfo) was sent to {destination}",
+                    code=Code.DESTINATION,
+                )
+            )  # fmt: skip
 
     def _dropped(self, record: dict[str, Any], reason: str) -> None:
         self._ledger.record(
             Attempt.dropped(
                 function=self._spec.name, request_id=record["eventID"],
                 source=self.source, event=record, at=self._clock.now(),
-                reason=reason,
+                reason=reason, code=Code.FILTERED,
             )
         )  # fmt: skip
 

@@ -25,7 +25,7 @@ from ..config import Config, Model
 from ..events import s3
 from ..filters import configurations_overlap
 from ..invocation.sync import new_request_id
-from ..ledger import Attempt, Ledger
+from ..ledger import Attempt, Code, Ledger
 from ..resources.bucket import ObjectChange
 from ..router import S3Router, s3_routes
 from ..yamlpos import dotted
@@ -157,6 +157,6 @@ class _Unmatched:
             Attempt.dropped(
                 function=explain.NO_FUNCTION, request_id=new_request_id(),
                 source=f"s3:{change.bucket}", event=event, at=self._clock.now(), reason=reason,
-                invocation_type="Event",
+                invocation_type="Event", code=Code.NO_MATCH,
             )
         )  # fmt: skip

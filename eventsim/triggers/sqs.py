@@ -39,7 +39,7 @@ from ..events import sqs
 from ..filters import FilterSet, sqs_view
 from ..invocation.batches import BatchResponse, invoke_batch
 from ..invocation.sync import Delivery, InvokeResult
-from ..ledger import Attempt
+from ..ledger import Attempt, Code, RecordOutcome
 from ..resources.messages import Message
 from ..resources.queue import Queue
 from ..runtime.spec import FunctionSpec
@@ -189,12 +189,15 @@ class SqsMapping(Binding):
         )
 
     async def _deliver(self, batch: list[Message]) -> None:
-        records, handles = [], {}
+        records, handles, receives = [], {}, {}
         for message in batch:
             record = self._record(message)
             if not self._filters.patterns or self._filters.passes(sqs_view(record)):
                 records.append(record)
                 handles[message.message_id] = message.receipt_handle
+                receives[message.message_id] = int(
+                    record["attributes"].get("ApproximateReceiveCount", "1")
+                )
             else:
                 self._queue.delete_message(message.receipt_handle)
                 self._dropped(
@@ -204,26 +207,61 @@ class SqsMapping(Binding):
             return
         event = sqs.batch(records)
         result = await self._invoke(event)
-        if result is None or result.function_error is not None:
-            return  # the messages reappear after the visibility timeout
-        keep: set[str] = set()
-        if self._trigger.report_batch_item_failures:
-            failed = BatchResponse.failed_ids(result.payload, set(handles))
-            if failed is None:
-                log.warning(
-                    "sqs.malformed_batch_response", mapping=self.name, payload=result.payload
-                )
-                return
-            keep = failed
+        if result is None:  # throttled until the visibility timeout: not run
+            return
+        keep: set[str] = set(handles)  # the messages that stay, to reappear
+        malformed = False
+        if result.function_error is None:
+            keep = set()
+            if self._trigger.report_batch_item_failures:
+                failed = BatchResponse.failed_ids(result.payload, set(handles))
+                if failed is None:
+                    log.warning(
+                        "sqs.malformed_batch_response", mapping=self.name, payload=result.payload
+                    )
+                    keep, malformed = set(handles), True
+                else:
+                    keep = failed
         for message_id, handle in handles.items():
             if message_id not in keep:
                 self._queue.delete_message(handle)
+        self._amend(result, receives, keep, malformed)
+
+    def _amend(
+        self, result: InvokeResult, receives: dict[str, int], keep: set[str], malformed: bool
+    ) -> None:
+        """What became of each message of the batch, in the batch's ledger entry: its receive
+        count is its attempt number."""
+        retried = result.function_error is not None or malformed
+        outcomes = tuple(
+            RecordOutcome(
+                message_id,
+                "retried" if retried else "failed" if message_id in keep else "succeeded",
+                count,
+            )
+            for message_id, count in receives.items()
+        )
+        changes: dict[str, Any] = {"records": outcomes, "attempt": max(receives.values())}
+        if malformed:
+            changes.update(
+                code=Code.MALFORMED_RESPONSE,
+                reason="the batch response is not what AWS accepts: every message reappears "
+                "after the visibility timeout",
+            )
+        elif keep and not retried:
+            changes.update(
+                code=Code.PARTIAL_FAILURE,
+                reason=f"{len(keep)} of {len(receives)} message(s) reported failed; they "
+                "reappear after the visibility timeout, the rest were deleted",
+            )
+        self._ledger.amend(result.request_id, **changes)
 
     async def _invoke(self, event: dict[str, Any]) -> InvokeResult | None:
         deadline = self._clock.time() + self._queue.config.visibility_timeout
         return await invoke_batch(
             self._invoker, self._spec, event, source=self.source,
             reason_if_failed="messages reappear after the visibility timeout",
+            code_if_failed=Code.VISIBILITY_TIMEOUT,
             sleep=self._sleep_uncounted,
             # The messages reappear then, and the next receive tries again.
             give_up=lambda delay: self._clock.time() + delay >= deadline,
@@ -242,7 +280,7 @@ class SqsMapping(Binding):
             Attempt.dropped(
                 function=self._spec.name, request_id=record["messageId"],
                 source=self.source, event=record, at=self._clock.now(),
-                reason=reason,
+                reason=reason, code=Code.FILTERED,
             )
         )  # fmt: skip
 
