@@ -1,6 +1,11 @@
 """The ``eventsim`` command: thin over ``Simulator``, ``daemon`` (``up``, with its signal
 handling) and ``remote`` (helpers talking to a running ``up``).
 
+Every command that reads a config takes ``-c FILE`` (an eventsim config), ``-t FILE`` (a SAM
+or CloudFormation template; ``--template`` for ``invoke``, whose ``-t`` is the invocation
+type) and ``--parameter-overrides`` (the template's parameters, as ``sam`` takes them);
+``import`` and ``export sam`` convert between the two.
+
 Exit codes: 0 success, 1 the function returned an error (``invoke``), 2 bad input (config,
 event, options).
 """
@@ -8,9 +13,12 @@ event, options).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import shlex
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +26,7 @@ from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
+import structlog
 
 from . import __version__, daemon, logfiles
 from . import log as logconfig
@@ -26,6 +35,8 @@ from .errors import ConfigError, EventsimError
 from .generate import generate_event
 from .remote import Remote
 from .runtime.logs import LogSink
+from .sam.export import export_template
+from .sam.imported import import_template
 from .simulator import Simulator
 from .state import describe_holder, discard, holder_of
 from .triggers.schedule import ScheduleTimes, schedule_triggers
@@ -33,24 +44,102 @@ from .triggers.schedule import ScheduleTimes, schedule_triggers
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _find_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
-    if value is not None:
-        return value
-    try:
-        return find_config()
-    except ConfigError as exc:
-        raise click.UsageError(exc.issues[0].message) from None
+@dataclass(frozen=True)
+class ConfigFile:
+    """The config a command reads: an eventsim config or a template, and the values given for
+    the template's parameters (``--parameter-overrides``)."""
+
+    path: Path
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return str(self.path)
 
 
-def _config_option(command: F) -> F:
-    return click.option(
+def parameter_overrides(values: tuple[str, ...]) -> dict[str, str]:
+    """``--parameter-overrides`` as ``sam`` takes them: ``Key=Value`` pairs, or AWS CLI's
+    ``ParameterKey=Key,ParameterValue=Value``, separated by spaces (quotes allowed) or given
+    with the option repeated."""
+    found: dict[str, str] = {}
+    for value in values:
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--parameter-overrides") from None
+        for word in words:
+            if word.startswith("ParameterKey="):
+                key, comma, rest = word.removeprefix("ParameterKey=").partition(",")
+                if not comma or not rest.startswith("ParameterValue="):
+                    raise click.BadParameter(
+                        f"{word!r}: expected ParameterKey=KEY,ParameterValue=VALUE",
+                        param_hint="--parameter-overrides",
+                    )
+                found[key] = rest.removeprefix("ParameterValue=")
+                continue
+            key, equals, text = word.partition("=")
+            if not equals or not key:
+                raise click.BadParameter(
+                    f"{word!r}: expected KEY=VALUE", param_hint="--parameter-overrides"
+                )
+            found[key] = text
+    return found
+
+
+def _config_options(command: F, template_flags: tuple[str, ...]) -> F:
+    """``-c``, the template option and ``--parameter-overrides``, given to ``command`` as one
+    ``config_path: ConfigFile`` (found with ``find_config`` when neither file is named)."""
+
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        config_path: Path | None,
+        template_path: Path | None,
+        overrides: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        if config_path is not None and template_path is not None:
+            raise click.UsageError("give a config (-c) or a template (-t), not both")
+        path = config_path or template_path
+        if path is None:
+            try:
+                path = find_config()
+            except ConfigError as exc:
+                raise click.UsageError(exc.issues[0].message) from None
+        chosen = ConfigFile(path, parameter_overrides(overrides))
+        return command(*args, config_path=chosen, **kwargs)
+
+    wrapper = click.option(
+        "--parameter-overrides",
+        "overrides",
+        multiple=True,
+        metavar="'KEY=VALUE ...'",
+        help="Values of the template's parameters, as sam takes them (also AWS::StackName, "
+        "AWS::Region, AWS::AccountId).",
+    )(wrapper)
+    wrapper = click.option(
+        *template_flags,
+        "template_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A SAM or CloudFormation template as the config.",
+    )(wrapper)
+    wrapper = click.option(
         "-c",
         "--config",
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        callback=_find_config,
-        help="The config file. Default: ./eventsim.yaml, else ./config/eventsim.yaml.",
-    )(command)
+        help="The config file. Default: ./eventsim.yaml, else ./config/eventsim.yaml, else "
+        "./template.yaml (or .yml).",
+    )(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def _config_option(command: F) -> F:
+    return _config_options(command, ("-t", "--template"))
+
+
+def _config_option_without_t(command: F) -> F:
+    """For ``invoke``, whose ``-t`` is ``--invocation-type``: ``--template`` only."""
+    return _config_options(command, ("--template",))
 
 
 def _log_options(command: F) -> F:
@@ -69,9 +158,9 @@ def _log_options(command: F) -> F:
     )(command)
 
 
-def _load(config_path: Path) -> Config:
+def _load(config_path: ConfigFile) -> Config:
     try:
-        return load_config(config_path)
+        return load_config(config_path.path, config_path.parameters)
     except ConfigError as exc:
         for issue in exc.issues:
             click.echo(f"error: {issue}", err=True)
@@ -98,10 +187,11 @@ def cli() -> None:
 
 @cli.command()
 @_config_option
-def validate(config_path: Path) -> None:
-    """Check a config file and summarise it; list every error with file:line:column."""
+def validate(config_path: ConfigFile) -> None:
+    """Check a config file (or a template) and summarise it; list every error with
+    file:line:column, and what eventsim does not honour of a template."""
     try:
-        config = load_config(config_path)
+        config = load_config(config_path.path, config_path.parameters)
     except ConfigError as exc:
         for issue in exc.issues:
             click.echo(str(issue))
@@ -117,6 +207,10 @@ def validate(config_path: Path) -> None:
     for name, function in config.functions.items():
         kinds = ", ".join(t.kind for t in function.triggers) or "no triggers"
         click.echo(f"  {name}: {function.handler} ({function.isolation}; {kinds})")
+    if config.not_honoured:
+        click.echo(f"not honoured by eventsim ({len(config.not_honoured)}):")
+        for issue in config.not_honoured:
+            click.echo(f"  {issue}")
 
 
 def _count(items: dict[str, Any], noun: str) -> str:
@@ -133,7 +227,7 @@ def _count(items: dict[str, Any], noun: str) -> str:
 @click.option("--reload", is_flag=True, help="Restart environments when handler code changes.")
 @_log_options
 def up(
-    config_path: Path,
+    config_path: ConfigFile,
     port: int | None,
     http_port: int | None,
     reload: bool,
@@ -143,10 +237,19 @@ def up(
     """Run the simulator, the edge and the HTTP triggers until Ctrl-C or SIGTERM."""
     logconfig.configure(log_format, log_level)  # type: ignore[arg-type]  # click.Choice
     config = _load(config_path)
+    _warn_not_honoured(config)
     server = config.server.model_copy(
         update={k: v for k, v in {"port": port, "http_port": http_port}.items() if v is not None}
     )
     _run(daemon.run(config.model_copy(update={"server": server}), reload=reload))
+
+
+def _warn_not_honoured(config: Config) -> None:
+    """What eventsim does not honour of the template, once, at start."""
+    log = structlog.get_logger("eventsim.sam")
+    for issue in config.not_honoured:
+        where = f"{issue.file}:{issue.line}:{issue.column}" if issue.line else str(issue.file)
+        log.warning("not honoured", at=where, key=issue.path, what=issue.message)
 
 
 def _endpoint_option(command: F) -> F:
@@ -157,7 +260,7 @@ def _endpoint_option(command: F) -> F:
     )(command)
 
 
-def _remote(endpoint: str | None, config_path: Path) -> Remote:
+def _remote(endpoint: str | None, config_path: ConfigFile) -> Remote:
     """The running ``eventsim up``: ``--endpoint``, else the one that holds the config's state
     folder (it advertises its edge there), else the config's server address."""
     if endpoint:
@@ -183,7 +286,7 @@ def send_message(
     group_id: str | None,
     deduplication_id: str | None,
     delay: int | None,
-    config_path: Path,
+    config_path: ConfigFile,
     endpoint: str | None,
 ) -> None:
     """Send BODY to QUEUE of a running `eventsim up`; print the message id."""
@@ -202,7 +305,9 @@ def send_message(
 @click.option("--typed", is_flag=True, help='ITEM is DynamoDB JSON ({"pk": {"S": ...}}).')
 @_config_option
 @_endpoint_option
-def put_item(table: str, item: str, typed: bool, config_path: Path, endpoint: str | None) -> None:
+def put_item(
+    table: str, item: str, typed: bool, config_path: ConfigFile, endpoint: str | None
+) -> None:
     """Write ITEM (a JSON object; numbers stay exact) to TABLE of a running `eventsim up`."""
     try:
         value = json.loads(item, parse_float=Decimal)
@@ -221,7 +326,7 @@ def put_item(table: str, item: str, typed: bool, config_path: Path, endpoint: st
 @_config_option
 @_endpoint_option
 def explain(
-    key: str | None, message: str | None, item: str | None, config_path: Path,
+    key: str | None, message: str | None, item: str | None, config_path: ConfigFile,
     endpoint: str | None,
 ) -> None:  # fmt: skip
     """Why did (or didn't) it fire? What a running `eventsim up` knows about a key, message
@@ -237,7 +342,7 @@ def explain(
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come.")
 @click.option("-n", "--lines", default=50, show_default=True, help="How many lines to show.")
 @_config_option
-def logs(function: str, follow: bool, lines: int, config_path: Path) -> None:
+def logs(function: str, follow: bool, lines: int, config_path: ConfigFile) -> None:
     """Print FUNCTION's log (every environment's stream, as CloudWatch Logs would hold it)."""
     config = _load(config_path)
     if function not in config.functions:
@@ -263,7 +368,7 @@ def logs(function: str, follow: bool, lines: int, config_path: Path) -> None:
     show_default=True,
 )
 @click.option("--remote", is_flag=True, help="Invoke through a running `eventsim up`.")
-@_config_option
+@_config_option_without_t
 @_endpoint_option
 @_log_options
 def invoke(
@@ -271,7 +376,7 @@ def invoke(
     event_file: Any,
     invocation_type: str,
     remote: bool,
-    config_path: Path,
+    config_path: ConfigFile,
     endpoint: str | None,
     log_format: str,
     log_level: str,
@@ -281,6 +386,8 @@ def invoke(
     event = event_file.read() if event_file is not None else b""
     if not remote and endpoint is None:
         config = _load(config_path)
+        # A template's function may be named by its logical id when FunctionName renames it.
+        function = config.aliases.get("functions", {}).get(function, function)
         holder = holder_of(config.state_dir)
         if holder is None:
             _run(_invoke(config, function, event, invocation_type))
@@ -325,7 +432,7 @@ async def _invoke(config: Config, function: str, event: bytes, invocation_type: 
 @cli.command("reset-state")
 @click.argument("parts", nargs=-1, required=True)
 @_config_option
-def reset_state(parts: tuple[str, ...], config_path: Path) -> None:
+def reset_state(parts: tuple[str, ...], config_path: ConfigFile) -> None:
     """Discard state eventsim cannot use, or no longer wants: each PART is events, queues,
     buckets/NAME, tables/NAME, or all. The files are moved to STATE_DIR/discarded/TIME/, not
     deleted. `eventsim up` must not be running on the folder."""
@@ -343,7 +450,7 @@ def reset_state(parts: tuple[str, ...], config_path: Path) -> None:
 @cli.command()
 @_config_option
 @click.option("--next", "count", default=5, show_default=True, type=click.IntRange(1, 1000))
-def schedules(config_path: Path, count: int) -> None:
+def schedules(config_path: ConfigFile, count: int) -> None:
     """Print the next fire times of every schedule (in UTC and in its time zone): those of the
     running `eventsim up` if there is one (rate() counts from its start), else from now."""
     config = _load(config_path)
@@ -399,3 +506,40 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     raise SystemExit(0)
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("template", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--parameter-overrides",
+    "overrides",
+    multiple=True,
+    metavar="'KEY=VALUE ...'",
+    help="Values of the template's parameters, as sam takes them.",
+)
+def import_(template: Path, overrides: tuple[str, ...]) -> None:
+    """Print the eventsim.yaml equivalent to a SAM or CloudFormation TEMPLATE (paths relative
+    to its folder): eventsim import template.yaml > eventsim.yaml"""
+    try:
+        text = import_template(template, parameter_overrides(overrides))
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(f"error: {issue}", err=True)
+        raise SystemExit(2) from None
+    click.echo(text, nl=False)
+
+
+@cli.group()
+def export() -> None:
+    """Write the config in another tool's format."""
+
+
+@export.command("sam")
+@_config_option
+def export_sam(config_path: ConfigFile) -> None:
+    """Print a SAM template with the config's functions, triggers and resources, for `sam
+    deploy` (paths relative to the current folder): eventsim export sam > template.yaml"""
+    click.echo(export_template(_load(config_path), Path.cwd()), nl=False)

@@ -83,7 +83,9 @@ class Builder:
     # --- problems and notices -------------------------------------------------------------
 
     def problem(self, path: KeyPath, message: str) -> None:
-        self.problems.append(self.template.issue(path, message))
+        issue = self.template.issue(path, message)
+        if issue not in self.problems:  # a parameter's problem shows at each use
+            self.problems.append(issue)
 
     def notice(self, path: KeyPath, message: str) -> None:
         """Something the template says that eventsim does not honour (listed once)."""
