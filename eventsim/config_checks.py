@@ -32,6 +32,8 @@ NAME_RULES = {
     "buckets": "a bucket name is 3-63 lowercase letters, digits, . or -",
     "queues": "a queue name is up to 80 letters, digits, - or _, optionally ending in .fifo",
     "tables": "a table name is 3-255 letters, digits, _, . or -",
+    "topics": "a topic name is up to 256 letters, digits, - or _, optionally ending in .fifo",
+    "buses": "a bus name is up to 256 letters, digits, ., -, _ or /",
 }
 
 
@@ -159,8 +161,10 @@ def check_references(
         indices = kept.get(fname, range(len(function.triggers)))
         for index, trigger in zip(indices, function.triggers, strict=True):
             by_kind.setdefault(trigger.kind, []).append(TriggerRef(fname, index, trigger.spec))
-    for kind, triggers in by_kind.items():
-        registry.kind(kind).check(references, triggers)
+    # Every kind checks, with or without triggers of its own: a topic's queue subscription or a
+    # bus rule's queue target must exist even when no function subscribes.
+    for name, kind in registry.kinds().items():
+        kind.check(references, by_kind.get(name, []))
 
     for qname, queue in config.queues.items():
         if queue.redrive is None:
@@ -199,7 +203,7 @@ class _References:
 # --- what is left when validation failed --------------------------------------------------
 
 #: The top-level keys whose entries are named resources.
-SECTIONS = ("functions", "buckets", "queues", "tables")
+SECTIONS = ("functions", "buckets", "queues", "tables", "topics", "buses")
 
 
 @dataclass

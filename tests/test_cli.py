@@ -102,9 +102,10 @@ def test_validate_summarises_a_good_config() -> None:
     done = eventsim("validate")
     assert done.returncode == 0
     assert (
-        "config/eventsim.yaml: ok: 6 functions (hello, summarize, heartbeat, orders, stock, api)"
-        in done.stdout
+        "config/eventsim.yaml: ok: 9 functions (hello, summarize, heartbeat, orders, stock, api, "
+        "checkout, receipt, fulfil)" in done.stdout
     )
+    assert "  receipt: receipt.handler (process; sns)" in done.stdout
 
 
 def test_validate_lists_every_error_with_its_location(tmp_path: Path) -> None:

@@ -121,7 +121,7 @@ def test_the_bundled_demo_config_is_valid() -> None:
         (
             "triggers: [{kafka: {}}]",
             ":6:16: functions.f.triggers.0: unknown trigger kind 'kafka' "
-            "(expected one of: s3, sqs, dynamodb, schedule, http)",
+            "(expected one of: s3, sqs, dynamodb, schedule, http, sns, eventbridge)",
         ),
         ("triggers: [{}]", "functions.f.triggers.0: a trigger has exactly one of"),
         (

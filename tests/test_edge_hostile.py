@@ -649,8 +649,10 @@ async def test_no_lambda_header_gets_a_500(edge: Edge) -> None:
 
 
 UNSERVED: list[tuple[str, str, dict[str, Any]]] = [
-    ("sns", "publish", {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m"}),
-    ("events", "put_events", {"Entries": [{"Source": "app", "DetailType": "d", "Detail": "{}"}]}),
+    ("ses", "send_email", {"Source": "a@example.com", "Destination": {"ToAddresses": []},
+                           "Message": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}}),
+    ("stepfunctions", "start_execution", {"stateMachineArn": "arn:aws:states:us-east-1:"
+                                          "123456789012:stateMachine:m"}),
     ("secretsmanager", "get_secret_value", {"SecretId": "db"}),
     ("kinesis", "put_record", {"StreamName": "s", "Data": b"x", "PartitionKey": "p"}),
     ("cloudwatch", "put_metric_data", {"Namespace": "n",
