@@ -34,11 +34,12 @@ import errno
 import fnmatch
 import hashlib
 import os
+import re
 import stat
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,7 +172,8 @@ class BucketSource(Source):
         self.name = name
         self.root = config.path
         self._real_root = os.path.realpath(self.root)
-        self._ignore = list(config.ignore)
+        patterns = [fnmatch.translate(glob) for glob in config.ignore] or ["(?!)"]
+        self._ignore = re.compile("|".join(patterns))
         self._announce_existing = config.announce_existing
         self.state_folder = state_dir / "buckets"
         self._manifest: Manifest | None = None
@@ -274,12 +276,12 @@ class BucketSource(Source):
         return "/".join(relative.parts)
 
     def _ignored(self, name: str) -> bool:
-        return name.startswith(TEMP_PREFIX) or any(fnmatch.fnmatch(name, g) for g in self._ignore)
+        return name.startswith(TEMP_PREFIX) or self._ignore.match(name) is not None
 
     async def holds_files(self) -> bool:
         """Whether the folder holds any file that is or will be an object (announced or not:
         one just dropped may not be yet)."""
-        return bool(await asyncio.to_thread(self._scan, ""))
+        return await asyncio.to_thread(lambda: next(self._scan(""), None) is not None)
 
     def list_objects(self, prefix: str = "") -> list[str]:
         """The keys announced so far, in S3's order, that start with ``prefix``."""
@@ -326,26 +328,32 @@ class BucketSource(Source):
 
     async def reconcile(self, prefix: str, written_before: float | None = None) -> None:
         """Announce every difference between the folder and the manifest below ``prefix``
-        (only for files last written before ``written_before``, if given)."""
-        on_disk = await asyncio.to_thread(self._scan, prefix)
-        if self._manifest is None:
-            return  # stopped meanwhile
-        # Read on the loop, a chunk at a time: the connection is never used from two threads,
-        # so stop() can close it at any await.
-        known: list[str] = []
+        (only for files last written before ``written_before``, if given). The folder is
+        scanned off the loop and compared with the manifest a page at a time; only the keys
+        that differ are looked at one by one."""
+        on_disk = await asyncio.to_thread(self._stats, prefix)
+        differ: list[str] = []
         after = None
+        # Read on the loop, a page at a time: the connection is never used from two threads,
+        # so stop() can close it at any await.
         while self._manifest is not None and (
             rows := self._manifest.page(prefix, after, _RECONCILE_READ)
         ):
-            known += (key for key, _ in rows)
+            for key, entry in rows:
+                if on_disk.pop(key, None) != (entry.size, entry.mtime_ns):
+                    differ.append(key)  # changed or vanished
             after = rows[-1][0]
             await asyncio.sleep(0)
-        for index, key in enumerate(sorted(set(on_disk) | set(known))):
+        differ += on_disk  # new
+        for index, key in enumerate(sorted(differ)):
             if self._manifest is None:
-                return
+                return  # stopped meanwhile: the next start reconciles
             await self.sync(key, written_before)
             if index % _RECONCILE_SLICE == _RECONCILE_SLICE - 1:
                 await asyncio.sleep(0)  # let requests and deliveries in between
+
+    def _stats(self, prefix: str) -> dict[str, tuple[int, int]]:
+        return {key: (size, mtime) for key, size, mtime in self._scan(prefix, with_stat=True)}
 
     async def sync(self, key: str, written_before: float | None = None) -> ObjectChange | None:
         """Compare ``key``'s file with what was announced; announce and return the change."""
@@ -417,15 +425,17 @@ class BucketSource(Source):
 
         await asyncio.to_thread(record)
 
-    def _scan(self, prefix: str, with_stat: bool = False) -> list[Any]:
+    def _scan(self, prefix: str, with_stat: bool = False) -> Iterator[Any]:
         """Keys of the files below ``prefix`` (with size and mtime if ``with_stat``); runs in
-        a worker thread."""
+        a worker thread. Keys are built folder by folder, names checked with one regex."""
         start = os.path.join(self.root, *prefix.split("/")) if prefix else str(self.root)
-        found: list[Any] = []
-        folders = [start]
+        if prefix and any(self._ignored(part) for part in prefix.split("/")):
+            return
+        folders = [(start, f"{prefix}/" if prefix else "")]
         while folders:
+            folder, above = folders.pop()
             try:
-                entries = os.scandir(folders.pop())
+                entries = os.scandir(folder)
             except (FileNotFoundError, NotADirectoryError, PermissionError):
                 continue
             with entries:
@@ -435,18 +445,14 @@ class BucketSource(Source):
                     if entry.is_symlink():
                         self._link_found(entry.path)
                     elif entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
+                        folders.append((entry.path, f"{above}{entry.name}/"))
                     elif entry.is_file(follow_symlinks=False):
-                        key = self.key_of(entry.path)
-                        if key is None:
-                            continue
                         if not with_stat:
-                            found.append(key)
+                            yield above + entry.name
                             continue
                         with contextlib.suppress(FileNotFoundError):
                             info = entry.stat(follow_symlinks=False)
-                            found.append((key, info.st_size, info.st_mtime_ns))
-        return found
+                            yield above + entry.name, info.st_size, info.st_mtime_ns
 
     def _file_stat(self, path: Path, key: str) -> tuple[int, int] | None:
         """(size, mtime_ns) of a regular file; None for anything else (a link is logged)."""
@@ -475,7 +481,11 @@ class BucketSource(Source):
         """Write ``body`` atomically as ``key``; return once its notification was dispatched."""
         if isinstance(body, str):
             body = body.encode()
-        return await self.write(key, body)
+        change = await self.write(key, body)
+        # A small body is written without leaving the loop: let deliveries and requests run
+        # between the puts of a caller's tight loop.
+        await asyncio.sleep(0)
+        return change
 
     async def write(
         self,
