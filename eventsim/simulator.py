@@ -60,7 +60,7 @@ from .server.http_triggers import HttpTriggerServer
 from .state import StateError, StateLock, StateLocked
 from .supervisor import PartFailed, Supervisor
 from .triggers import registry
-from .triggers.base import Binding, Context, TriggerRef
+from .triggers.base import Binding, Context, EventSourceMapping, TriggerRef
 from .triggers.http import HttpRoutes
 from .triggers.s3 import S3Binding
 from .unconfirmed import EMPTY_PAYLOAD
@@ -720,6 +720,20 @@ class Simulator:
     ) -> str:  # fmt: skip
         """What happened to an S3 key, a message (id or body text) or an item (its key)."""
         return explain.explain(self.ledger, key=key, message_id=message_id, item=item)
+
+    def mappings(self) -> list[EventSourceMapping]:
+        """The event source mappings (the ``sqs`` and ``dynamodb`` triggers...), as Lambda's
+        ``ListEventSourceMappings`` shows them."""
+        return [b for b in self.bindings if isinstance(b, EventSourceMapping)]
+
+    def mapping(self, uuid: str) -> EventSourceMapping:
+        """The event source mapping ``uuid``; ``UnknownResourceError`` if there is none.
+        ``await sim.mapping(uuid).set_enabled(False)`` pauses it."""
+        found = next((m for m in self.mappings() if m.uuid == uuid), None)
+        if found is None:
+            raise UnknownResourceError("event source mapping", uuid,
+                                       [m.uuid for m in self.mappings()])  # fmt: skip
+        return found
 
     def _s3_binding(self, bucket: str) -> S3Binding:
         found = next(

@@ -684,9 +684,9 @@ async def test_an_unserved_service_is_a_client_error_naming_it(
 async def test_unserved_operations_of_served_services_get_their_own_errors(edge: Edge) -> None:
     lam = edge.client("lambda")
     with pytest.raises(ClientError) as refused:
-        await asyncio.to_thread(lam.list_functions)
+        await asyncio.to_thread(lam.list_aliases, FunctionName="echo")
     assert refused.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "Invoke only" in refused.value.response["Error"]["Message"]
+    assert "was not sent to AWS" in refused.value.response["Error"]["Message"]
     streams = edge.client("dynamodbstreams")  # signs as dynamodb
     with pytest.raises(ClientError) as refused:
         await asyncio.to_thread(streams.list_streams)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import abc
 import random
+import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,36 @@ class Binding(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> str:
         """One line for the ready block: ``sqs jobs (batch 10)``."""
+
+
+class EventSourceMapping(Binding):
+    """A binding that is an event source mapping (a poller: SQS, DynamoDB streams...), which
+    Lambda's API lists, describes and pauses: ``ListEventSourceMappings``,
+    ``GetEventSourceMapping``, ``UpdateEventSourceMapping(Enabled=...)``."""
+
+    #: Stable across restarts: derived from the function and the trigger's place.
+    uuid: str
+    enabled: bool
+
+    @abc.abstractmethod
+    def configuration(self) -> dict[str, Any]:
+        """AWS's ``EventSourceMappingConfiguration`` of this mapping."""
+
+    async def set_enabled(self, enabled: bool) -> None:
+        """Pause (stop polling; batches in flight finish) or resume the mapping."""
+        if enabled == self.enabled:
+            return
+        if enabled:
+            self.enabled = True
+            await self.start()
+        else:
+            await self.stop()
+            self.enabled = False
+
+
+def mapping_uuid(ref: TriggerRef) -> str:
+    """A mapping's UUID: the same for the same function and trigger, run after run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"eventsim:{ref.function}:{ref.index}"))
 
 
 class TriggerKind(abc.ABC):

@@ -52,7 +52,15 @@ from ..ledger import Attempt, Code, Outcome, RecordOutcome
 from ..resources.table import STREAM_RETENTION_S, Table
 from ..runtime.spec import FunctionSpec
 from ..unconfirmed import STREAM_RETRY_BACKOFF_S, STREAM_SHARD_ID
-from .base import Binding, Context, References, TriggerKind, TriggerRef
+from .base import (
+    Binding,
+    Context,
+    EventSourceMapping,
+    References,
+    TriggerKind,
+    TriggerRef,
+    mapping_uuid,
+)
 
 log = structlog.get_logger("eventsim.streams")
 
@@ -100,7 +108,7 @@ class DynamoDbTrigger(Model):
         return value
 
 
-class StreamMapping(Binding):
+class StreamMapping(EventSourceMapping):
     """One ``dynamodb`` trigger: a table's stream feeding a function."""
 
     kind = "dynamodb"
@@ -114,8 +122,12 @@ class StreamMapping(Binding):
         key: str,
         delivery: Delivery,
         send_to_queue: Callable[[str, str], object],
+        uuid: str = "",
     ) -> None:
         self.name = f"{table.name}->{spec.name}"
+        self.uuid = uuid
+        self.enabled = trigger.enabled
+        self._modified = delivery.clock.time()
         self.source = f"dynamodb:{table.name}"
         self.functions = (spec.name,)
         self.key = key
@@ -149,8 +161,44 @@ class StreamMapping(Binding):
         heads = [lane.pending[0].seq - 1 for lane in self._lanes if lane.pending]
         return min(heads) if heads else self._position
 
+    def configuration(self) -> dict[str, Any]:
+        trigger = self._trigger
+        found: dict[str, Any] = {
+            "UUID": self.uuid,
+            "StartingPosition": trigger.starting_position,
+            "BatchSize": trigger.batch_size,
+            "MaximumBatchingWindowInSeconds": trigger.batching_window,
+            "ParallelizationFactor": trigger.parallelization_factor,
+            "EventSourceArn": self._table.stream_arn,
+            "FunctionArn": self._spec.arn,
+            "LastModified": self._modified,
+            "State": "Enabled" if self.enabled else "Disabled",
+            "StateTransitionReason": "USER_INITIATED",
+            "DestinationConfig": (
+                {"OnFailure": {"Destination": trigger.on_failure.name}}
+                if trigger.on_failure is not None
+                else {"OnFailure": {}}
+            ),
+            "MaximumRecordAgeInSeconds": trigger.maximum_record_age,
+            "BisectBatchOnFunctionError": trigger.bisect_on_error,
+            "MaximumRetryAttempts": trigger.maximum_retry_attempts,
+            "TumblingWindowInSeconds": trigger.tumbling_window,
+            "FunctionResponseTypes": (
+                ["ReportBatchItemFailures"] if trigger.report_batch_item_failures else []
+            ),
+        }
+        if trigger.filters:
+            found["FilterCriteria"] = {
+                "Filters": [{"Pattern": json.dumps(p)} for p in trigger.filters]
+            }
+        return found
+
+    async def set_enabled(self, enabled: bool) -> None:
+        self._modified = self._clock.time()
+        await super().set_enabled(enabled)
+
     async def start(self) -> None:
-        if not self._trigger.enabled:
+        if not self.enabled:
             return
         store = self._table.store
         saved = store.checkpoint(self.key)
@@ -167,13 +215,20 @@ class StreamMapping(Binding):
         self._reader.wake()
 
     async def stop(self) -> None:
+        """Stop reading and delivering; the checkpoint is saved, and records read but not
+        done are read again from it at the next start (a paused mapping resumes there)."""
         if self._reader.wake in self._table.listeners:
             self._table.listeners.remove(self._reader.wake)
         for task in self._running:
             task.cancel()
+        self._running = []
+        if self.enabled and not self._table.closed:
+            self._save()
         self._reader.set_busy(False)
         for lane in self._lanes:
             lane.waiter.set_busy(False)
+            lane.pending.clear()
+            lane.state, lane.window = None, None
 
     # --- reading --------------------------------------------------------------------------
 
@@ -493,6 +548,7 @@ class DynamoDbKind(TriggerKind):
                     key=f"{key}#{same}" if same else key,
                     delivery=context.delivery,
                     send_to_queue=context.send_to_queue,
+                    uuid=mapping_uuid(ref),
                 )
             )
         return list(mappings)

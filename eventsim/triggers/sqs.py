@@ -27,6 +27,7 @@ Config::
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +44,15 @@ from ..ledger import Attempt, Code, RecordOutcome
 from ..resources.messages import Message
 from ..resources.queue import Queue
 from ..runtime.spec import FunctionSpec
-from .base import Binding, Context, References, TriggerKind, TriggerRef
+from .base import (
+    Binding,
+    Context,
+    EventSourceMapping,
+    References,
+    TriggerKind,
+    TriggerRef,
+    mapping_uuid,
+)
 
 log = structlog.get_logger("eventsim.sqs")
 
@@ -70,7 +79,7 @@ class SqsTrigger(Model):
         return self
 
 
-class SqsMapping(Binding):
+class SqsMapping(EventSourceMapping):
     """One ``sqs`` trigger: a queue feeding a function."""
 
     kind = "sqs"
@@ -83,8 +92,12 @@ class SqsMapping(Binding):
         *,
         delivery: Delivery,
         region: str,
+        uuid: str = "",
     ) -> None:
         self.name = f"{queue.name}->{spec.name}"
+        self.uuid = uuid
+        self.enabled = trigger.enabled
+        self._modified = delivery.clock.time()
         self.source = f"sqs:{queue.name}"
         self.functions = (spec.name,)
         self._spec = spec
@@ -105,8 +118,35 @@ class SqsMapping(Binding):
     def describe(self) -> str:
         return f"sqs {self._queue.name} -> {self._spec.name} (batch {self._trigger.batch_size})"
 
+    def configuration(self) -> dict[str, Any]:
+        trigger = self._trigger
+        found: dict[str, Any] = {
+            "UUID": self.uuid,
+            "BatchSize": trigger.batch_size,
+            "MaximumBatchingWindowInSeconds": trigger.batching_window,
+            "EventSourceArn": self._queue.arn,
+            "FunctionArn": self._spec.arn,
+            "LastModified": self._modified,
+            "State": "Enabled" if self.enabled else "Disabled",
+            "StateTransitionReason": "USER_INITIATED",
+            "FunctionResponseTypes": (
+                ["ReportBatchItemFailures"] if trigger.report_batch_item_failures else []
+            ),
+        }
+        if trigger.maximum_concurrency is not None:
+            found["ScalingConfig"] = {"MaximumConcurrency": trigger.maximum_concurrency}
+        if trigger.filters:
+            found["FilterCriteria"] = {
+                "Filters": [{"Pattern": json.dumps(p)} for p in trigger.filters]
+            }
+        return found
+
+    async def set_enabled(self, enabled: bool) -> None:
+        self._modified = self._clock.time()
+        await super().set_enabled(enabled)
+
     async def start(self) -> None:
-        if not self._trigger.enabled:
+        if not self.enabled:
             return
         self._queue.listeners.append(self._on_send)
         self._task = self._tasks.keep(self.part, self._poll)
@@ -308,6 +348,7 @@ class SqsKind(TriggerKind):
                 context.resources.resource("queues", ref.spec.queue),
                 delivery=context.delivery,
                 region=context.config.region,
+                uuid=mapping_uuid(ref),
             )
             for ref in triggers
         ]
