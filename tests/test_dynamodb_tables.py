@@ -242,12 +242,19 @@ async def test_tags(eventsim_factory: SimulatorFactory) -> None:
 async def test_a_table_made_at_run_time_is_announced(eventsim_factory: SimulatorFactory) -> None:
     sim = await eventsim_factory({}, virtual_time=False)
     created: list[str] = []
+    updated: list[str | None] = []
     deleted: list[str] = []
     sim.tables.on_created.append(lambda table: created.append(table.name))
+    sim.tables.on_updated.append(lambda table: updated.append(table.config.stream))
     sim.tables.on_deleted.append(lambda table: deleted.append(table.name))
     ddb = client(sim)
     await call(ddb.create_table, TableName="audit", BillingMode="PAY_PER_REQUEST",
                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])  # fmt: skip
+    await call(
+        ddb.update_table,
+        TableName="audit",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
     await call(ddb.delete_table, TableName="audit")
-    assert created == ["audit"] and deleted == ["audit"]
+    assert created == ["audit"] and updated == ["KEYS_ONLY"] and deleted == ["audit"]

@@ -11,8 +11,10 @@ attribute (epoch seconds; an item more than five years past is left, as DynamoDB
 waking at the earliest TTL and whenever a table with TTL changes. Its stream records are
 REMOVEs marked as the TTL service's.
 
-``on_created`` and ``on_deleted`` are called with the table after it was made or removed at
-run time (stream triggers naming it use them to start and stop).
+``on_created``, ``on_updated`` and ``on_deleted`` are called with the table after it was
+made, redefined (UpdateTable, UpdateTimeToLive: its stream may have been enabled, with a new
+ARN, or disabled) or removed at run time; stream triggers naming it use them to start and
+stop.
 
 Example::
 
@@ -70,6 +72,7 @@ class TableRegistry(Mapping[str, Table]):
         #: The live mapping of tables by name (tables made or deleted at run time included).
         self.tables: dict[str, Table] = {}
         self.on_created: list[Callable[[Table], None]] = []
+        self.on_updated: list[Callable[[Table], None]] = []
         self.on_deleted: list[Callable[[Table], None]] = []
         #: TransactWriteItems' ClientRequestTokens of the last ten minutes.
         self.tokens = Tokens(clock)
@@ -175,6 +178,8 @@ class TableRegistry(Mapping[str, Table]):
         table.save()
         if self._waiter is not None:
             self._waiter.wake()
+        for listener in list(self.on_updated):
+            listener(table)
 
     def delete(self, name: str) -> Table:
         """Remove a table and its files (DeleteTable); returns it (closed)."""
