@@ -702,7 +702,7 @@ class ServerConfig(Model):
 
 #: A template parameter's or import's value, as YAML gives it.
 TemplateValue = str | int | float | bool
-AliasSection = Literal["functions", "buckets", "queues", "tables", "topics"]
+AliasSection = Literal["functions", "buckets", "queues", "tables", "topics", "buses"]
 
 
 class Config(Model):

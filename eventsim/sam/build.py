@@ -34,7 +34,7 @@ class _Missing:
 #: A property that is absent, or could not be resolved (the problem is recorded).
 MISSING: Any = _Missing()
 #: The sections of the config whose entries a template names (aliases are per section).
-SECTIONS = ("functions", "buckets", "queues", "tables", "topics")
+SECTIONS = ("functions", "buckets", "queues", "tables", "topics", "buses")
 
 
 @dataclass

@@ -30,6 +30,8 @@ from . import names
 from .build import MISSING, Builder, KeyPath
 from .resources import s3_events, s3_filter
 
+_UNSET: Any = object()
+
 
 @dataclass
 class Event:
@@ -50,9 +52,10 @@ class Event:
     def get(self, key: str) -> Any:
         return self.builder.get(self.properties, key, (*self.at, "Properties"))
 
-    def take(self, option: str, key: str, convert: str = "", value: Any = MISSING) -> Any:
-        """``spec[option]`` from property ``key`` (``convert``: a ``Builder`` method)."""
-        if value is MISSING:
+    def take(self, option: str, key: str, convert: str = "", value: Any = _UNSET) -> Any:
+        """``spec[option]`` from ``value`` if given, else from property ``key`` (``convert``:
+        a ``Builder`` method); nothing if MISSING."""
+        if value is _UNSET:
             value = self.get(key)
         if convert and value is not MISSING:
             value = getattr(self.builder, convert)(value, self.path(key))
@@ -350,8 +353,9 @@ def _sns(event: Event) -> set[str]:
     if "QueueArn" in settings:
         queue = builder.queue_named(settings["QueueArn"], where)
     else:
-        queue = event.generated_name(names.QUEUE)
-        builder.entry("queues", queue, where, f"{event.function_id}{event.name}Queue")
+        logical = f"{event.function_id}{event.name}Queue"
+        queue = names.generated(builder.stack, logical, names.QUEUE)
+        builder.entry("queues", queue, where, logical)
     if queue is None:
         return handled
     entry: dict[str, Any] = {"queue": queue}

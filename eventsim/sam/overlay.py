@@ -95,7 +95,7 @@ def merge(
     if aliases:
         data["aliases"] = aliases
     for key, value in overlay.items():
-        if key in SECTIONS or key == "buses":
+        if key in SECTIONS:
             if not isinstance(value, dict):
                 data[key] = value
                 _record((key,), (key,), value, from_overlay)

@@ -1,0 +1,5 @@
+import json
+
+
+def handler(event, context):
+    return [json.loads(json.loads(r["body"])["Message"])["id"] for r in event["Records"]]
