@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .ledger import Attempt, Outcome
+from .ledger import Attempt, Outcome, RecordOutcome
 from .triggers import registry
 
 #: The ledger's ``function`` for an event that reached no function at all.
@@ -42,20 +42,52 @@ def find(
     return found
 
 
-def describe(attempt: Attempt) -> str:
+#: How a record's own outcome in a batch reads.
+_RECORD = {
+    "succeeded": "succeeded",
+    "failed": "reported failed by the batch response; it comes back",
+    "retried": "its batch failed; it comes back",
+    "discarded": "discarded",
+}
+
+
+def describe(attempt: Attempt, record: RecordOutcome | None = None) -> str:
+    """One line about one entry; with ``record``, about that record of a batch attempt."""
     who = attempt.function or "(no function)"
     line = f"{attempt.started_at:%Y-%m-%d %H:%M:%S} {attempt.source} -> {who}: "
     if attempt.outcome is Outcome.DROPPED:
-        line += f"dropped: {attempt.reason}"
-    elif attempt.outcome is Outcome.SUCCESS:
-        line += f"attempt {attempt.attempt} succeeded"
-    else:
-        line += f"attempt {attempt.attempt} {attempt.outcome.value}"
-        if attempt.error_type:
-            line += f" ({attempt.error_type})"
-        if attempt.reason:
-            line += f"; {attempt.reason}"
+        return line + f"dropped: {attempt.reason}"
+    if attempt.outcome is Outcome.MOVED:
+        return line + f"moved: {attempt.reason}"
+    number = record.attempt if record is not None else attempt.attempt
+    if record is not None and attempt.ran:
+        return line + f"attempt {number} {_RECORD.get(record.outcome, record.outcome)}"
+    if attempt.outcome is Outcome.SUCCESS:
+        return line + f"attempt {number} succeeded"
+    line += f"attempt {number} {attempt.outcome.value}"
+    if attempt.error_type:
+        line += f" ({attempt.error_type})"
+    if attempt.reason:
+        line += f"; {attempt.reason}"
     return line
+
+
+def _record_of(attempt: Attempt, message_id: str | None, item: dict[str, Any] | None) -> Any:
+    """The outcome of the asked-about record in a batch attempt, if the entry has them."""
+    if not attempt.records:
+        return None
+    if message_id is not None:
+        return next((r for r in attempt.records if r.id == message_id), None)
+    if item is not None:
+        kind = registry.kinds().get(attempt.source.partition(":")[0])
+        if kind is not None:
+            ids = {
+                str(r.get("dynamodb", {}).get("SequenceNumber"))
+                for r in kind.records(attempt.event)
+                if kind.identifies(r, {"item": item})
+            }
+            return next((r for r in attempt.records if r.id in ids), None)
+    return None
 
 
 def explain(
@@ -65,7 +97,9 @@ def explain(
     message_id: str | None = None,
     item: dict[str, Any] | None = None,
 ) -> str:
-    """A few lines: every ledger entry about the thing, or why nothing is known."""
+    """A few lines: every ledger entry about the thing, in time order — each attempt with
+    the outcome of that very record, and where it ended (deleted, a dead-letter queue, a
+    destination, expired) — or why nothing is known."""
     what = (
         f"S3 key {key!r}" if key is not None
         else f"message {message_id!r}" if message_id is not None
@@ -78,4 +112,5 @@ def explain(
             "table name, that the write happened while eventsim ran, and for S3 that the file "
             "is complete (not an ignored temporary name)."
         )
-    return "\n".join([f"{what}:", *("  " + describe(a) for a in found)])
+    lines = [describe(a, _record_of(a, message_id, item)) for a in found]
+    return "\n".join([f"{what}:", *("  " + line for line in lines)])

@@ -67,6 +67,7 @@ class Code(StrEnum):
     DEAD_LETTERED = "dead_lettered"  # moved to a dead-letter queue
     DESTINATION = "destination"  # the outcome record was sent to a destination
     REDRIVEN = "redriven"  # moved from a dead-letter queue back to its source
+    EXPIRED = "expired"  # deleted by its queue: older than the retention period
     INJECTED_FAULT = "injected_fault"  # sim.faults made it fail
 
 

@@ -42,7 +42,7 @@ from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.event_store import EventStore, MemoryEventStore
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
-from .ledger import Attempt, Ledger, Outcome
+from .ledger import Attempt, Code, Ledger, Outcome
 from .resources.bucket import BucketSource, ObjectChange
 from .resources.buses import Bus, Buses
 from .resources.created import bucket_config, created_buckets, remove_bucket
@@ -282,11 +282,50 @@ class Simulator:
         self._buses.open(self._supervisor)
 
     def _send_to_queue(self, name: str, body: str) -> str:
-        return self._queues[name].send_message(body)
+        queue = self._queues.get(name)
+        if queue is None:  # deleted at run time (DeleteQueue)
+            raise UnknownResourceError("queue", name, list(self._queues))
+        return queue.send_message(body)
+
+    def _queue_event(
+        self, queue: Queue, what: str, message_id: str, body: str, target: Queue | None
+    ) -> None:
+        """A message moved to a dead-letter queue, expired, or redriven: an entry of its own,
+        under the function the queue feeds (if any)."""
+        source = f"sqs:{queue.name}"
+        function = next(
+            (b.functions[0] for b in self.bindings if b.source == source), explain.NO_FUNCTION
+        )
+        where = target.name if target is not None else ""
+        outcome, code, reason = {
+            "dead_lettered": (Outcome.MOVED, Code.DEAD_LETTERED,
+                              f"moved to the dead-letter queue {where!r} (max receive count)"),
+            "redriven": (Outcome.MOVED, Code.REDRIVEN,
+                         f"redriven to {where!r} by a message move task"),
+            "expired": (Outcome.DROPPED, Code.EXPIRED,
+                        "deleted by the queue: older than its message retention period"),
+        }[what]  # fmt: skip
+        event = {"messageId": message_id, "body": body, "eventSource": "aws:sqs",
+                 "eventSourceARN": queue.arn}  # fmt: skip
+        self.ledger.record(
+            Attempt.dropped(function=function, request_id=message_id, source=source, event=event,
+                            at=self.clock.now(), reason=reason, code=code, outcome=outcome)
+        )  # fmt: skip
+
+    def _log_entry(self, attempt: Attempt) -> None:
+        """One info line for every entry that is not a run: a throttle, a drop, a move."""
+        if not attempt.ran:
+            log.info(
+                f"ledger.{attempt.outcome.value}", function=attempt.function or "(none)",
+                source=attempt.source, code=attempt.code, reason=attempt.reason,
+                request_id=attempt.request_id,
+            )  # fmt: skip
 
     async def _start_sources(self) -> None:
         assert self._async is not None and self._supervisor is not None
         assert self._invoker is not None
+        self._queues.observers.append(self._queue_event)
+        self.ledger.subscribe(self._log_entry)
         await self._queues.open(self.activity, self._supervisor)
         self._build_tables()
         self._build_fanout()
@@ -329,8 +368,9 @@ class Simulator:
         return Context(
             config=self.config,
             functions=self.functions,
-            delivery=Delivery(self._invoker, self.ledger, self.activity, self.clock,
-                              self._supervisor),  # fmt: skip
+            delivery=Delivery(
+                self._invoker, self.ledger, self.activity, self.clock, self._supervisor
+            ),  # fmt: skip
             submit=self._async.submit,
             resources=self,
             rng=self.random,

@@ -113,8 +113,11 @@ def parse(data: bytes) -> Reply:
 
 
 def aws_error(reply: Reply) -> str:
-    """The error code of a JSON error reply (prefix stripped, as botocore does)."""
+    """The error code of a JSON error reply as botocore reads it: a query-compatible service's
+    x-amzn-query-error code first (SQS), else the type (prefix stripped)."""
     assert "Traceback" not in reply.body.decode(errors="replace")
+    if "x-amzn-query-error" in reply.headers:
+        return reply.headers["x-amzn-query-error"].split(";", 1)[0]
     if "x-amzn-ErrorType" in reply.headers:
         return reply.headers["x-amzn-ErrorType"]
     return str(reply.json()["__type"]).rsplit("#", 1)[-1]
@@ -335,8 +338,9 @@ async def test_lone_surrogates_are_refused_not_crashed_on(edge: Edge) -> None:
     assert reply.status == 400
     sends = [
         ({"MessageBody": "a" + surrogate}, "InvalidMessageContents"),
+        # AWS's code for a bad character in an attribute (not in the body):
         ({"MessageBody": "x", "MessageAttributes": {
-            "a": {"DataType": "String", "StringValue": surrogate}}}, "InvalidMessageContents"),
+            "a": {"DataType": "String", "StringValue": surrogate}}}, "InvalidParameterValue"),
         ({"MessageBody": "x", "MessageAttributes": {
             "a": {"DataType": "String." + surrogate, "StringValue": "v"}}},
          "InvalidParameterValue"),
@@ -430,7 +434,7 @@ async def test_sqs_refuses_characters_outside_its_set_and_numbers_that_are_not(
         ({"MessageBody": "bell \x07"}, "InvalidMessageContents", "'#x7'"),
         ({"MessageBody": "\ufffe"}, "InvalidMessageContents", "'#xFFFE'"),
         ({"MessageBody": "x", "MessageAttributes": {"a": {
-            "DataType": "String", "StringValue": "\x1f"}}}, "InvalidMessageContents", "'#x1F'"),
+            "DataType": "String", "StringValue": "\x1f"}}}, "InvalidParameterValue", "'#x1F'"),
         ({"MessageBody": "x", "MessageAttributes": {"n": {
             "DataType": "Number", "StringValue": "twelve"}}}, "InvalidParameterValue",
          "Can't cast the value of message (user) attribute 'n' to a number."),
@@ -687,14 +691,14 @@ async def test_unserved_operations_of_served_services_get_their_own_errors(edge:
         await asyncio.to_thread(lam.list_aliases, FunctionName="echo")
     assert refused.value.response["Error"]["Code"] == "UnknownOperationException"
     assert "was not sent to AWS" in refused.value.response["Error"]["Message"]
-    streams = edge.client("dynamodbstreams")  # signs as dynamodb
+    ddb = edge.client("dynamodb")  # PartiQL is not served
     with pytest.raises(ClientError) as refused:
-        await asyncio.to_thread(streams.list_streams)
+        await asyncio.to_thread(ddb.execute_statement, Statement="SELECT * FROM orders")
     assert refused.value.response["Error"]["Code"] == "UnknownOperationException"
-    # An SDK from before SQS's JSON protocol gets an error it can read.
-    reply = await edge.request("POST", "/", b"Action=ListQueues&Version=2012-11-05", {
+    # SQS's query protocol (what SDKs before its JSON protocol speak) names its refusals too.
+    reply = await edge.request("POST", "/", b"Action=FooBar&Version=2012-11-05", {
         "Content-Type": "application/x-www-form-urlencoded",
         "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sqs/aws4_request",
     })  # fmt: skip
-    assert reply.status == 400 and b"<Code>UnsupportedOperation</Code>" in reply.body
+    assert reply.status == 400 and b"<Code>InvalidAction</Code>" in reply.body
     await edge.assert_still_serving()

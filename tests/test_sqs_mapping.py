@@ -77,7 +77,8 @@ async def test_a_failed_batch_reappears_and_moves_to_the_dlq(
     assert counts == ["1", "2", "3"]
     assert all(a.outcome is Outcome.ERROR for a in sim.ledger.for_function("worker"))
     await sim.advance(seconds=30)  # the fourth receive moves it to the DLQ
-    assert len(sim.ledger.for_function("worker")) == 3
+    *runs, moved = sim.ledger.for_function("worker")
+    assert len(runs) == 3 and (moved.outcome, moved.code) == (Outcome.MOVED, Code.DEAD_LETTERED)
     assert sim.queue("jobs-dlq").snapshot()["visible"] == ["poison"]
 
 
@@ -198,6 +199,7 @@ async def test_every_message_is_processed_dead_lettered_or_queued(
     processed = [
         r["body"]
         for a in sim.ledger.for_function("worker")
+        if a.ran
         for r in a.event["Records"]
         if not r["body"].startswith("fail")
     ]
@@ -221,7 +223,36 @@ async def test_the_readme_example_on_the_demo(
     receives = [
         r["attributes"]["ApproximateReceiveCount"]
         for a in sim.ledger.for_function("orders")
+        if a.ran
         for r in a.event["Records"]
         if '"id": 7' in r["body"]
     ]
     assert receives == ["1", "2", "3"]
+
+
+async def test_the_life_of_a_message_reported_failed_then_dead_lettered(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    """Issue 20's example: told as it happened, not as 'attempt 1 succeeded' twice."""
+    sim = await mapped(
+        eventsim_factory, "report", {"report_batch_item_failures": True},
+        redrive={"dead_letter_queue": "jobs-dlq", "max_receive_count": 2},
+    )  # fmt: skip
+    jobs = sim.queue("jobs")
+    keep = jobs.send_message("ok")
+    poison = jobs.send_message("fail me")
+    await sim.settle()
+    await sim.advance(seconds=30)  # the second receive: reported failed again
+    await sim.advance(seconds=30)  # the third receive would exceed 2: to the dead-letter queue
+    assert sim.queue("jobs-dlq").snapshot()["visible"] == ["fail me"]
+
+    story = sim.explain(message_id=poison).splitlines()
+    assert story[1].endswith("attempt 1 reported failed by the batch response; it comes back")
+    assert story[2].endswith("attempt 2 reported failed by the batch response; it comes back")
+    assert story[3].endswith("moved: moved to the dead-letter queue 'jobs-dlq' (max receive count)")
+    assert len(story) == 4
+    [moved] = sim.ledger.query("worker", code=Code.DEAD_LETTERED)
+    assert (moved.outcome, moved.request_id) == (Outcome.MOVED, poison)
+    assert sim.explain(message_id=keep).splitlines()[1:] == [
+        story[1].replace("reported failed by the batch response; it comes back", "succeeded")
+    ]

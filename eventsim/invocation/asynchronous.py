@@ -44,7 +44,7 @@ import structlog
 from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import Destination
-from ..errors import RequestTooLarge, TooManyRequests
+from ..errors import RequestTooLarge, TooManyRequests, UnknownResourceError
 from ..events import destinations
 from ..ledger import Attempt, Code, Ledger, Outcome
 from ..memory import after_bulk_load
@@ -365,7 +365,19 @@ class AsyncInvoker:
         least once), never not at all.
         """
         if destination is not None:
-            self._send(item, destination, condition)
+            try:
+                self._send(item, destination, condition)
+            except UnknownResourceError as exc:  # a queue deleted at run time
+                self._ledger.record(
+                    Attempt.dropped(
+                        function=item.spec.name, request_id=item.request_id, source=item.source,
+                        event=item.event, at=self._clock.now(), invocation_type="Event",
+                        reason=f"{condition}: the destination {destination} is gone ({exc})",
+                        code=Code.DESTINATION,
+                    )
+                )  # fmt: skip
+                self._store.remove(item.id)
+                return
             self._ledger.record(
                 Attempt.dropped(
                     function=item.spec.name, request_id=item.request_id, source=item.source,

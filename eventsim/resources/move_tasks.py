@@ -222,5 +222,6 @@ class MoveTasks:
             return False
         source.take_oldest()
         destination.take(message, source=None)
+        source.notify("redriven", message.id, message.body, destination)
         task.moved += 1
         return True

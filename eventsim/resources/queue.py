@@ -91,6 +91,10 @@ class _Group:
         self.queued = False  # an entry for it is in the group heap
 
 
+#: Called with (queue, what, message id, body, target queue) by ``Queue.notify``.
+Observe = Callable[["Queue", str, str, str, "Queue | None"], None]
+
+
 class Queue:
     """One SQS queue (standard, or FIFO when the name ends in ``.fifo``)."""
 
@@ -105,6 +109,7 @@ class Queue:
         account: str,
         dead_letter: Callable[[], Queue | None] = lambda: None,
         store: QueueStore | None = None,
+        observe: Observe | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -118,6 +123,7 @@ class Queue:
         self._clock = clock
         self._rng = rng
         self._dead_letter = dead_letter
+        self._observe = observe
         self._store = store if config.persist else None
         self._key = f"{region}/{name}"
         self._shards: dict[int, dict[int, _Message]] = {}  # seq >> SHARD_BITS -> seq -> m
@@ -409,6 +415,7 @@ class Queue:
         for message in self._visible(now):
             if now - message.sent_at >= self.config.message_retention_period:
                 self._remove(message, now)
+                self.notify("expired", message.id, message.body, None)
                 continue
             redrive = self.config.redrive
             if redrive is not None and message.receive_count >= redrive.max_receive_count:
@@ -645,7 +652,14 @@ class Queue:
             return False
         self._remove(message, now)
         dead_letter.take(message, source=self.arn)
+        self.notify("dead_lettered", message.id, message.body, dead_letter)
         return True
+
+    def notify(self, what: str, message_id: str, body: str, target: Queue | None) -> None:
+        """Tell the observer what became of a message other than a delete: ``dead_lettered``,
+        ``expired`` (retention), ``redriven`` (a message move task took it to ``target``)."""
+        if self._observe is not None:
+            self._observe(self, what, message_id, body, target)
 
     def take(self, message: _Message, *, source: str | None) -> None:
         """Accept a message another queue moves here: to its dead-letter queue (``source``:

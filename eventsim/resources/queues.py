@@ -38,7 +38,7 @@ from ..clock import Clock
 from ..config import Config, QueueConfig
 from .messages import QueueError
 from .move_tasks import MoveTasks, Spawner
-from .queue import Queue
+from .queue import Observe, Queue
 from .queue_attributes import bad_value, changes, differing, parse_arn, unknown
 from .queue_store import QueueStore
 
@@ -77,6 +77,9 @@ class QueueRegistry(Mapping[str, Queue]):
         self._deleted: dict[tuple[str, str], float] = {}
         self._store: QueueStore | None = None
         self.moves = MoveTasks(self, clock, rng)
+        #: Called with (queue, what, message id, body, target) for every message moved to a
+        #: dead-letter queue, expired by retention or redriven (see ``Queue.notify``).
+        self.observers: list[Observe] = []
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -125,9 +128,16 @@ class QueueRegistry(Mapping[str, Queue]):
         queue = Queue(
             name, config, clock=self._clock, rng=self._rng, region=region,
             account=self.account, dead_letter=dead_letter, store=self._store,
+            observe=self._notify,
         )  # fmt: skip
         self._queues[(region, name)] = queue
         return queue
+
+    def _notify(
+        self, queue: Queue, what: str, message_id: str, body: str, target: Queue | None
+    ) -> None:
+        for observer in list(self.observers):
+            observer(queue, what, message_id, body, target)
 
     # --- the config region's queues, as a mapping -----------------------------------------
 

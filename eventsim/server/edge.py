@@ -76,10 +76,11 @@ class EdgeServer:
         self.port = port
         self.timeouts = timeouts
         self._s3 = S3Api(sim)
+        self._sqs = SqsApi(sim, lambda: self.url)
         # The served services, one entry each; every other service gets a 501.
         apis: list[Api] = [
             LambdaApi(sim),
-            SqsApi(sim, lambda: self.url),
+            self._sqs,
             DynamoDbApi(sim),
             DynamoDbStreamsApi(sim),
             StsApi(sim),
@@ -171,8 +172,13 @@ class EdgeServer:
 
     def _identify(self, request: web.Request) -> str | None:
         """The service ``request`` is for: see services.py; S3 also claims what its clients
-        send unsigned or signed the old way (SigV2 presigned URLs, virtual-hosted buckets)."""
-        return identify(request, self._services) or self._s3.claims(request)
+        send unsigned or signed the old way (SigV2 presigned URLs, virtual-hosted buckets), and
+        SQS the query protocol's unsigned requests (curl, a browser)."""
+        return (
+            identify(request, self._services)
+            or self._s3.claims(request)
+            or self._sqs.claims(request)
+        )
 
     def _error(self, request: web.Request, error: ApiError) -> web.Response:
         name = self._identify(request)

@@ -44,6 +44,7 @@ from pydantic import Field, field_validator
 
 from ..activity import Waiter
 from ..config import DestinationRef, Filters, Model
+from ..errors import UnknownResourceError
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
 from ..invocation.batches import BatchResponse, invoke_batch
@@ -475,8 +476,12 @@ class StreamMapping(EventSourceMapping):
                 batch_size=len(entries),
                 stream_arn=self._table.stream_arn,
             )
-            self._send_to_queue(destination.name, json.dumps(record))
-            reason += f"; on-failure record sent to {destination}"
+            try:
+                self._send_to_queue(destination.name, json.dumps(record))
+                reason += f"; on-failure record sent to {destination}"
+            except UnknownResourceError as exc:  # a queue deleted at run time
+                reason += f"; the on-failure destination {destination} is gone ({exc})"
+                destination = None
         log.warning("stream.batch_discarded", mapping=self.name, reason=reason)
         code = Code.EVENT_AGE_EXCEEDED if condition == "RecordAgeExceeded" else Code.DISCARDED
         event = dynamodb.batch([entry.record for entry in entries])
