@@ -18,6 +18,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -412,9 +413,17 @@ class Simulator:
 
     def listen(self, section: str, name: str, listener: Callable[[Any], None]) -> None:
         """Call ``listener`` with every change the resource announces (buckets); for topics,
-        with the topic ``name`` (``*``: each one), now and when CreateTopic makes it (#18)."""
+        with the topic ``name`` (``*``: each one), now and when CreateTopic makes it; for
+        tables, with ``(what, table)`` when CreateTable, UpdateTable or DeleteTable makes,
+        changes (its stream) or removes the table ``name`` at run time."""
         if section == "topics" and self._topics is not None:
             self._topics.listen(name, listener)
+            return
+        if section == "tables":
+            for what, hooks in (("created", self._tables.on_created),
+                                ("updated", self._tables.on_updated),
+                                ("deleted", self._tables.on_deleted)):  # fmt: skip
+                hooks.append(_TableHook(name, what, listener))
             return
         if section != "buckets":
             raise ValueError(f"{section} announce nothing to listen to")
@@ -788,6 +797,19 @@ class Simulator:
             raise SimulatorStateError(
                 "the simulator is not running: use `async with Simulator...` or await start()"
             )
+
+
+@dataclass(frozen=True)
+class _TableHook:
+    """Hands ``(what, table)`` to ``listener`` for the table ``name`` only."""
+
+    name: str
+    what: str
+    listener: Callable[[Any], None]
+
+    def __call__(self, table: Table) -> None:
+        if table.name == self.name:
+            self.listener((self.what, table))
 
 
 def _listen_error(

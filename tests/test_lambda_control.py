@@ -128,3 +128,32 @@ async def test_a_paused_stream_mapping_resumes_at_its_checkpoint(
         for r in a.event["Records"]
     ]
     assert keys == ["before", "during"]  # each once, in order
+
+
+async def test_a_stream_trigger_follows_a_table_made_at_run_time(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    """A dynamodb trigger may name a table CreateTable makes later; it waits, then delivers,
+    and stops when the table is deleted."""
+    stream = {"dynamodb": {"table": "later", "starting_position": "TRIM_HORIZON",
+                           "wait_for_table": True}}  # fmt: skip
+    audit = function("echo", isolation="thread", triggers=[stream])
+    sim = await eventsim_factory({"functions": {"audit": audit}})
+    [mapping] = sim.mappings()
+    assert "waiting" in mapping.describe()
+    ddb = boto3.client("dynamodb", endpoint_url=sim.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+    await call(
+        ddb.create_table, TableName="later", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )  # fmt: skip
+    await call(ddb.put_item, TableName="later", Item={"pk": {"S": "first"}})
+    await sim.settle()
+    [attempt] = sim.ledger.for_function("audit", Outcome.SUCCESS)
+    assert attempt.event["Records"][0]["dynamodb"]["Keys"] == {"pk": {"S": "first"}}
+    assert mapping.configuration()["EventSourceArn"] == sim.table("later").stream_arn
+    await call(ddb.delete_table, TableName="later")
+    await sim.settle()
+    assert "waiting" in mapping.describe()

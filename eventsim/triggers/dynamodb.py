@@ -99,6 +99,9 @@ class DynamoDbTrigger(Model):
     on_failure: DestinationRef | None = None
     report_batch_item_failures: bool = False
     filters: Filters = Field(default_factory=list, max_length=10)
+    #: The table is made at run time (CreateTable): the mapping waits for it. Without this,
+    #: a table the config does not define is an error.
+    wait_for_table: bool = False
     enabled: bool = True
 
     @field_validator("maximum_record_age")
@@ -135,6 +138,9 @@ class StreamMapping(EventSourceMapping):
         self._spec = spec
         self._trigger = trigger
         self._table = table
+        #: The table and stream this mapping reads (a table may get another stream later).
+        self.table = table
+        self.stream_arn = table.stream_arn
         self._invoker = delivery.invoker
         self._ledger = delivery.ledger
         self._activity = delivery.activity
@@ -515,6 +521,96 @@ def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class StreamBinding(EventSourceMapping):
+    """A ``dynamodb`` trigger following its table's life: the stream mapping runs while the
+    table exists with a stream — from the start, or from when CreateTable or UpdateTable makes
+    it so at run time — and stops when the table or its stream goes."""
+
+    kind = "dynamodb"
+
+    def __init__(self, context: Context, ref: TriggerRef, key: str) -> None:
+        spec: DynamoDbTrigger = ref.spec
+        self.key = key
+        self.uuid = mapping_uuid(ref)
+        self.enabled = spec.enabled
+        self.part = f"dynamodb:{spec.table}->{ref.function}"
+        self.source = f"dynamodb:{spec.table}"
+        self.functions = (ref.function,)
+        self._context = context
+        self._ref = ref
+        self._running = False
+        self._inner: StreamMapping | None = None
+        try:
+            self._follow(context.resources.resource("tables", spec.table))
+        except UnknownResourceError:
+            pass  # made at run time, or never: see start()
+        context.resources.listen("tables", spec.table, self._table_changed)
+
+    def _follow(self, table: Table | None) -> StreamMapping | None:
+        """The mapping of ``table``'s current stream (None: no table, or no stream); the
+        previous mapping, if it was of another table or stream, is returned to be stopped."""
+        old = self._inner
+        if table is None or table.closed or table.config.stream is None:
+            self._inner = None
+        elif old is None or old.table is not table or old.stream_arn != table.stream_arn:
+            self._inner = StreamMapping(
+                self._context.functions[self._ref.function], self._ref.spec, table,
+                key=self.key, delivery=self._context.delivery,
+                send_to_queue=self._context.send_to_queue, uuid=self.uuid,
+            )  # fmt: skip
+            self._inner.enabled = self.enabled
+        return old if old is not self._inner else None
+
+    def _table_changed(self, change: tuple[str, Table]) -> None:
+        what, table = change
+        old = self._follow(None if what == "deleted" else table)
+        if old is not None or self._inner is not None:
+            self._context.delivery.tasks.spawn(self._switch(old), part=self.part)
+
+    async def _switch(self, old: StreamMapping | None) -> None:
+        if old is not None:
+            await old.stop()
+        if self._inner is not None and self._running:
+            await self._inner.start()
+            log.info("stream.following", mapping=self.part, stream=self._inner.stream_arn)
+
+    async def start(self) -> None:
+        self._running = True
+        if self._inner is None:
+            log.warning("stream.waiting", mapping=self.part, table=self._ref.spec.table,
+                        reason="no such table (with a stream) yet: the mapping starts when "
+                        "CreateTable or UpdateTable makes it")  # fmt: skip
+            return
+        await self._inner.start()
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._inner is not None:
+            await self._inner.stop()
+
+    async def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        if self._inner is not None:
+            await self._inner.set_enabled(enabled)
+
+    def describe(self) -> str:
+        if self._inner is not None:
+            return self._inner.describe()
+        return f"dynamodb {self._ref.spec.table} -> {self._ref.function} (waiting for the table)"
+
+    def configuration(self) -> dict[str, Any]:
+        if self._inner is not None:
+            return self._inner.configuration()
+        return {
+            "UUID": self.uuid,
+            "StartingPosition": self._ref.spec.starting_position,
+            "BatchSize": self._ref.spec.batch_size,
+            "FunctionArn": self._context.functions[self._ref.function].arn,
+            "State": "Enabled" if self.enabled else "Disabled",
+            "StateTransitionReason": f"waiting for the table {self._ref.spec.table!r}",
+        }
+
+
 class DynamoDbKind(TriggerKind):
     name = "dynamodb"
     model = DynamoDbTrigger
@@ -524,12 +620,15 @@ class DynamoDbKind(TriggerKind):
         for ref in triggers:
             spec: DynamoDbTrigger = ref.spec
             at = (*ref.at, self.name)
-            table = config.tables.get(spec.table)  # None: unknown, or invalid itself
-            if references.known("table", spec.table, "tables", (*at, "table")) and table:
-                if table.stream is None:
-                    references.problem(
-                        (*at, "table"), f"table {spec.table!r} has no stream: set its stream"
-                    )
+            # A table the config does not define is an error (a typo would never fire), unless
+            # the trigger says it waits for one CreateTable makes at run time.
+            table = config.tables.get(spec.table)
+            if table is None and not spec.wait_for_table:
+                references.known("table", spec.table, "tables", (*at, "table"))
+            elif table is not None and table.stream is None:
+                references.problem(
+                    (*at, "table"), f"table {spec.table!r} has no stream: set its stream"
+                )
             references.destination(spec.on_failure, (*at, "on_failure"))
             if spec.on_failure is not None and spec.on_failure.kind != "queue":
                 references.problem(
@@ -541,22 +640,12 @@ class DynamoDbKind(TriggerKind):
     def bind(self, context: Context, triggers: Sequence[TriggerRef]) -> list[Binding]:
         """One mapping per trigger; its checkpoint key is ``function:table`` (with ``#n`` for
         a second trigger of the same function on the same table)."""
-        mappings: list[StreamMapping] = []
+        bindings: list[StreamBinding] = []
         for ref in triggers:
             key = f"{ref.function}:{ref.spec.table}"
-            same = sum(m.key.startswith(key) for m in mappings)
-            mappings.append(
-                StreamMapping(
-                    context.functions[ref.function],
-                    ref.spec,
-                    context.resources.resource("tables", ref.spec.table),
-                    key=f"{key}#{same}" if same else key,
-                    delivery=context.delivery,
-                    send_to_queue=context.send_to_queue,
-                    uuid=mapping_uuid(ref),
-                )
-            )
-        return list(mappings)
+            same = sum(b.key.startswith(key) for b in bindings)
+            bindings.append(StreamBinding(context, ref, f"{key}#{same}" if same else key))
+        return list(bindings)
 
     def summary(self, spec: Any) -> str:
         return f"dynamodb {spec.table}"
