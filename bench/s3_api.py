@@ -273,9 +273,7 @@ def main() -> None:
                 round_trips(b"w", 20)(server)
             small = paired(servers, args.rounds, round_trips(os.urandom(1024), args.small))
             report("PutObject + GetObject, 1 KB (ms per pair)", small, "ms")
-            large = paired(
-                servers, args.rounds, round_trips(os.urandom(10 << 20), args.large), "ms"
-            )
+            large = paired(servers, args.rounds, round_trips(os.urandom(10 << 20), args.large))
             report("PutObject + GetObject, 10 MB (ms per pair)", large, "ms")
             for server in servers:
                 fill(server, args.keys)

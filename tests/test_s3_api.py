@@ -700,3 +700,24 @@ async def test_virtual_hosted_style(s3: S3, monkeypatch: pytest.MonkeyPatch) -> 
     listed = await asyncio.to_thread(virtual.list_objects_v2, Bucket="uploads")
     assert [o["Key"] for o in listed["Contents"]] == ["v/h.txt"]
     assert sent[0].startswith(f"http://uploads.localhost:{port}/v/h.txt")
+
+
+async def test_a_symlink_is_logged_once(eventsim_factory: SimulatorFactory, tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (tmp_path / "secret.txt").write_text("secret")
+    (folder / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (folder / "real.txt").write_text("real")
+    with capture_logs() as logs:
+        sim = await eventsim_factory(s3_config(tmp_path), state_dir=tmp_path / "state")
+        bucket = sim.bucket("uploads")
+        for _ in range(2):
+            bucket.hint_tree("")
+            bucket.hint("link.txt")
+        await sim.settle()
+    ignored = [e for e in logs if e["event"] == "bucket.symlink_ignored"]
+    assert [e["path"] for e in ignored] == [str(folder / "link.txt")]
+    assert bucket.list_objects() == ["real.txt"]
+    assert sim.ledger.for_function("on_upload") == []

@@ -49,6 +49,7 @@ from .s3_xml import (
     error_response,
     iso_time,
     owner_xml,
+    request_id,
     tag,
     text_tag,
     xml_response,
@@ -125,8 +126,8 @@ class S3Api:
             return self.error(request, ApiError(exc.code, str(exc), status))
         except MultipartError as exc:
             return self.error(request, ApiError(exc.code, str(exc), exc.status))
-        if not response.prepared:
-            response.headers.setdefault("x-amz-request-id", _request_id())
+        if not response.prepared:  # a streamed answer has them already
+            response.headers.setdefault("x-amz-request-id", request_id())
             response.headers.setdefault("x-amz-id-2", HOST_ID)
         return cast(web.Response, response)
 
@@ -147,10 +148,6 @@ class S3Api:
             name, _, key = raw[1:].partition("/")
             bucket = urllib.parse.unquote(name) or None
         return Call(request, self.sim, bucket, urllib.parse.unquote(key) or None)
-
-
-def _request_id() -> str:
-    return f"{time.monotonic_ns() & 0xFFFFFFFFFFFFFFFF:016X}"
 
 
 def _refuse_expired(request: web.Request) -> None:

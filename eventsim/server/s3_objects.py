@@ -33,11 +33,13 @@ from .s3_headers import (
     parse_range,
 )
 from .s3_xml import (
+    HOST_ID,
     child_text,
     document,
     http_time,
     iso_time,
     parse,
+    request_id,
     tag,
     text_tag,
     xml_response,
@@ -90,6 +92,7 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
             return web.Response(status=status, headers=headers)
         if opened.body is not None:
             return web.Response(status=status, body=opened.body[first : last + 1], headers=headers)
+        headers.update({"x-amz-request-id": request_id(), "x-amz-id-2": HOST_ID})
         response = web.StreamResponse(status=status, headers=headers)
         response.content_length = length
         await response.prepare(request)

@@ -30,6 +30,11 @@ _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 HOST_ID = "eventsim/local"
 
 
+def request_id() -> str:
+    """An ``x-amz-request-id``: 16 upper-case hex digits, as S3's."""
+    return uuid.uuid4().hex[:16].upper()
+
+
 def tag(name: str, *children: str) -> str:
     """``<name>children</name>``: ``children`` are markup (from ``tag`` or ``text_tag``),
     never text, so a user's string can only reach a document through ``text_tag``."""
@@ -117,14 +122,14 @@ def _malformed(why: str) -> ApiError:
 def error_response(error: ApiError, head: bool = False) -> web.Response:
     """``error`` as S3 answers it: ``<Error>`` with the code, message and the extra fields
     S3 adds (``Key``, ``BucketName``, ``ActualObjectSize``...); no body for HEAD."""
-    request_id = uuid.uuid4().hex[:16].upper()
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": HOST_ID}
+    answer_id = request_id()
+    headers = {"x-amz-request-id": answer_id, "x-amz-id-2": HOST_ID}
     if head:
         return web.Response(status=error.status, headers=headers)
     extra = "".join(text_tag(name, value) for name, value in error.extra.items())
     body = (
         f"{_DECLARATION}<Error>{text_tag('Code', error.code)}{text_tag('Message', str(error))}"
-        f"{extra}{text_tag('RequestId', request_id)}{text_tag('HostId', HOST_ID)}</Error>"
+        f"{extra}{text_tag('RequestId', answer_id)}{text_tag('HostId', HOST_ID)}</Error>"
     ).encode(errors="replace")
     return web.Response(
         status=error.status, body=body, content_type="application/xml", headers=headers
