@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
+import structlog
 
 from eventsim import Outcome
+from eventsim.runtime import logs
 
 from .helpers import FUNCTIONS, MakeSim, function
 
@@ -241,6 +245,33 @@ async def test_environment_variables(make_sim: MakeSim) -> None:
     assert env["TZ"] == ":UTC"
     assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     assert env["AWS_ACCESS_KEY_ID"]
+
+
+async def test_the_trace_id_is_new_each_invocation_in_a_group_of_its_own(
+    make_sim: MakeSim,
+) -> None:
+    sim = await make_sim({"facts": function("process_facts")})
+    first = (await sim.invoke("facts")).payload
+    second = (await sim.invoke("facts")).payload  # the same warm environment
+    assert first["pid"] == second["pid"] and first["trace"] != second["trace"]
+    assert second["trace"].startswith("Root=1-")
+    # Its own process group (a terminal's Ctrl-C reaches only eventsim), not its own session.
+    assert first["pgid"] == first["pid"] != os.getpgid(0)
+    assert first["sid"] == os.getsid(0)
+
+
+@pytest.mark.filterwarnings("ignore:The test <Function test_function_logs_rotate>")
+def test_function_logs_rotate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 1000)
+    sink = logs.LogSink(tmp_path, logger=structlog.get_logger("test").bind())
+    for n in range(100):
+        sink.emit("f", "stream", "r", f"line {n:04} " + "x" * 40, "function")
+    sink.close()
+    path = sink.path("f", "stream")
+    current, previous = path.read_text(), path.with_name(path.name + ".1").read_text()
+    assert len(current) <= 1100 and len(previous) <= 1100
+    assert current.splitlines()[-1].startswith("line 0099")
+    assert previous.splitlines()[-1] < current.splitlines()[0]
 
 
 async def test_code_folder_is_cwd_and_first_on_path(make_sim: MakeSim) -> None:

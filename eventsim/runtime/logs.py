@@ -23,6 +23,8 @@ from .spec import VERSION
 TAIL_BYTES = 4096
 #: How soon finished invocations' lines reach the stream files.
 FLUSH_DELAY_S = 0.05
+#: A stream's log file is rotated (to ``<file>.1``) past this size.
+MAX_LOG_BYTES = 16 * 1024 * 1024
 
 
 def billed_duration_ms(execution: Execution) -> int:
@@ -92,6 +94,7 @@ class LogSink:
     def __init__(self, state_dir: Path, logger: Any = None) -> None:
         self.directory = state_dir / "logs"
         self._files: dict[tuple[str, str], TextIO] = {}
+        self._sizes: dict[tuple[str, str], int] = {}
         self._flush_pending = False
         # Bound once: the lazy proxy get_logger() returns would re-bind on every line.
         self._log = logger or structlog.get_logger("eventsim.function").bind()
@@ -103,13 +106,24 @@ class LogSink:
         return self.directory / function / (stream.replace("/", "-") + ".log")
 
     def emit(self, function: str, stream: str, request_id: str, line: str, kind: str) -> None:
-        file = self._files.get((function, stream))
-        if file is None:
-            path = self.path(function, stream)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            file = self._files[(function, stream)] = path.open("a", encoding="utf-8")
-        file.write(line + "\n")
+        key = (function, stream)
+        file = self._files.get(key)
+        if file is None or self._sizes[key] > MAX_LOG_BYTES:
+            file = self._open(key, rotate=file is not None)
+        self._sizes[key] += file.write(line + "\n")
         self._log.info(line, function=function, request_id=request_id, kind=kind)
+
+    def _open(self, key: tuple[str, str], rotate: bool) -> TextIO:
+        """The stream's file; with ``rotate``, the full one becomes ``<file>.1`` (replacing
+        the previous ``.1``) first, so a log never grows past about twice ``MAX_LOG_BYTES``."""
+        path = self.path(*key)
+        if rotate:
+            self._files.pop(key).close()
+            path.replace(path.with_name(path.name + ".1"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = self._files[key] = path.open("a", encoding="utf-8")
+        self._sizes[key] = file.tell()
+        return file
 
     def flush_soon(self) -> None:
         """Flush every stream file within ``FLUSH_DELAY_S``, so ``tail -f`` follows along.
@@ -127,6 +141,7 @@ class LogSink:
             file.flush()
 
     def close_stream(self, function: str, stream: str) -> None:
+        self._sizes.pop((function, stream), None)
         file = self._files.pop((function, stream), None)
         if file is not None:
             file.close()

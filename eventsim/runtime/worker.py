@@ -85,6 +85,21 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+def _set_trace_id(value: str) -> None:
+    """Set ``_X_AMZN_TRACE_ID`` for this invocation.
+
+    ``os.environ[...] = ...`` calls setenv(3), and glibc never frees the string a new value
+    replaces: about 130 bytes a request, for ever (27 MB after 200k invocations). After the
+    first request only Python's mapping is updated, which is what handlers and the X-Ray SDK
+    read; C code calling getenv() keeps seeing the first request's id.
+    """
+    data = getattr(os.environ, "_data", None)
+    if data is None or "_X_AMZN_TRACE_ID" not in os.environ:
+        os.environ["_X_AMZN_TRACE_ID"] = value
+    else:
+        data[os.environ.encodekey("_X_AMZN_TRACE_ID")] = os.environ.encodevalue(value)
+
+
 def _setup_logging(stream: LogStream) -> _RequestIdFilter:
     """The runtime's root handler: format of docs/aws-behaviour.md §8.4, UTC times."""
     handler = logging.StreamHandler(stream)
@@ -193,7 +208,7 @@ def main() -> None:
         header, body = frame
         request_id = header["id"]
         request_filter.request_id = request_id
-        os.environ["_X_AMZN_TRACE_ID"] = header["trace_id"]
+        _set_trace_id(header["trace_id"])
         context = LambdaContext(
             **environment,
             invoked_function_arn=header["arn"],

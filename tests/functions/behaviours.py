@@ -92,3 +92,13 @@ def cwd_and_path(event, context):
 
 def echo_json_text(event, context):
     return json.dumps(event)
+
+
+def process_facts(event, context):
+    """What a test of the execution environment's process needs to see."""
+    return {
+        "trace": os.environ["_X_AMZN_TRACE_ID"],
+        "pid": os.getpid(),
+        "pgid": os.getpgid(0),
+        "sid": os.getsid(0),
+    }
