@@ -908,8 +908,18 @@ def _from_template(
 
 
 def _loaded(loaded: sam_overlay.Loaded, base_dir: Path, source: Path | None) -> Config:
-    config = _validate(loaded.data, base_dir, source, yamlpos.Positions(), loaded.locate)
-    return config.model_copy(update={"not_honoured": loaded.notices})
+    """The config of a template (and overlay): the template's problems and the config's are
+    reported together."""
+    try:
+        config = _validate(loaded.data, base_dir, source, yamlpos.Positions(), loaded.locate)
+    except ConfigError as exc:
+        issues = exc.issues
+    else:
+        if not loaded.problems:
+            return config.model_copy(update={"not_honoured": loaded.notices})
+        issues = []
+    unique = list(dict.fromkeys([*loaded.problems, *issues]))
+    raise ConfigError(_in_order(unique))
 
 
 def _validate(

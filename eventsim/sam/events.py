@@ -207,6 +207,8 @@ STREAM_OPTIONS = {
 def stream_trigger(event: Event, arn: Any) -> None:
     """The settings of a DynamoDB stream mapping (a SAM event or an EventSourceMapping)."""
     builder = event.builder
+    if arn is MISSING:  # absent (the config says it is required) or unresolved (recorded)
+        return
     table = names.name_from_arn(arn, "dynamodb") if isinstance(arn, str) else None
     key = "Stream" if "Stream" in event.properties else "EventSourceArn"
     if table is None:

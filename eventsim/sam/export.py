@@ -26,12 +26,17 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from ..config import Config, Destination, FunctionConfig
+from ..triggers.base import TriggerRef
+from ..triggers.eventbridge import rule_name
+from ..triggers.schedule import schedule_name
 from . import names
 
 #: Python runtimes Lambda offers; the local version is exported when it is one of them.
@@ -73,10 +78,16 @@ class _Export:
     resources: dict[str, Any] = field(default_factory=dict)
     #: Logical ids by (section, name).
     ids: dict[tuple[str, str], str] = field(default_factory=dict)
-    #: (logical id, property) -> the comment marking what eventsim filled in.
-    marks: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Key path in the template -> the comment marking what eventsim filled in or left out.
+    marks: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: queue or topic logical id -> (service principal, source ARN) allowed to send to it.
     senders: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
+    #: Rules already named, by (bus, rule): triggers sharing one become rules of their own.
+    rules: set[tuple[str, str]] = field(default_factory=set)
+
+    def mark(self, path: tuple[str, ...], comment: str) -> None:
+        """A comment at the end of the line of ``Resources.<path>``."""
+        self.marks[("Resources", *path)] = comment
 
 
 def export_template(config: Config, folder: Path) -> str:
@@ -103,7 +114,11 @@ def export_template(config: Config, folder: Path) -> str:
         "Resources": export.resources,
     }
     text = yaml.dump(template, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    return HEADER.format(source=_source(config)) + _marked(text, export.marks)
+    header = HEADER.format(source=_source(config))
+    if config.extensions:
+        kinds = ", ".join(config.extensions)
+        header += f"# Not exported either: the plug-in resources of {kinds} (extensions).\n"
+    return header + _marked(text, export.marks)
 
 
 def _source(config: Config) -> str:
@@ -228,7 +243,7 @@ def _table(export: _Export, name: str, table: Any) -> None:
     ]
     logical = _id(export, "tables", name)
     export.resources[logical] = {"Type": "AWS::DynamoDB::Table", "Properties": properties}
-    export.marks[(logical, "BillingMode")] = "on-demand: eventsim does not throttle tables"
+    export.mark((logical, "Properties", "BillingMode"), "on-demand: eventsim does not throttle")
 
 
 def _bucket_name(name: str) -> Sub:
@@ -247,7 +262,7 @@ def _bucket(export: _Export, name: str, bucket: Any) -> None:
         "Metadata": {"eventsim": {"name": name, "path": _relative(export, bucket.path)}},
         "Properties": properties,
     }
-    export.marks[(logical, "BucketName")] = (
+    export.marks[("Resources", logical, "Properties", "BucketName")] = (
         f"bucket names are global in S3: eventsim's bucket {name!r}, made unique"
     )
 
@@ -289,8 +304,8 @@ def _bus(export: _Export, name: str, bus: Any) -> None:
             "Type": names.BUS,
             "Properties": {"Name": name},
         }
-    for rule_name, rule in bus.rules.items():
-        logical = f"{_camel(name)}{_camel(rule_name)}Rule"
+    for rule_id, rule in bus.rules.items():
+        logical = f"{_camel(name)}{_camel(rule_id)}Rule"
         targets = []
         for index, target in enumerate(rule.targets):
             section = "queues" if target.queue is not None else "topics"
@@ -304,7 +319,7 @@ def _bus(export: _Export, name: str, bus: Any) -> None:
                 ("events.amazonaws.com", GetAtt(f"{logical}.Arn"))
             )
         properties: dict[str, Any] = {
-            "Name": rule_name,
+            "Name": rule_id,
             "EventPattern": rule.pattern,
             "State": "ENABLED" if rule.enabled else "DISABLED",
             "Targets": targets,
@@ -362,8 +377,8 @@ def _function(export: _Export, name: str, function: FunctionConfig) -> None:
         "CodeUri": _relative(export, function.code),
         "Runtime": _runtime(),
     }
-    export.marks[(logical, "Runtime")] = "the Python eventsim ran the handler with"
-    export.marks[(logical, "FunctionName")] = "eventsim's name; without it AWS makes one"
+    export.mark((logical, "Properties", "Runtime"), "the Python eventsim ran the handler with")
+    export.mark((logical, "Properties", "FunctionName"), "eventsim's name; else AWS makes one")
     given = function.model_dump(exclude_defaults=True)
     for option, key in (("timeout", "Timeout"), ("memory", "MemorySize"),
                         ("reserved_concurrency", "ReservedConcurrentExecutions")):  # fmt: skip
@@ -388,14 +403,22 @@ def _function(export: _Export, name: str, function: FunctionConfig) -> None:
         properties["EventInvokeConfig"] = invoke
     events: dict[str, Any] = {}
     for index, trigger in enumerate(function.triggers):
-        event = _event(export, trigger.kind, trigger.spec, policies)
-        if event is not None:
-            events[f"{event['Type']}Event{index + 1}"] = event
+        ref = TriggerRef(name, index, trigger.spec)
+        event = _event(export, trigger.kind, ref, policies)
+        if event is None:
+            export.mark((logical, "Properties", "Handler"),
+                        f"its {trigger.kind} trigger has no SAM event")  # fmt: skip
+            continue
+        event_name = f"{event['Type']}Event{index + 1}"
+        events[event_name] = event
+        at = (logical, "Properties", "Events", event_name, "Properties")
+        for key, comment in event.pop("marks", {}).items():
+            export.mark((*at, key), comment)
     if events:
         properties["Events"] = events
     if policies:
         properties["Policies"] = _unique(policies)
-        export.marks[(logical, "Policies")] = (
+        export.marks[("Resources", logical, "Properties", "Policies")] = (
             "what its triggers and destinations need; add what the handler's own code uses"
         )
     export.resources[logical] = {"Type": "AWS::Serverless::Function", "Properties": properties}
@@ -415,7 +438,10 @@ def _filters(patterns: list[Any]) -> dict[str, Any]:
     return {"Filters": [{"Pattern": json.dumps(p)} for p in patterns]}
 
 
-def _event(export: _Export, kind: str, spec: Any, policies: list[Any]) -> dict[str, Any] | None:
+def _event(export: _Export, kind: str, ref: TriggerRef,
+           policies: list[Any]) -> dict[str, Any] | None:  # fmt: skip
+    """The SAM event of one trigger (``marks``: comments on its properties), or None."""
+    spec = ref.spec
     given = spec.model_dump(exclude_defaults=True)
     if kind == "s3":
         bucket = _id(export, "buckets", spec.bucket)
@@ -443,7 +469,7 @@ def _event(export: _Export, kind: str, spec: Any, policies: list[Any]) -> dict[s
     if kind == "dynamodb":
         return _stream_event(export, spec, given, policies)
     if kind == "schedule":
-        return _schedule_event(spec, given)
+        return _schedule_event(spec, schedule_name(ref))
     if kind == "http":
         method = "any" if spec.method == "ANY" else spec.method.lower()
         properties = {"Path": spec.path, "Method": method}
@@ -460,12 +486,18 @@ def _event(export: _Export, kind: str, spec: Any, policies: list[Any]) -> dict[s
         properties = {"Pattern": spec.pattern}
         if spec.bus != "default":
             properties["EventBusName"] = Ref(_id(export, "buses", spec.bus))
-        if spec.rule is not None:
-            properties["RuleName"] = spec.rule
+        rule = rule_name(ref)
+        if (spec.bus, rule) in export.rules:
+            marks = {"Pattern": f"shares the rule {rule} in eventsim; AWS makes one per event"}
+            event_marks: dict[str, str] = marks
+        else:
+            export.rules.add((spec.bus, rule))
+            properties["RuleName"] = rule
+            event_marks = {}
         if not spec.enabled:
             properties["State"] = "DISABLED"
         properties.update(_target_input(export, spec))
-        return {"Type": "EventBridgeRule", "Properties": properties}
+        return {"Type": "EventBridgeRule", "Properties": properties, "marks": event_marks}
     return None  # a plug-in's kind: no SAM event
 
 
@@ -499,30 +531,42 @@ def _stream_event(export: _Export, spec: Any, given: dict[str, Any],
     return {"Type": "DynamoDB", "Properties": properties}
 
 
-def _schedule_event(spec: Any, given: dict[str, Any]) -> dict[str, Any]:
+def _schedule_event(spec: Any, name: str) -> dict[str, Any]:
+    """A ``Schedule`` event (an EventBridge rule) or a ``ScheduleV2`` one (Scheduler).
+
+    A rule runs in UTC from its creation; a rule-style schedule with a time zone, a start or
+    an end becomes a ``ScheduleV2``, which keeps the times (what it fires with differs only
+    without ``input``: Scheduler's payload instead of the Scheduled Event; marked)."""
     properties: dict[str, Any] = {}
-    if spec.style == "scheduler":
+    marks: dict[str, str] = {}
+    timed = spec.timezone != "UTC" or spec.start is not None or spec.end is not None
+    if spec.style == "scheduler" or timed:
         properties["ScheduleExpression"] = spec.expression
         if spec.timezone != "UTC":
             properties["ScheduleExpressionTimezone"] = spec.timezone
         for option, key in (("start", "StartDate"), ("end", "EndDate")):
             value = getattr(spec, option)
-            if value is not None:
-                properties[key] = value.isoformat()
-        if spec.input is not None:
-            properties["Input"] = json.dumps(spec.input)
+            if value is not None:  # in UTC; eventsim reads a naive one in the time zone
+                zone = value.tzinfo or ZoneInfo(spec.timezone)
+                when = value.replace(tzinfo=zone).astimezone(UTC)
+                properties[key] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         properties["FlexibleTimeWindow"] = {"Mode": "OFF"}
         kind = "ScheduleV2"
+        if spec.style == "rule":
+            what = "its input" if spec.input is not None else "Scheduler's payload, not the rule's"
+            marks["ScheduleExpression"] = (
+                "a schedule with a time zone, start or end: an EventBridge rule has none, "
+                f"EventBridge Scheduler has them; the function gets {what}"
+            )
     else:
         properties["Schedule"] = spec.expression
-        if spec.input is not None:
-            properties["Input"] = json.dumps(spec.input)
         kind = "Schedule"
-    if spec.name is not None:
-        properties["Name"] = spec.name
+    if spec.input is not None:
+        properties["Input"] = json.dumps(spec.input)
+    properties["Name"] = name
     if not spec.enabled:
         properties["State"] = "DISABLED"
-    return {"Type": kind, "Properties": properties}
+    return {"Type": kind, "Properties": properties, "marks": marks}
 
 
 def _policies(export: _Export) -> None:
@@ -548,7 +592,7 @@ def _policies(export: _Export) -> None:
                 "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
             },
         }
-        export.marks[(logical, "Type")] = "lets SNS and EventBridge deliver here"
+        export.mark((logical, "Type"), "lets SNS and EventBridge deliver here")
 
 
 def _unique(policies: list[Any]) -> list[Any]:
@@ -564,16 +608,18 @@ def _relative(export: _Export, path: Path) -> str:
     return "." if text == "." else text.replace(os.sep, "/")
 
 
-def _marked(text: str, marks: dict[tuple[str, str], str]) -> str:
-    """``text`` with the marks as comments at the end of their property's line."""
-    lines, resource = [], ""
+def _marked(text: str, marks: dict[tuple[str, ...], str]) -> str:
+    """``text`` with the marks as comments at the end of their key's line (keys of mappings
+    nested in mappings; PyYAML indents them by two spaces a level)."""
     # A tagged scalar is quoted by PyYAML; a logical id (and Logical.Attribute) needs no quotes.
     text = re.sub(r"(!(?:Ref|GetAtt)) '([A-Za-z0-9.]+)'", r"\1 \2", text)
+    lines, path = [], list[str]()
     for line in text.splitlines():
-        match = re.match(r"^  ([A-Za-z0-9]+):$", line)
-        if match:
-            resource = match[1]
-        key = re.match(r"^(?:      |    )([A-Za-z]+):", line)
-        mark = marks.get((resource, key[1])) if key else None
+        key = re.match(r"^( *)([A-Za-z0-9_.-]+):", line)
+        mark = None
+        if key:
+            depth = len(key[1]) // 2
+            path = [*path[:depth], key[2]]
+            mark = marks.get(tuple(path))
         lines.append(f"{line}  # eventsim: {mark}" if mark else line)
     return "\n".join(lines) + "\n"

@@ -135,8 +135,10 @@ class Resolver:
             try:
                 self._parameter(name, ("Parameters", name))
             except Unresolved as exc:
-                if name in self._given or "Default" in _mapping(declaration):
-                    self.problems.append(exc)  # else: a problem only where it is used
+                # A parameter without a value (or read from SSM) is a problem where it is used.
+                ssm = str(_mapping(declaration).get("Type", "")).startswith("AWS::SSM::")
+                if name in self._given or ("Default" in _mapping(declaration) and not ssm):
+                    self.problems.append(exc)
 
     def _parameter(self, name: str, path: KeyPath) -> Any:
         if name in self._values:

@@ -288,10 +288,12 @@ class _Function:
         """``Environment.Variables``: the function's over ``Globals.Function``'s."""
         variables: dict[str, Any] = {}
         sources = [("Globals", "Function", "Environment"), (*self.at, "Environment")]
+        origin: KeyPath = self.at
         for owner, at in zip((self.globals, self.properties), sources, strict=True):
             environment = owner.get("Environment")
             if environment is None:
                 continue
+            origin = (*at, "Variables")
             environment = self.builder.mapping(self.builder.resolve(environment, at), at)
             for key in environment:
                 if key != "Variables":
@@ -305,4 +307,4 @@ class _Function:
                     self.builder.origins[(*base, "environment", name)] = where
         if variables:
             entry["environment"] = variables
-            self.builder.origins[(*base, "environment")] = sources[1]
+            self.builder.origins[(*base, "environment")] = origin

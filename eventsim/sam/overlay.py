@@ -42,6 +42,8 @@ class Loaded:
     locate: Callable[[KeyPath, str], ConfigIssue]
     notices: tuple[ConfigIssue, ...]
     template: Path
+    #: What the template says that cannot be mapped (reported with the config's own).
+    problems: tuple[ConfigIssue, ...] = ()
 
 
 def load(
@@ -52,14 +54,14 @@ def load(
     overlay_positions: yamlpos.Positions | None = None,
     parameters: Mapping[str, Any] | None = None,
 ) -> Loaded:
-    """The template merged with ``overlay`` (``ConfigError`` listing every problem of the
-    template). ``parameters`` (the command line's) win over the overlay's."""
+    """The template merged with ``overlay``; what of the template could not be mapped is in
+    ``problems``. ``parameters`` (the command line's) win over the overlay's."""
     template_path = parsed.file
     given = {**_mapping(overlay.get("parameters")), **(parameters or {})}
     stack, problems = _stack(overlay, given, overlay_file, overlay_positions)
     mapped = map_template(parsed, stack, given, _mapping(overlay.get("imports")))
-    if problems or mapped.problems:
-        raise ConfigError([*problems, *mapped.problems])
+    if problems:
+        raise ConfigError(problems)
     data, from_overlay = merge(mapped, overlay)
     if parameters:
         data["parameters"] = given
@@ -79,7 +81,8 @@ def load(
         file = str(overlay_file or template_path)
         return ConfigIssue(file, None, None, yamlpos.dotted(path), message)
 
-    return Loaded(data, locate, tuple(mapped.notices), template_path.resolve())
+    return Loaded(data, locate, tuple(mapped.notices), template_path.resolve(),
+                  tuple(mapped.problems))  # fmt: skip
 
 
 def merge(
