@@ -236,6 +236,8 @@ class Up:
                 return reply.status, json.loads(reply.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
+        except (TimeoutError, urllib.error.URLError) as exc:  # URLError wraps a refused connect
+            return 0, {"status": f"no answer within 10 s ({exc})"}
 
     def kill(self) -> None:
         """SIGKILL, as a crash or `kill -9` would."""
