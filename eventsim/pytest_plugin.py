@@ -17,7 +17,8 @@ no test using ``eventsim_aws_env`` can reach real AWS.
 
 Options, most specific first: the marker
 ``@pytest.mark.eventsim(config=..., virtual_time=..., isolation=..., edge=...)``, then the ini
-options ``eventsim_config`` (a path from the rootdir; default ``config/eventsim.yaml``),
+options ``eventsim_config`` (a path from the rootdir, of an eventsim config or a SAM or
+CloudFormation template; default ``config/eventsim.yaml``),
 ``eventsim_virtual_time`` (default true) and ``eventsim_isolation`` (``process`` or ``thread``:
 every function's isolation). Each simulator has its own state folder under the test's
 ``tmp_path``, and its buckets' folders live there too (``sim.bucket(name).root``), so tests
@@ -56,7 +57,7 @@ _ISOLATIONS = ("", "process", "thread")
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "eventsim_config",
-        "eventsim: the config file of the eventsim fixtures, from the rootdir",
+        "eventsim: the config file (or SAM template) of the eventsim fixtures, from the rootdir",
         default=str(DEFAULT_CONFIG_PATH),
     )
     parser.addini(
