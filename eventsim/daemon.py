@@ -40,6 +40,7 @@ def ready_block(sim: Simulator) -> str:
         lines.append(f"    {name} ({function.handler})" + (f" <- {triggers}" if triggers else ""))
     url = sim.endpoint_url
     lines.append(f"  edge:      {url}  (AWS APIs; {url}/_eventsim/health)")
+    lines.append(f"  dashboard: {url}/_eventsim/")
     if sim.http is not None:
         lines.append(f"  http:      {sim.http.url}")
         routes = sim.http_routes

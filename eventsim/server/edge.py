@@ -27,6 +27,7 @@ from aiohttp import web
 
 from ..ledger import Attempt
 from ..triggers.schedule import ScheduleBinding
+from . import dashboard
 from .dynamodb_api import DynamoDbApi
 from .dynamodb_streams_api import DynamoDbStreamsApi
 from .events_api import EventsApi
@@ -113,6 +114,7 @@ class EdgeServer:
         app.router.add_get("/_eventsim/ledger", self._ledger)
         app.router.add_get("/_eventsim/explain", self._explain)
         app.router.add_get("/_eventsim/schedules", self._schedules)
+        dashboard.add_routes(app, self._sim)
         app.router.add_route("*", "/{tail:.*}", self._aws)
         return app
 
