@@ -192,6 +192,14 @@ class Builder:
 
     # --- names ----------------------------------------------------------------------------
 
+    def physical(self, logical_id: str) -> str | None:
+        """A resource's name, or None if it cannot be resolved (the problem is recorded)."""
+        try:
+            return self.resolver.physical(logical_id)
+        except Unresolved as exc:
+            self.problem(exc.path, exc.message)
+            return None
+
     def function_named(self, value: Any, path: KeyPath) -> str | None:
         """The function a name, ARN or partial ARN (``Ref``/``GetAtt`` of one) names."""
         if value is MISSING:

@@ -321,14 +321,21 @@ def _api(event: Event) -> set[str]:
 
 
 def _http_api(event: Event) -> set[str]:
-    if "Path" not in event.properties and "Method" not in event.properties:
-        event.builder.notice(event.at, "the $default route: eventsim routes ANY /{proxy+} to "
-                             "the function (every path but /)")  # fmt: skip
-        event.spec.update(method="ANY", path="/{proxy+}")
+    default = "Path" not in event.properties and "Method" not in event.properties
+    if default:
+        event.builder.notice(
+            event.at,
+            "the $default route: eventsim routes ANY / and ANY "
+            "/{proxy+} to the function (routeKey: those, not $default)",
+        )
+        event.spec.update(method="ANY", path="/")
     _route(event, "ApiId", "ServerlessHttpApi")
     version = event.get("PayloadFormatVersion")
     event.take("payload_version", "PayloadFormatVersion", "string", version)
     event.add("http")
+    if default:  # every other path too
+        event.spec = {**event.spec, "path": "/{proxy+}"}
+        event.add("http")
     return {"Path", "Method", "ApiId", "Auth", "PayloadFormatVersion"}
 
 

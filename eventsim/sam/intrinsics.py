@@ -64,6 +64,10 @@ INTRINSICS = frozenset(
     }
 )  # fmt: skip
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
+#: Properties SAM lets templates reference on the resources it expands (``!Ref Fn.Alias``,
+#: ``${Api.Deployment}``): placeholders here, as eventsim has no versions or deployments.
+SAM_PROPERTIES = frozenset({"Alias", "Version", "Deployment", "DestinationQueue",
+                            "DestinationTopic", "DomainName"})  # fmt: skip
 
 
 def intrinsic(value: Any) -> tuple[str, Any] | None:
@@ -232,7 +236,10 @@ class Resolver:
                 name = self.resolve(properties[prop], at)
             finally:
                 self._busy.discard(logical_id)
-            if not isinstance(name, str | int):
+            if name is NO_VALUE:  # !If [C, name, !Ref AWS::NoValue]: CloudFormation names it
+                fifo = self._fifo(type_, properties, logical_id)
+                name = names.generated(self.stack, logical_id, type_, fifo=fifo)
+            elif not isinstance(name, str | int):
                 raise Unresolved(at, f"{prop} is not a string")
             name = str(name)
         elif type_ in names.REST_APIS or type_ in names.HTTP_APIS:
@@ -269,7 +276,9 @@ class Resolver:
         self._check_included(logical_id, path, what)
         type_ = self.type_of(logical_id) or ""
         name = self.physical(logical_id)
-        if type_ in names.ATTRIBUTES:
+        if type_ in names.REST_APIS | names.HTTP_APIS and attr == "Stage":
+            return self._stage(logical_id, type_ in names.REST_APIS)
+        if type_ in names.ATTRIBUTES and attr not in SAM_PROPERTIES:
             value = names.attribute(self.stack, type_, name, attr)
             if value is None:
                 known = ", ".join(names.ATTRIBUTES[type_])
@@ -279,6 +288,21 @@ class Resolver:
                 raise Unresolved(path, f"{what}: {logical_id} has no StreamSpecification")
             return value
         return names.placeholder(self.stack, type_, name, attr)
+
+    def _stage(self, logical_id: str, rest: bool) -> str:
+        """An API's stage: its ``StageName`` (or ``Globals``'), else SAM's default."""
+        properties = _mapping(_mapping(self.resources.get(logical_id)).get("Properties"))
+        section = _mapping(
+            _mapping(self.template.data.get("Globals")).get("Api" if rest else "HttpApi")
+        )
+        if "StageName" in properties:
+            stage = self.resolve(properties["StageName"], ("Resources", logical_id, "Properties",
+                                                           "StageName"))  # fmt: skip
+        elif "StageName" in section:
+            stage = self.resolve(section["StageName"], ("Globals", "Api", "StageName"))
+        else:
+            stage = "Prod" if rest else "$default"
+        return str(stage)
 
     def _has_stream(self, logical_id: str) -> bool:
         properties = _mapping(_mapping(self.resources.get(logical_id)).get("Properties"))
@@ -381,6 +405,9 @@ class Resolver:
             return self._parameter(name, path)
         if name in self.resources or name in self.implicit:
             return self._ref_resource(name, path)
+        logical_id, dot, prop = name.partition(".")
+        if dot and (logical_id in self.resources or logical_id in self.implicit):
+            return self.get_att(logical_id, prop, path)  # SAM's !Ref Api.Stage, Fn.Alias...
         guess = did_you_mean(name, [*self.declared, *self.resources, *self.implicit])
         raise Unresolved(path, f"!Ref {name} names no parameter or resource{guess}")
 

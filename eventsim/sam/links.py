@@ -256,7 +256,9 @@ def _subscribe(builder: Builder, topic: str, properties: dict[str, Any], at: Key
 
 def _rule(builder: Builder, logical_id: str, properties: dict[str, Any], at: KeyPath) -> None:
     where: KeyPath = (*at, "Properties")
-    name = builder.resolver.physical(logical_id)
+    name = builder.physical(logical_id)
+    if name is None:
+        return
     bus = bus_named(builder, builder.get(properties, "EventBusName", where),
                     (*where, "EventBusName"))  # fmt: skip
     state = builder.get(properties, "State", where)
@@ -387,7 +389,7 @@ def _schedule(builder: Builder, logical_id: str, properties: dict[str, Any],
     event = Event(builder, function, function, logical_id, properties, at)
     event.take("expression", "ScheduleExpression", "string")
     event.take("timezone", "ScheduleExpressionTimezone", "string")
-    event.take("name", "Name", value=builder.resolver.physical(logical_id))
+    event.take("name", "Name", value=builder.physical(logical_id) or MISSING)
     event.take("start", "StartDate")
     event.take("end", "EndDate")
     state = event.get("State")

@@ -10,8 +10,9 @@ the function's scalars win, mappings merge, lists add up; ``AWS::Lambda::Functio
 ``Handler``, ``CodeUri``/``Code`` (a local folder), ``Runtime`` (Python; another runtime is a
 notice, and its invocations fail), ``Timeout``, ``MemorySize``, ``Environment.Variables``,
 ``ReservedConcurrentExecutions``, ``EventInvokeConfig``, ``Events`` (``events``). A function
-whose code is not a local folder (inline code, an S3 object, an image) is left out, with a
-notice. The other resources: ``resources`` (queues, tables, buckets, topics, buses) and
+whose code is not a local folder (an S3 object, an image) is left out, with a notice; inline
+code (``InlineCode``, ``Code.ZipFile``) runs as Lambda runs it, as ``index.py`` (see
+``inline_code``). The other resources: ``resources`` (queues, tables, buckets, topics, buses) and
 ``links`` (mappings, subscriptions, rules, schedules, bucket notifications).
 
 Example::
@@ -22,14 +23,18 @@ Example::
 
 from __future__ import annotations
 
+import getpass
+import hashlib
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from . import names
 from .build import MISSING, Builder, KeyPath, Mapped
 from .events import map_events
-from .intrinsics import Resolver
+from .intrinsics import Resolver, Unresolved, intrinsic
 from .links import api_notices, invoke_config, map_links, stage_notices
 from .resources import map_resources, name_resources, resources
 from .template import Template
@@ -163,6 +168,24 @@ def _globals(builder: Builder) -> None:
             builder.notice(at, f"Globals.{name}: not honoured by eventsim")
 
 
+def inline_code(text: str) -> Path:
+    """A folder holding ``text`` as ``index.py``, as Lambda runs inline code.
+
+    The folder is named by the code's digest under the user's temporary folder, written once
+    (atomically) and shared by every load of the same code: loading a template writes nothing
+    else, and nothing in the project.
+    """
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"eventsim-{getpass.getuser()}" / "inline" / digest
+    module = folder / "index.py"
+    if not module.is_file() or module.read_text() != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".index.py.{os.getpid()}"
+        partial.write_text(text)
+        partial.replace(module)
+    return folder
+
+
 class _Function:
     """One function resource, read in two steps: ``make`` (its entry, so that every function
     exists before any event or destination names one) and ``fill`` (events, destinations)."""
@@ -204,7 +227,11 @@ class _Function:
         code = self._code()
         if code is None:
             return False
-        self.name = builder.resolver.physical(self.logical_id)
+        try:
+            self.name = builder.resolver.physical(self.logical_id)
+        except Unresolved as exc:
+            builder.problem(exc.path, exc.message)
+            return False
         entry = builder.entry("functions", self.name, self.at[:2], self.logical_id)
         base: KeyPath = ("functions", self.name)
         value, at = code
@@ -238,7 +265,8 @@ class _Function:
             map_events(self.builder, self.name, self.logical_id, events, (*self.at, "Events"))
 
     def _code(self) -> tuple[Path, KeyPath] | None:
-        """The function's local code folder, or None (noticed) if it has none."""
+        """The function's local code folder, or None (noticed) if it has none. What is not a
+        folder is told apart before anything in it is resolved (it is not used)."""
         builder, folder = self.builder, self.builder.template.folder
         kind, at = self.get("PackageType")
         if kind == "Image" or self.raw("ImageUri") is not None:
@@ -246,31 +274,43 @@ class _Function:
                            "a container image function: eventsim runs Python code from a "
                            "folder; this function is left out")  # fmt: skip
             return None
-        for key in ("InlineCode", "Code") if not self.serverless else ("InlineCode",):
-            value, at = self.get(key)
-            if key == "Code" and isinstance(value, str):
-                return folder / value, at
-            if value is not MISSING and (key == "InlineCode" or "ZipFile" in value):
-                builder.notice(at, "inline code: eventsim runs code from a folder; this "
-                               "function is left out (move the code to a file, CodeUri: its "
-                               "folder)")  # fmt: skip
+        inline = self.raw("InlineCode")
+        code = self.raw("CodeUri" if self.serverless else "Code")
+        if inline is None and isinstance(code, tuple) and isinstance(code[0], dict):
+            if "ZipFile" in code[0]:
+                inline = code
+            elif intrinsic(code[0]) is None:
+                builder.notice(code[1], "the code is an S3 object: eventsim runs code from a "
+                               "local folder; this function is left out (a folder, as `sam "
+                               "build` and `aws cloudformation package` take it)")  # fmt: skip
                 return None
-            if value is not MISSING:
-                builder.notice(at, "the code is an S3 object: eventsim runs code from a local "
-                               "folder; this function is left out (Code: FOLDER, as `aws "
-                               "cloudformation package` takes it)")  # fmt: skip
+        if inline is not None:
+            text = builder.resolve(*inline)
+            text = text.get("ZipFile", MISSING) if isinstance(text, dict) else text
+            if not isinstance(text, str):
+                if text is not MISSING:
+                    builder.problem(inline[1], "inline code is the text of index.py")
                 return None
-        if not self.serverless:
-            builder.problem(self.at, "a function needs Code")
-            return None
-        uri, at = self.get("CodeUri")
+            return inline_code(text), inline[1]
+        if code is None:
+            if not self.serverless:
+                builder.problem(self.at, "a function needs Code")
+                return None
+            return folder, self.at  # sam build's default: the template's folder
+        uri = builder.resolve(*code)
         if uri is MISSING:
-            return folder, self.at
+            return None  # unresolved: the problem is recorded
         if not isinstance(uri, str) or uri.startswith("s3://"):
-            builder.notice(at, "the code is an S3 object: eventsim runs code from a local "
-                           "folder; this function is left out (CodeUri: FOLDER)")  # fmt: skip
+            builder.notice(code[1], "the code is an S3 object: eventsim runs code from a local "
+                           "folder; this function is left out (a folder, as `sam build` takes "
+                           "it)")  # fmt: skip
             return None
-        return folder / uri, at
+        if (folder / uri).is_file():
+            builder.notice(code[1], f"the code is a file ({uri}): eventsim runs code from a "
+                           "folder; this function is left out (CodeUri: the folder it was "
+                           "built from)")  # fmt: skip
+            return None
+        return folder / uri, code[1]
 
     def _runtime(self) -> None:
         runtime, at = self.get("Runtime")

@@ -109,8 +109,9 @@ async def test_http_api_events_with_both_payload_versions_and_a_default_route(
     created = await sim.request("POST", "/todos", body=json.dumps({"title": "milk"}))
     assert created.status == 201
     assert json.loads(created.body) == {"created": "milk", "version": "1.0"}
-    missing = await sim.request("GET", "/nothing/here")
-    assert missing.status == 404 and json.loads(missing.body) == {"path": "/nothing/here"}
+    for path in ("/nothing/here", "/"):  # the $default route
+        missing = await sim.request("GET", path)
+        assert missing.status == 404 and json.loads(missing.body) == {"path": path}
 
 
 async def test_sns_events_filtered_buffered_and_a_queue_subscription(
@@ -284,7 +285,8 @@ async def test_scheduler_schedule_scheduled_rule_and_pattern_rule_targets(
 
 async def test_unsupported_features_are_listed_and_the_rest_runs(start: StartTemplate) -> None:
     sim = await start("unsupported-features")
-    assert list(sim.config.functions) == ["ApiFunction", "NodeFunction"]  # inline code: out
+    assert list(sim.config.functions) == ["ApiFunction", "NodeFunction", "InlineFunction"]
+    assert (await sim.invoke("InlineFunction", {})).payload == "inline"  # index.py, as Lambda
     response = await sim.request("GET", "/secure")  # AWS_IAM is not checked
     assert json.loads(response.body) == {"secure": True}
     result = await sim.invoke("NodeFunction", {})
@@ -292,7 +294,7 @@ async def test_unsupported_features_are_listed_and_the_rest_runs(start: StartTem
     listed = {issue.path.rsplit(".", 1)[-1] for issue in sim.config.not_honoured}
     assert {"Tracing", "SharedLayer", "Layers", "Architectures", "VpcConfig",
             "AutoPublishAlias", "ProvisionedConcurrencyConfig", "Auth", "Type", "Runtime",
-            "InlineCode", "Workflow"} <= listed  # fmt: skip
+            "Workflow"} <= listed  # fmt: skip
 
 
 async def test_json_template_with_bucket_notification_configurations(

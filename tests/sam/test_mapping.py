@@ -92,18 +92,33 @@ def test_functions_eventsim_cannot_run_are_left_out_and_say_so() -> None:
         "Resources:\n"
         "  Image: {Type: AWS::Serverless::Function, Properties: {PackageType: Image, "
         "ImageUri: repo:latest}}\n"
-        "  Inline: {Type: AWS::Serverless::Function, Properties: {Handler: index.handler, "
-        "Runtime: python3.11, InlineCode: 'def handler(e, c): pass'}}\n"
         "  Zipped: {Type: AWS::Serverless::Function, Properties: {Handler: a.b, Runtime: "
         "python3.11, CodeUri: s3://bucket/code.zip}}\n"
-        "  Raw: {Type: AWS::Lambda::Function, Properties: {Handler: a.b, Runtime: python3.11, "
-        "Code: {ZipFile: 'x'}}}\n"
+        "  Packaged: {Type: AWS::Lambda::Function, Properties: {Handler: a.b, Runtime: "
+        "python3.11, Code: {S3Bucket: !Ref Missing, S3Key: k}}}\n"
     )
     assert "functions" not in data
     assert "a container image function" in notices["Resources.Image.Properties.PackageType"]
-    assert "inline code" in notices["Resources.Inline.Properties.InlineCode"]
     assert "the code is an S3 object" in notices["Resources.Zipped.Properties.CodeUri"]
-    assert "inline code" in notices["Resources.Raw.Properties.Code"]
+    assert "the code is an S3 object" in notices["Resources.Packaged.Properties.Code"]
+
+
+def test_inline_code_runs_as_index_py() -> None:
+    data, notices = mapped(
+        "Resources:\n"
+        "  Inline: {Type: AWS::Serverless::Function, Properties: {Handler: index.handler, "
+        "Runtime: python3.11, InlineCode: 'def handler(e, c): return 1'}}\n"
+        "  Raw: {Type: AWS::Lambda::Function, Properties: {Handler: index.handler, Runtime: "
+        "python3.11, Code: {ZipFile: 'def handler(e, c): return 2'}}}\n"
+    )
+    assert notices == {}
+    inline, raw = (Path(data["functions"][f]["code"]) for f in ("Inline", "Raw"))
+    assert (inline / "index.py").read_text() == "def handler(e, c): return 1"
+    assert (raw / "index.py").read_text() == "def handler(e, c): return 2"
+    assert mapped(  # the same code, the same folder
+        "Resources:\n  Again: {Type: AWS::Serverless::Function, Properties: {Handler: i.h, "
+        "InlineCode: 'def handler(e, c): return 1'}}\n"
+    )[0]["functions"]["Again"]["code"] == str(inline)
 
 
 def test_globals_merge_as_sam_merges_them() -> None:
