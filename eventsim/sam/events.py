@@ -45,12 +45,14 @@ class Event:
     at: KeyPath  # the event's path in the template
     spec: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, KeyPath] = field(default_factory=dict)
+    #: Where ``properties`` stand, if not under ``at``'s ``Properties`` (a rule's target).
+    within: KeyPath | None = None
 
     def path(self, key: str) -> KeyPath:
-        return (*self.at, "Properties", key)
+        return (*(self.within or (*self.at, "Properties")), key)
 
     def get(self, key: str) -> Any:
-        return self.builder.get(self.properties, key, (*self.at, "Properties"))
+        return self.builder.get(self.properties, key, self.path(key)[:-1])
 
     def take(self, option: str, key: str, convert: str = "", value: Any = _UNSET) -> Any:
         """``spec[option]`` from ``value`` if given, else from property ``key`` (``convert``:
@@ -382,9 +384,9 @@ def _sns(event: Event) -> set[str]:
     return handled
 
 
-def rule_target(event: Event, prefix: str = "") -> None:
-    """A rule target's input, retry policy and dead-letter queue (``prefix``: where they are
-    in a CloudFormation target)."""
+def rule_target(event: Event) -> None:
+    """A rule target's input, retry policy and dead-letter queue: a SAM event's, or a
+    CloudFormation rule's target (the same keys)."""
     builder = event.builder
     event.take("input", "Input", "json_value")
     event.take("input_path", "InputPath", "string")

@@ -23,7 +23,14 @@ from typing import Any
 
 from . import names
 from .build import MISSING, Builder, KeyPath
-from .events import Event, bus_named, read_filters, read_response_types, stream_trigger
+from .events import (
+    Event,
+    bus_named,
+    read_filters,
+    read_response_types,
+    rule_target,
+    stream_trigger,
+)
 from .resources import s3_events, s3_filter
 
 #: Types whose resources change nothing locally, taken without a notice.
@@ -277,7 +284,8 @@ def _rule(builder: Builder, logical_id: str, properties: dict[str, Any], at: Key
             function = builder.function_named(arn, (*target_at, "Arn"))
             if function is None:
                 continue
-            event = Event(builder, function, function, logical_id, target, target_at)
+            event = Event(builder, function, function, logical_id, target, target_at,
+                          within=target_at)  # fmt: skip
             _target_event(builder, event, name, bus, pattern, schedule, enabled, target_at)
         elif service in ("sqs", "sns") and schedule is MISSING:
             others.append(_rule_target(builder, target, service, target_at))
@@ -318,38 +326,8 @@ def _target_event(builder: Builder, event: Event, name: str, bus: str, pattern: 
     event.spec.update(pattern=pattern, rule=name)
     if bus != "default":
         event.spec["bus"] = bus
-    _target_settings(builder, event, at)
+    rule_target(event)
     event.add("eventbridge")
-
-
-def _target_settings(builder: Builder, event: Event, at: KeyPath) -> None:
-    """Input, retry policy and dead-letter queue of a CloudFormation rule target."""
-    target = event.properties
-    value = builder.json_value(builder.get(target, "Input", at), (*at, "Input"))
-    if value is not MISSING:
-        event.spec["input"] = value
-    path = builder.get(target, "InputPath", at)
-    if path is not MISSING:
-        event.spec["input_path"] = path
-    transformer = builder.mapping(builder.get(target, "InputTransformer", at), at)
-    if transformer:
-        event.spec["input_transformer"] = {
-            "input_paths_map": transformer.get("InputPathsMap", {}),
-            "input_template": transformer.get("InputTemplate"),
-        }
-    retry = builder.mapping(builder.get(target, "RetryPolicy", at), at)
-    if retry:
-        event.spec["retry_policy"] = {
-            option: retry[key]
-            for key, option in (("MaximumRetryAttempts", "maximum_retry_attempts"),
-                                ("MaximumEventAgeInSeconds", "maximum_event_age"))
-            if key in retry
-        }  # fmt: skip
-    dead = builder.mapping(builder.get(target, "DeadLetterConfig", at), at)
-    if "Arn" in dead:
-        queue = builder.queue_named(dead["Arn"], (*at, "DeadLetterConfig"))
-        if queue:
-            event.spec["dead_letter_queue"] = queue
 
 
 def _rule_target(builder: Builder, target: dict[str, Any], service: str,
@@ -365,8 +343,8 @@ def _rule_target(builder: Builder, target: dict[str, Any], service: str,
     if name is None:
         return {}
     entry["queue" if service == "sqs" else "topic"] = name
-    event = Event(builder, "", "", "", target, at)
-    _target_settings(builder, event, at)
+    event = Event(builder, "", "", "", target, at, within=at)
+    rule_target(event)
     entry.update(event.spec)
     group = builder.mapping(target.get("SqsParameters"), at).get("MessageGroupId")
     if group is not None:
