@@ -57,6 +57,11 @@ Item = dict[str, Any]
 VERSION = 2
 #: Rows stamped, trimmed or expired per statement.
 CHUNK = 1000
+#: How long stamping and trimming wait for another writer's lock (on the event loop); past
+#: it they give way and are tried again (``TableStore.busy``).
+STAMP_WAIT_MS = 20
+#: How long every other statement waits for another writer's lock.
+BUSY_TIMEOUT_MS = 5000
 #: How much of a table file reads may map into memory (address space, not memory: the pages
 #: are the operating system's file cache).
 MMAP_BYTES = 1 << 30
@@ -231,6 +236,8 @@ class TableStore:
     def __init__(self, path: Path, config: TableConfig, part: str) -> None:
         self.path = path
         self.config = config
+        #: The last stamping gave way to another writer's lock: look again soon.
+        self.busy = False
         columns = _generated(_key_columns(config), required=True)
         # The tables only: a version 1 file gets its indexes after its items are moved over.
         self._db, _ = open_db(
@@ -542,26 +549,47 @@ class TableStore:
                 return changes
             if changes:
                 return changes  # the caller reads again at once and stamps then
-            self.stamp(now)
+            if self.stamp(now) < 0:
+                return []  # another writer holds the file: ``busy`` says to look again soon
 
     def stamp(self, now: float) -> int:
-        """Stamp the oldest ``CHUNK`` rows that no one stamped; return how many."""
-        with self.transaction():
-            cursor = self._db.execute(
-                "UPDATE stream SET created = ? WHERE seq IN (SELECT seq FROM stream "
-                "WHERE created IS NULL ORDER BY seq LIMIT ?)",
-                (now, CHUNK),
-            )
+        """Stamp the oldest ``CHUNK`` rows that no one stamped; return how many, or -1 when
+        another connection holds the write lock (``busy`` is then set: the caller looks again
+        soon, rather than the event loop waiting up to the busy timeout)."""
+        self.busy = False
+        self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
+        try:
+            with self.transaction():
+                cursor = self._db.execute(
+                    "UPDATE stream SET created = ? WHERE seq IN (SELECT seq FROM stream "
+                    "WHERE created IS NULL ORDER BY seq LIMIT ?)",
+                    (now, CHUNK),
+                )
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            self.busy = True
+            return -1
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return cursor.rowcount
 
     def trim(self, before: float) -> int:
         """Drop up to ``CHUNK`` stream rows created before ``before`` (retention); returns how
-        many (``CHUNK``: call again)."""
-        cursor = self._db.execute(
-            "DELETE FROM stream WHERE seq IN (SELECT seq FROM stream WHERE created < ? "
-            "ORDER BY created LIMIT ?)",
-            (before, CHUNK),
-        )
+        many (``CHUNK``: call again). A file another writer holds is trimmed next time."""
+        self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
+        try:
+            cursor = self._db.execute(
+                "DELETE FROM stream WHERE seq IN (SELECT seq FROM stream WHERE created < ? "
+                "ORDER BY created LIMIT ?)",
+                (before, CHUNK),
+            )
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return CHUNK  # look again on the next read
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return cursor.rowcount
 
     def checkpoint(self, mapping: str) -> int | None:

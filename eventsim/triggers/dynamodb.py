@@ -67,6 +67,8 @@ log = structlog.get_logger("eventsim.streams")
 
 #: Records read ahead of the lanes; the reader waits when this many are buffered.
 READ_AHEAD = 10_000
+#: How soon the reader looks again when another writer held the file's lock (real seconds).
+BUSY_RETRY_S = 0.02
 
 
 @dataclass(slots=True)
@@ -248,6 +250,10 @@ class StreamMapping(EventSourceMapping):
                 else []
             )
             if not changes:
+                if self._table.store.busy:  # another writer holds the file: look again soon
+                    with self._activity.track("stream"):
+                        await asyncio.sleep(BUSY_RETRY_S)  # real time: the writer is real
+                    continue
                 await self._reader.wait()
                 continue
             for change in changes:
