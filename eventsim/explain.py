@@ -46,7 +46,7 @@ def find(
 _RECORD = {
     "succeeded": "succeeded",
     "failed": "reported failed by the batch response; it comes back",
-    "retried": "its batch failed; it comes back",
+    "retried": "failed with its batch; it comes back",
     "discarded": "discarded",
 }
 
@@ -61,7 +61,11 @@ def describe(attempt: Attempt, record: RecordOutcome | None = None) -> str:
         return line + f"moved: {attempt.reason}"
     number = record.attempt if record is not None else attempt.attempt
     if record is not None and attempt.ran:
-        return line + f"attempt {number} {_RECORD.get(record.outcome, record.outcome)}"
+        phrase = _RECORD.get(record.outcome, record.outcome)
+        if record.outcome == "retried" and attempt.error_type:
+            why = attempt.error_type + (f"; {attempt.reason}" if attempt.reason else "")
+            phrase = f"failed with its batch ({why}); it comes back"
+        return line + f"attempt {number} {phrase}"
     if attempt.outcome is Outcome.SUCCESS:
         return line + f"attempt {number} succeeded"
     line += f"attempt {number} {attempt.outcome.value}"

@@ -91,5 +91,6 @@ async def test_explain_why_something_did_not_fire(
     await sim.advance(seconds=31)
     story = sim.explain(message_id=message_id)
     # The message's receive count is its attempt number: the second delivery is attempt 2.
-    assert "attempt 1 error (InjectedFault)" in story and "attempt 2 succeeded" in story
+    assert "attempt 1 failed with its batch (InjectedFault; injected fault: fail)" in story
+    assert "attempt 2 succeeded" in story
     assert sim.ledger.query(source="sqs:") == sim.ledger.for_function("worker")
