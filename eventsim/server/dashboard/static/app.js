@@ -13,6 +13,7 @@ const WINDOWS = [
   ["1 h", 3600e3], ["6 h", 21600e3], ["1 day", 86400e3],
 ];
 const MAX_BARS = 2000;
+const STACK = 6; // sub-rows a timeline lane stacks overlapping bars on
 
 const app = {
   view: null,           // the name of the view shown
@@ -32,9 +33,11 @@ function el(tag, attrs, ...children) {
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "class") node.className = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+    else if (key === "style") Object.assign(node.style, value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -72,7 +75,8 @@ function json(value) {
 
 function ms(value) {
   if (value === null || value === undefined) return "—";
-  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
+  if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
+  return `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 }
 
 function time(iso) {
@@ -83,7 +87,9 @@ function time(iso) {
 
 function dollars(value) {
   if (value === 0) return "$0";
-  return value < 0.01 ? `$${value.toPrecision(3)}` : `$${value.toFixed(4)}`;
+  if (value >= 0.01) return `$${value.toFixed(4)}`;
+  const digits = Math.min(20, Math.ceil(-Math.log10(value)) + 2); // three significant digits
+  return `$${value.toFixed(digits)}`;
 }
 
 function outcomeBadge(outcome) {
@@ -174,6 +180,7 @@ function render() {
     link.classList.toggle("active", link.dataset.view === app.view);
   }
   const view = document.getElementById("view");
+  if (view.dataset.view !== app.view) document.getElementById("detail").hidden = true;
   view.dataset.view = app.view;
   view.replaceChildren();
   VIEWS[app.view](view);
@@ -215,13 +222,13 @@ async function showAttempt(seq) {
       el("tbody", {}, entry.record_outcomes.map((r) =>
         el("tr", {}, el("td", { class: "mono" }, r.id), el("td", {}, r.outcome), el("td", {}, r.attempt)))))
     : null;
-  body.replaceChildren(
+  body.replaceChildren(...[
     el("dl", { class: "facts" }, facts.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
     records ? el("h3", {}, "Records") : null, records,
     el("h3", {}, "Event"), el("pre", { class: "json event" }, json(entry.event)),
     el("h3", {}, "Result"), el("pre", { class: "json result" }, json(entry.payload)),
     el("h3", {}, "Log"), el("pre", { class: "log" }, entry.log || "(no log)"),
-  );
+  ].filter(Boolean));
 }
 
 function attemptList(entries, { empty = "nothing yet" } = {}) {
@@ -411,7 +418,8 @@ function renderTimeline(view) {
       el("button", { type: "button", id: "timeline-older", onclick: move(-1) }, "◀ older"),
       el("button", { type: "button", id: "timeline-newer", onclick: move(1) }, "newer ▶"),
       el("label", {}, follow, " follow live"),
-      el("span", { class: "legend" }, OUTCOMES.map((o) => el("span", { class: `swatch o-${o}` }, o)))),
+      el("span", { class: "legend" }, OUTCOMES.map((o) => el("span", { class: `swatch o-${o}` }, o)),
+        el("span", { class: "swatch partial", title: "a batch some of whose records failed" }, "partial batch"))),
     el("div", { id: "timeline-axis", class: "axis" }),
     el("div", { id: "timeline" }, message("info", "loading…")),
     el("p", { id: "timeline-note", class: "note info" }),
@@ -478,23 +486,36 @@ function drawTimeline() {
     if (!rows.has(row)) rows.set(row, []);
     rows.get(row).push(bar);
   }
-  where.replaceChildren(...[...rows.entries()].map(([name, bars]) => el("div", { class: "lane", dataset: { function: name } },
-    el("div", { class: "lane-name", title: name }, name),
-    el("div", { class: "track" }, bars.map((bar) => {
+  // Bars that would overlap go on stacked sub-rows (at most STACK), so each can be clicked
+  // and the stack's height shows how many ran at once.
+  const trackPx = Math.max(where.clientWidth - 160, 200);
+  const minimum = (6 / trackPx) * 100;
+  where.replaceChildren(...[...rows.entries()].map(([name, bars]) => {
+    const ends = [];
+    const placed = bars.sort((a, b) => a.t - b.t || a.seq - b.seq).map((bar) => {
       const left = ((bar.t - t.start) / width) * 100;
-      const size = Math.max((bar.duration_ms / width) * 100, 0);
+      const size = Math.max((bar.duration_ms / width) * 100, minimum);
+      let row = ends.findIndex((end) => end <= left);
+      if (row < 0) row = ends.length < STACK ? ends.length : ends.indexOf(Math.min(...ends));
+      ends[row] = left + size;
+      const partial = (bar.records.failed || 0) + (bar.records.retried || 0) + (bar.records.discarded || 0);
       return el("div", {
-        class: `bar o-${bar.outcome}`,
-        style: `left:${left.toFixed(3)}%;width:calc(${size.toFixed(3)}% + 4px)`,
+        class: `bar o-${bar.outcome}` + (partial ? " partial" : ""),
+        style: { left: `${left.toFixed(3)}%`, width: `${size.toFixed(3)}%`, top: `${4 + row * 14}px` },
         title: `${bar.function || "(none)"} · ${bar.source} · attempt ${bar.attempt} · ${bar.outcome}` +
-          (bar.reason ? ` · ${bar.reason}` : "") + ` · ${time(bar.at)}`,
+          (bar.reason ? ` · ${bar.reason}` : "") + (partial ? ` · ${partial} record(s) failed` : "") +
+          ` · ${time(bar.at)}`,
         dataset: { seq: bar.seq, outcome: bar.outcome },
         onclick: () => showAttempt(bar.seq),
       });
-    })))));
+    });
+    return el("div", { class: "lane", dataset: { function: name }, style: { height: `${Math.max(1, ends.length) * 14 + 8}px` } },
+      el("div", { class: "lane-name", title: name }, name),
+      el("div", { class: "track" }, placed));
+  }));
   const axis = document.getElementById("timeline-axis");
-  axis.replaceChildren(el("span", {}, time(new Date(t.start).toISOString())),
-    el("span", {}, time(new Date(t.end).toISOString())));
+  axis.replaceChildren(...[0, 1, 2, 3, 4].map((i) =>
+    el("span", {}, time(new Date(t.start + (width * i) / 4).toISOString()))));
   const note = document.getElementById("timeline-note");
   note.textContent = `${t.bars.size} attempt(s) in this window` +
     (t.truncated ? ` — more than ${MAX_BARS} started in it: the newest are shown; choose a shorter window` : "");
@@ -822,7 +843,7 @@ async function renderSchedules(view) {
       el("td", {}, s.function),
       el("td", { class: "mono" }, s.expression),
       el("td", {}, s.timezone),
-      el("td", {}, el("ol", { class: "times" }, s.next.map((t) => el("li", { title: `${t.utc} UTC` }, t.local.replace("T", " "))))),
+      el("td", {}, el("ol", { class: "times" }, s.next.map((t) => el("li", { title: `${t.utc.replace(/\.\d+/, "")} UTC` }, t.local.replace("T", " ").replace(/\.\d+/, ""))))),
       el("td", {}, el("button", { type: "button", class: "fire", onclick: () => fire(s.name) }, "Fire now")))))));
 }
 
@@ -888,17 +909,18 @@ async function renderCostBody() {
       `What these invocations would cost on AWS Lambda (${p.region}, ${p.architecture}): billed duration × memory in GB-seconds × $${p.per_gb_second}, plus $${p.per_million_requests} per million requests. Prices taken ${p.taken} from ${p.source}; the free tier is not applied. Counted over the ${cost.ledger.held.toLocaleString()} entries the ledger holds` +
       (cost.ledger.evicted ? ` (${cost.ledger.evicted.toLocaleString()} older ones were evicted).` : ".")),
     el("table", { class: "grid cost" },
-      el("thead", {}, el("tr", {}, ["function", "memory", "requests", "billed duration", "GB-seconds", "requests cost", "duration cost", "total"].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ["function", "memory", "requests", "billed duration", "GB-seconds", "requests cost", "duration cost", "total", "per million such requests"].map((h) => el("th", {}, h)))),
       el("tbody", {}, cost.functions.map((f) => el("tr", { dataset: { function: f.function } },
         el("td", { class: "name" }, f.function),
         el("td", { class: "num" }, `${f.memory_mb} MB`),
         el("td", { class: "num requests" }, f.requests),
         el("td", { class: "num" }, ms(f.billed_ms)),
-        el("td", { class: "num" }, f.gb_seconds.toFixed(4)),
+        el("td", { class: "num" }, f.gb_seconds >= 1 ? f.gb_seconds.toFixed(2) : f.gb_seconds.toPrecision(3)),
         el("td", { class: "num" }, dollars(f.request_cost)),
         el("td", { class: "num" }, dollars(f.duration_cost)),
-        el("td", { class: "num total" }, dollars(f.total))))),
-      el("tfoot", {}, el("tr", {}, el("td", { colspan: 7 }, "total"), el("td", { class: "num", id: "cost-total" }, dollars(cost.total))))));
+        el("td", { class: "num total" }, dollars(f.total)),
+        el("td", { class: "num" }, f.requests ? dollars((f.total / f.requests) * 1e6) : "—")))),
+      el("tfoot", {}, el("tr", {}, el("td", { colspan: 7 }, "total"), el("td", { class: "num", id: "cost-total" }, dollars(cost.total)), el("td")))));
 }
 
 // --- start -------------------------------------------------------------------------------------
