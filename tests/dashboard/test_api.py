@@ -11,8 +11,8 @@ import pytest
 
 from eventsim import Outcome, Simulator
 from eventsim.daemon import ready_block
-from eventsim.ledger import Attempt
-from eventsim.server.dashboard import cost
+from eventsim.ledger import Attempt, Ledger
+from eventsim.server.dashboard import cost, entries
 from eventsim.testing import SimulatorFactory
 from eventsim.triggers import registry
 
@@ -576,3 +576,18 @@ async def test_the_same_gate_lets_the_page_itself_in(
     ) as response:
         assert response.status == 200
     assert sim.queue("orders").snapshot()["visible"] == ["from the page"]
+
+
+async def test_peak_concurrency_counts_overlapping_runs_cold_starts_included() -> None:
+    ledger = Ledger()
+    at = START
+    runs = [(0, 100.0, None), (50, 10.0, None), (120, 5.0, 200.0), (150, 1.0, None)]
+    for n, (offset_ms, duration, init) in enumerate(runs):
+        ledger.record(
+            Attempt(function="f", request_id=str(n), invocation_type="Event", source="invoke",
+                    event={}, attempt=1, started_at=at + timedelta(milliseconds=offset_ms),
+                    outcome=Outcome.SUCCESS, duration_ms=duration, init_duration_ms=init)
+        )  # fmt: skip
+    # 0-100 and 50-60 overlap (2); 120-325 (INIT 200 ms) holds 150-151 (2); never 3.
+    assert entries.stats(ledger)["f"].as_dict()["peak_concurrency"] == 2
+    assert entries.peak([(0, 10), (10, 20)]) == 1  # one ends as the next starts

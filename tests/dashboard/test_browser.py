@@ -77,9 +77,13 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SyncSimulator]:
+def sim(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncSimulator]:
+    """A simulator on real time; its handlers run in threads (fast), or in processes as
+    ``eventsim up`` runs them with ``@pytest.mark.parametrize("sim", ["process"],
+    indirect=True)``."""
+    isolation = getattr(request, "param", "thread")
     with SyncSimulator(
-        scenario(tmp_path), state_dir=tmp_path / "state", virtual_time=False, isolation="thread"
+        scenario(tmp_path), state_dir=tmp_path / "state", virtual_time=False, isolation=isolation
     ) as running:
         yield running
 
@@ -128,6 +132,7 @@ def shot(page: Page, tmp_path: Path, name: str) -> None:
 # --- every view ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("sim", ["process"], indirect=True)  # real cold starts and logs
 def test_every_view_loads_with_live_data(sim: SyncSimulator, page: Page, tmp_path: Path) -> None:
     for n in range(3):
         sim.invoke("echo", {"n": n})

@@ -195,8 +195,10 @@ class Stats:
             self.errors += outcome in _FAILED
             self.cold_starts += attempt.cold_start
             self.durations.append(attempt.duration_ms)
+            # From the request to the result: a cold start's INIT comes before the handler.
             start = attempt.started_at.timestamp() * 1000
-            self.spans.append((start, start + attempt.duration_ms))
+            busy = (attempt.init_duration_ms or 0.0) + attempt.duration_ms
+            self.spans.append((start, start + busy))
 
     def as_dict(self) -> dict[str, Any]:
         ordered = sorted(self.durations)
