@@ -52,5 +52,6 @@ def configure(fmt: LogFormat = "auto", level: str = "info", stream: TextIO | Non
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(stream),
-        cache_logger_on_first_use=True,
+        # Not cached: a later ``configure`` (a test's, a reload's) must reach every logger.
+        cache_logger_on_first_use=False,
     )

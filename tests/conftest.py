@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import structlog
 
 from eventsim import Simulator
 from eventsim.testing import SimulatorFactory
@@ -25,6 +26,16 @@ def _demo_folders_untouched() -> Iterator[None]:
     yield
     created = [str(folder) for folder in absent if folder.exists()]
     assert not created, f"a test wrote into the demo's folders: {created}; use helpers.demo()"
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """The CLI configures structlog for the whole process; a command run in-process by
+    CliRunner must not change what later tests' ``capture_logs`` sees."""
+    before = structlog.get_config()
+    yield
+    if structlog.get_config() != before:
+        structlog.configure(**before)
 
 
 @pytest_asyncio.fixture

@@ -511,14 +511,18 @@ def test_default_paths_resolve_against_the_config_folder(
 # --- discovery ----------------------------------------------------------------------------
 
 
-def test_find_config_prefers_eventsim_yaml_then_config_folder(tmp_path: Path) -> None:
+def test_find_config_prefers_eventsim_yaml_then_config_folder_then_a_template(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         find_config(tmp_path)
     [issue] = info.value.issues
-    assert issue.message == (
-        f"no config: looked for {tmp_path / 'eventsim.yaml'} and "
-        f"{tmp_path / 'config' / 'eventsim.yaml'}"
+    looked = ["eventsim.yaml", "config/eventsim.yaml", "template.yaml", "template.yml"]
+    assert issue.message == "no config: looked for " + ", ".join(
+        str(tmp_path / name) for name in looked
     )
+    (tmp_path / "template.yml").write_text("Resources: {}\n")
+    assert find_config(tmp_path) == tmp_path / "template.yml"
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    assert find_config(tmp_path) == tmp_path / "template.yaml"
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "eventsim.yaml").write_text("{}\n")
     assert find_config(tmp_path) == tmp_path / "config" / "eventsim.yaml"
