@@ -176,10 +176,15 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Destination(Model):
-    """Where an async result or a failed batch goes: ``function:NAME`` or ``queue:NAME``."""
+DestinationKind = Literal["function", "queue", "topic", "bus"]
+DESTINATION_KINDS: tuple[DestinationKind, ...] = ("function", "queue", "topic", "bus")
 
-    kind: Literal["function", "queue"]
+
+class Destination(Model):
+    """Where an async result, a failed event or a failed batch goes: ``function:NAME``,
+    ``queue:NAME``, ``topic:NAME`` or ``bus:NAME`` (each setting says which kinds it takes)."""
+
+    kind: DestinationKind
     name: str
 
     def __str__(self) -> str:
@@ -189,8 +194,10 @@ class Destination(Model):
 def _parse_destination(value: Any) -> Any:
     if isinstance(value, str):
         kind, sep, name = value.partition(":")
-        if not sep or kind not in ("function", "queue") or not name:
-            raise ValueError(f"expected 'function:NAME' or 'queue:NAME', got {value!r}")
+        if not sep or kind not in DESTINATION_KINDS or not name:
+            raise ValueError(
+                f"expected 'function:NAME', 'queue:NAME', 'topic:NAME' or 'bus:NAME', got {value!r}"
+            )
         return {"kind": kind, "name": name}
     return value
 
@@ -324,6 +331,7 @@ class FunctionConfig(Model):
     max_event_age: int = Field(default=21600, ge=60, le=21600)
     on_success: DestinationRef | None = None
     on_failure: DestinationRef | None = None
+    dead_letter_queue: DestinationRef | None = None
     triggers: list[Trigger] = Field(default_factory=list)
     inherit_env: list[EnvGlob] = Field(default_factory=list)
 
@@ -332,6 +340,15 @@ class FunctionConfig(Model):
     def _code_exists(cls, value: Path) -> Path:
         if not value.is_dir():
             raise ValueError(f"code folder {str(value)!r} does not exist")
+        return value
+
+    @field_validator("dead_letter_queue")
+    @classmethod
+    def _dead_letter_target(cls, value: Destination | None) -> Destination | None:
+        if value is not None and value.kind not in ("queue", "topic"):
+            raise ValueError(
+                "a dead-letter target is a queue or a topic: 'queue:NAME' or 'topic:NAME'"
+            )
         return value
 
     @field_validator("environment")

@@ -140,17 +140,18 @@ def check_references(
         if name in names or name in declared.get(section, ()):
             return True
         every = sorted({*names, *declared.get(section, ())})
-        choices = ", ".join(every) or f"no {kind}s are defined"
+        choices = ", ".join(every) or f"no {section} are defined"
         guess = did_you_mean(name, every)
         problems.append((path, f"unknown {kind} {name!r}{guess} (defined: {choices})"))
         return False
 
     def destination(dest: Destination | None, path: yamlpos.Path) -> None:
-        if dest is None:
+        if dest is None or (dest.kind == "bus" and dest.name == "default"):
             return
-        section = "functions" if dest.kind == "function" else "queues"
-        if known(dest.kind, dest.name, section, path) and dest.name.endswith(".fifo"):
-            problems.append((path, "a destination queue must be a standard (non-FIFO) queue"))
+        if known(dest.kind, dest.name, f"{dest.kind}s" if dest.kind != "bus" else "buses", path):
+            if dest.kind in ("queue", "topic") and dest.name.endswith(".fifo"):
+                problems.append((path, f"a destination {dest.kind} must be a standard (non-FIFO) "
+                                       f"{dest.kind}"))  # fmt: skip
 
     references = _References(config, known, destination, problems)
     by_kind: dict[str, list[TriggerRef]] = {}
@@ -158,6 +159,7 @@ def check_references(
         base: yamlpos.Path = ("functions", fname)
         destination(function.on_success, (*base, "on_success"))
         destination(function.on_failure, (*base, "on_failure"))
+        destination(function.dead_letter_queue, (*base, "dead_letter_queue"))
         indices = kept.get(fname, range(len(function.triggers)))
         for index, trigger in zip(indices, function.triggers, strict=True):
             by_kind.setdefault(trigger.kind, []).append(TriggerRef(fname, index, trigger.spec))

@@ -42,6 +42,7 @@ from .events.apigateway import HttpRequest, HttpResponse
 from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.event_store import EventStore, MemoryEventStore
+from .invocation.outbox import Outbox
 from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
 from .ledger import Attempt, Code, Ledger, Outcome
 from .resources.bucket import BucketSource, ObjectChange
@@ -126,6 +127,8 @@ class Simulator:
         self._runtime: Runtime | None = None
         self._invoker: Invoker | None = None
         self._async: AsyncInvoker | None = None
+        #: Records and dead-letter messages to queues, topics and buses, found when sent.
+        self._outbox = Outbox(self.resource)
         self._runner: asyncio.Task[None] | None = None
         self._supervisor: Supervisor | None = None
         self._events: EventStore | MemoryEventStore | None = None
@@ -264,7 +267,7 @@ class Simulator:
             supervisor=self._supervisor,
             store=self._events,
             concurrency=self.config.max_environments,
-            send_to_queue=self._send_to_queue,
+            outbox=self._outbox,
         )
         self._supervisor.keep("async:timer", self._async.run_timer)
 
@@ -281,12 +284,6 @@ class Simulator:
             queues=self._queues, topics=self._topics,
         )  # fmt: skip
         self._buses.open(self._supervisor)
-
-    def _send_to_queue(self, name: str, body: str) -> str:
-        queue = self._queues.get(name)
-        if queue is None:  # deleted at run time (DeleteQueue)
-            raise UnknownResourceError("queue", name, list(self._queues))
-        return queue.send_message(body)
 
     def _queue_event(
         self, queue: Queue, what: str, message_id: str, body: str, target: Queue | None
@@ -375,7 +372,7 @@ class Simulator:
             submit=self._async.submit,
             resources=self,
             rng=self.random,
-            send_to_queue=self._send_to_queue,
+            outbox=self._outbox,
             invoke=self.invoke_for,
             state_dir=self.state_dir,
         )

@@ -106,6 +106,10 @@ def stream_record_size(*parts: object) -> int:
 #: concurrency is 0 (LocalStack's name).
 ZERO_CONCURRENCY_CONDITION = "ZeroReservedConcurrency"
 
+#: §6.3: a dead-letter message's ``ErrorCode`` attribute: AWS documents it as the HTTP status
+#: code; an invocation that ran (and failed in the handler) answered 200.
+DLQ_ERROR_CODE = 200
+
 #: §4.4: what an EventBridge Scheduler target receives when it has no Input.
 SCHEDULER_DEFAULT_INPUT = "{}"
 

@@ -162,3 +162,103 @@ async def test_queue_destinations_get_the_record_as_a_message(make_sim: MakeSim)
     assert record["requestContext"]["requestId"] == accepted.request_id
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"] == {"n": 1}
+
+
+# --- destinations of every kind and the dead-letter target (§6.2, §6.3) ---------------------
+
+
+async def test_topic_destinations_publish_the_record(make_sim: MakeSim) -> None:
+    sim = await make_sim(
+        {"f": function("echo", on_success="topic:results")},
+        topics={"results": {"subscriptions": [{"queue": "seen", "raw_message_delivery": True}]}},
+        queues={"seen": {}},
+    )
+    accepted = await sim.invoke("f", {"n": 2}, invocation_type="Event")
+    await sim.settle()
+    [message] = await sim.queue("seen").receive_messages()
+    record = json.loads(message.body)
+    assert record["requestContext"]["requestId"] == accepted.request_id
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["responsePayload"] == {"n": 2}
+
+
+async def test_bus_destinations_put_the_record_as_an_event_from_lambda(make_sim: MakeSim) -> None:
+    rule = {"pattern": {"source": ["lambda"]}, "targets": [{"queue": "seen"}]}
+    sim = await make_sim(
+        {"f": function("fail", retries=0, on_failure="bus:results")},
+        buses={"results": {"rules": {"all": rule}}},
+        queues={"seen": {}},
+    )
+    await sim.invoke("f", {"n": 3}, invocation_type="Event")
+    await sim.settle()
+    [message] = await sim.queue("seen").receive_messages()
+    event = json.loads(message.body)
+    assert event["source"] == "lambda"
+    assert event["detail-type"] == "Lambda Function Invocation Result - Failure"
+    assert event["resources"] == [sim.function("f").arn, sim.bus("results").arn]
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+    assert event["detail"]["requestPayload"] == {"n": 3}
+
+
+async def test_the_dead_letter_queue_gets_the_event_itself_with_what_went_wrong(
+    make_sim: MakeSim,
+) -> None:
+    sim = await make_sim(
+        {"f": function("fail", retries=1, dead_letter_queue="queue:dlq")}, queues={"dlq": {}}
+    )
+    accepted = await sim.invoke("f", {"action_missing": 1}, invocation_type="Event")
+    await sim.settle()
+    assert await sim.queue("dlq").receive_messages(wait_seconds=0) == []  # a retry is due
+    await sim.advance(minutes=1)
+    [message] = await sim.queue("dlq").receive_messages()
+    assert json.loads(message.body) == {"action_missing": 1}
+    attributes = {k: v["StringValue"] for k, v in message.message_attributes.items()}
+    error = sim.ledger.for_function("f")[-2].payload
+    assert attributes == {
+        "RequestID": accepted.request_id,
+        "ErrorCode": "200",
+        "ErrorMessage": error["errorMessage"],
+    }
+    moved = sim.ledger.for_function("f")[-1]
+    assert (moved.outcome, moved.code) == (Outcome.MOVED, Code.DEAD_LETTERED)
+
+
+async def test_a_dead_letter_topic_and_an_on_failure_destination_both_get_theirs(
+    make_sim: MakeSim,
+) -> None:
+    sim = await make_sim(
+        {"f": function("fail", retries=0, dead_letter_queue="topic:dead",
+                       on_failure="queue:records")},
+        topics={"dead": {"subscriptions": [{"queue": "events", "raw_message_delivery": True}]}},
+        queues={"events": {}, "records": {}},
+    )  # fmt: skip
+    await sim.invoke("f", {"n": 4}, invocation_type="Event")
+    await sim.settle()
+    [event] = await sim.queue("events").receive_messages()
+    assert json.loads(event.body) == {"n": 4}
+    assert set(event.message_attributes) == {"RequestID", "ErrorCode", "ErrorMessage"}
+    [record] = await sim.queue("records").receive_messages()
+    assert json.loads(record.body)["requestPayload"] == {"n": 4}
+    codes = [a.code for a in sim.ledger.for_function("f") if a.outcome is Outcome.MOVED]
+    assert codes == [Code.DESTINATION, Code.DEAD_LETTERED]
+
+
+async def test_a_success_goes_to_no_dead_letter_queue(make_sim: MakeSim) -> None:
+    sim = await make_sim({"f": function("echo", dead_letter_queue="queue:dlq")}, queues={"dlq": {}})
+    await sim.invoke("f", {}, invocation_type="Event")
+    await sim.settle()
+    assert await sim.queue("dlq").receive_messages(wait_seconds=0) == []
+
+
+async def test_a_dead_letter_queue_deleted_at_run_time_is_recorded_not_raised(
+    make_sim: MakeSim,
+) -> None:
+    sim = await make_sim(
+        {"f": function("fail", retries=0, dead_letter_queue="queue:dlq")}, queues={"dlq": {}}
+    )
+    sim.queues.delete(sim.queue("dlq"))
+    await sim.invoke("f", {}, invocation_type="Event")
+    await sim.settle()
+    last = sim.ledger.for_function("f")[-1]
+    assert (last.outcome, last.code) == (Outcome.DROPPED, Code.DEAD_LETTERED)
+    assert "queue:dlq" in last.reason and "no longer exists" in last.reason

@@ -114,7 +114,11 @@ def test_the_bundled_demo_config_is_valid() -> None:
             ":6:5: functions.f.timeot: unknown key 'timeot'; did you mean 'timeout'? "
             "(expected one of: handler,",
         ),
-        ("on_failure: topic:x", "functions.f.on_failure: expected 'function:NAME' or 'queue:NAME'"),
+        ("on_failure: sns:x", "functions.f.on_failure: expected 'function:NAME', 'queue:NAME', "),
+        ("on_failure: topic:x", "functions.f.on_failure: unknown topic 'x' (defined: no topics"),
+        ("on_success: bus:x", "functions.f.on_success: unknown bus 'x' (defined: no buses"),
+        ("dead_letter_queue: function:x", "dead_letter_queue: a dead-letter target is a queue"),
+        ("dead_letter_queue: queue:x", "functions.f.dead_letter_queue: unknown queue 'x'"),
         ("environment: {AWS_REGION: x}", "functions.f.environment: reserved by the Lambda runtime"),
         ("environment: {1X: y}", "functions.f.environment: invalid variable name(s) ['1X']"),
         ("environment: {DEBUG: true}", "functions.f.environment.DEBUG: Input should be a valid"),

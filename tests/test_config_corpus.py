@@ -122,7 +122,7 @@ CASES: list[tuple[str, int | None, str]] = [
     ),
     ("function_retries_three", 4, "functions.f.retries: Input should be less than or equal to 2"),
     ("function_max_event_age_too_low", 4, "functions.f.max_event_age: Input should be greater"),
-    ("function_on_success_bad_form", 4, "functions.f.on_success: expected 'function:NAME' or"),
+    ("function_on_success_bad_form", 4, "functions.f.on_success: expected 'function:NAME', 'qu"),
     ("function_on_success_unknown_function", 4, "on_success: unknown function 'g' (defined: f)"),
     ("function_on_failure_unknown_queue_misspelt", 4, "did you mean 'failed'?"),
     ("function_on_failure_fifo_queue", 4, "on_failure: a destination queue must be a standard"),

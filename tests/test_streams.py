@@ -152,6 +152,22 @@ async def test_records_older_than_the_maximum_age_are_discarded(
     assert json.loads(message.body)["requestContext"]["condition"] == "RecordAgeExceeded"
 
 
+async def test_a_topic_on_failure_destination_gets_the_batch_info(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    settings = config("fail_on_poison", {"maximum_retry_attempts": 0, "on_failure": "topic:bad"})
+    settings["topics"] = {
+        "bad": {"subscriptions": [{"queue": "failures", "raw_message_delivery": True}]}
+    }
+    sim = await eventsim_factory(settings)
+    put(sim, "a1", poison=True)
+    await sim.settle()
+    [message] = await sim.queue("failures").receive_messages()
+    info = json.loads(message.body)
+    assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["DDBStreamBatchInfo"]["streamArn"] == sim.table("orders").stream_arn
+
+
 async def test_retention_ends_endless_retries(eventsim_factory: SimulatorFactory) -> None:
     sim = await mapped(eventsim_factory, "fail_on_poison")  # retries -1: until expiry
     put(sim, "a1", poison=True)

@@ -13,8 +13,9 @@ tasks as it may have environments; then, for each event:
   without using up a retry, bounded only by the event's age;
 * a function whose reserved concurrency is 0 never runs it;
 * the outcome goes to the ``on_success`` / ``on_failure`` destination as the invocation record
-  of §6.2 (a ``function:NAME`` destination is invoked asynchronously with it; a ``queue:NAME``
-  destination gets it as a message body), and only then is the event removed from the store.
+  of §6.2 (a ``function:NAME`` destination is invoked asynchronously with it; a queue, topic or
+  bus gets it through the ``Outbox``), a failed event to the ``dead_letter_queue`` unchanged
+  (§6.3), and only then is the event removed from the store.
 
 After a restart ``resume()`` puts every stored event back, a chunk at a time: with its request
 id, its attempt and retry counts, and its original age, so max event age and retries keep
@@ -44,14 +45,15 @@ import structlog
 from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import Destination
-from ..errors import RequestTooLarge, TooManyRequests, UnknownResourceError
+from ..errors import RequestTooLarge, TooManyRequests
 from ..events import destinations
 from ..ledger import Attempt, Code, Ledger, Outcome
 from ..memory import after_bulk_load
 from ..runtime.spec import FunctionSpec
 from ..supervisor import Supervisor
-from ..unconfirmed import ZERO_CONCURRENCY_CONDITION
+from ..unconfirmed import DLQ_ERROR_CODE, ZERO_CONCURRENCY_CONDITION
 from .event_store import StoredEvent
+from .outbox import Outbox, TargetRefused
 from .sync import ASYNC_PAYLOAD_LIMIT, Invoker, InvokeResult, new_request_id
 
 log = structlog.get_logger("eventsim.invocation")
@@ -130,10 +132,10 @@ class AsyncInvoker:
         supervisor: Supervisor,
         store: Store,
         concurrency: int,
-        send_to_queue: Callable[[str, str], object] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._invoker = invoker
-        self._send_to_queue = send_to_queue
+        self._outbox = outbox
         self._functions = functions
         self._ledger = ledger
         self._activity = activity
@@ -359,34 +361,47 @@ class AsyncInvoker:
         self._finish(item, item.spec.on_failure, condition)
 
     def _finish(self, item: _Event, destination: Destination | None, condition: str) -> None:
-        """The outcome is final: send it to ``destination`` (if any), then forget the event.
+        """The outcome is final: send it to ``destination`` (if any) and a failed event to the
+        dead-letter target (if any), then forget the event.
 
-        Sent first, removed second: a stop in between sends the record again next time (at
-        least once), never not at all.
+        Sent first, removed second: a stop in between sends again next time (at least once),
+        never not at all.
         """
         if destination is not None:
-            try:
-                self._send(item, destination, condition)
-            except UnknownResourceError as exc:  # a queue deleted at run time
-                self._ledger.record(
-                    Attempt.dropped(
-                        function=item.spec.name, request_id=item.request_id, source=item.source,
-                        event=item.event, at=self._clock.now(), invocation_type="Event",
-                        reason=f"{condition}: the destination {destination} is gone ({exc})",
-                        code=Code.DESTINATION,
-                    )
-                )  # fmt: skip
-                self._store.remove(item.id)
-                return
-            self._ledger.record(
-                Attempt.dropped(
-                    function=item.spec.name, request_id=item.request_id, source=item.source,
-                    event=item.event, at=self._clock.now(), invocation_type="Event",
-                    reason=f"{condition}: the invocation record was sent to {destination}",
-                    code=Code.DESTINATION, outcome=Outcome.MOVED,
-                )
-            )  # fmt: skip
+            done = "the invocation record was sent to"
+            self._deliver(item, destination, condition, Code.DESTINATION, done, self._send)
+        dead_letter = item.spec.dead_letter
+        if dead_letter is not None and condition != "Success":
+            done = "the event was sent to the dead-letter target"
+            self._deliver(item, dead_letter, condition, Code.DEAD_LETTERED, done,
+                          self._send_dead_letter)  # fmt: skip
         self._store.remove(item.id)
+
+    def _deliver(
+        self,
+        item: _Event,
+        target: Destination,
+        condition: str,
+        code: Code,
+        done: str,
+        send: Callable[[_Event, Destination, str], None],
+    ) -> None:
+        """Send with ``send`` and record it (or that ``target`` refused) in the ledger."""
+        outcome = Outcome.MOVED
+        reason = f"{condition}: {done} {target}"
+        try:
+            send(item, target, condition)
+        except TargetRefused as exc:
+            outcome, reason = Outcome.DROPPED, f"{condition}: not sent to {exc}"
+            log.warning("event.not_sent", function=item.spec.name, request_id=item.request_id,
+                        reason=reason)  # fmt: skip
+        self._ledger.record(
+            Attempt.dropped(
+                function=item.spec.name, request_id=item.request_id, source=item.source,
+                event=item.event, at=self._clock.now(), invocation_type="Event",
+                reason=reason, code=code, outcome=outcome,
+            )
+        )  # fmt: skip
 
     def _send(self, item: _Event, destination: Destination, condition: str) -> None:
         record = destinations.invocation_record(
@@ -398,14 +413,27 @@ class AsyncInvoker:
             timestamp=self._clock.now(),
             **(item.last or {}),
         )
-        body = json.dumps(record)
-        if destination.kind == "queue":
-            # §6.2: the record is the message body (config allows standard queues only).
-            assert self._send_to_queue is not None
-            self._send_to_queue(destination.name, body)
+        if destination.kind == "function":
+            target = self._functions.get(destination.name)
+            if target is None:
+                raise TargetRefused(destination, "no such function")
+            body = json.dumps(record).encode()
+            self.submit(target, body, event=record, source=f"destination:{item.spec.name}")
             return
-        target = self._functions[destination.name]
-        self.submit(target, body.encode(), event=record, source=f"destination:{item.spec.name}")
+        assert self._outbox is not None
+        self._outbox.send_record(destination, record, function_arn=item.spec.arn)
+
+    def _send_dead_letter(self, item: _Event, target: Destination, condition: str) -> None:
+        """§6.3: the event as it came, with what went wrong as message attributes."""
+        payload = (item.last or {}).get("response_payload")
+        message = payload.get("errorMessage") if isinstance(payload, dict) else None
+        attributes = destinations.dlq_message_attributes(
+            request_id=item.request_id,
+            error_code=DLQ_ERROR_CODE,
+            error_message=str(message) if message is not None else condition,
+        )
+        assert self._outbox is not None
+        self._outbox.dead_letter(target, item.body.decode(), attributes)
 
 
 def _summary(result: InvokeResult) -> dict[str, Any]:

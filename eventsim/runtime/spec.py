@@ -31,6 +31,7 @@ class FunctionSpec:
     max_event_age_s: int = 21600
     on_success: Destination | None = None
     on_failure: Destination | None = None
+    dead_letter: Destination | None = None  # a queue or topic
     inherit_env: tuple[str, ...] = ()  # names or globs of the developer's variables it may see
 
     @classmethod
@@ -50,6 +51,7 @@ class FunctionSpec:
             max_event_age_s=function.max_event_age,
             on_success=function.on_success,
             on_failure=function.on_failure,
+            dead_letter=function.dead_letter_queue,
             inherit_env=tuple(function.inherit_env),
         )
 

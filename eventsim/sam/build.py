@@ -249,7 +249,8 @@ class Builder:
         return name
 
     def destination(self, value: Any, kind: Any, path: KeyPath) -> str | None:
-        """``function:NAME`` or ``queue:NAME`` for a destination ARN; others are noticed."""
+        """``function:NAME``, ``queue:NAME``, ``topic:NAME`` or ``bus:NAME`` for a destination
+        ARN; others are noticed."""
         if value is MISSING:
             return None
         if not isinstance(value, str):
@@ -262,8 +263,17 @@ class Builder:
         if service == "lambda" or kind == "Lambda":
             function = self.function_named(value, path)
             return f"function:{function}" if function else None
-        self.notice(path, f"destination {value}: eventsim sends destinations to functions and "
-                    "queues only; this one receives nothing")  # fmt: skip
+        if service == "sns" or kind == "SNS":
+            topic = self.topic_named(value, path)
+            return f"topic:{topic}" if topic else None
+        bus = names.name_from_arn(value, "events") if service == "events" else None
+        if bus is not None:
+            if bus != "default" and bus not in self.data.get("buses", {}):
+                self.notice(path, f"the event bus {bus} is not in the template: eventsim makes it")
+                self.entry("buses", bus, path)
+            return f"bus:{bus}"
+        self.notice(path, f"destination {value}: eventsim sends destinations to functions, "
+                    "queues, topics and event buses; this one receives nothing")  # fmt: skip
         return None
 
 

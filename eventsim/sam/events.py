@@ -237,11 +237,11 @@ def stream_trigger(event: Event, arn: Any) -> None:
     if failure:
         where = (*event.path("DestinationConfig"), "OnFailure")
         target = builder.destination(failure.get("Destination"), failure.get("Type"), where)
-        if target is not None and target.startswith("queue:"):
+        if target is not None and target.startswith(("queue:", "topic:")):
             event.take("on_failure", "DestinationConfig", value=target)
         elif target is not None:
-            builder.notice(where, "a stream mapping's on-failure destination is a queue in "
-                           "eventsim; this one receives nothing")  # fmt: skip
+            builder.notice(where, "a stream mapping's on-failure destination is a queue or a "
+                           "topic in eventsim; this one receives nothing")  # fmt: skip
     read_response_types(event)
     read_filters(event)
     event.take("enabled", "Enabled", "boolean")

@@ -14,7 +14,7 @@ from ..config import Destination, FunctionConfig
 from ..triggers.base import TriggerRef
 from ..triggers.eventbridge import rule_name
 from ..triggers.schedule import schedule_name
-from .cfn import Export, GetAtt, Ref, bucket_name, logical_id, relative, target_input
+from .cfn import Export, GetAtt, Ref, Sub, bucket_name, logical_id, relative, target_input
 
 #: Python runtimes Lambda offers; the local version is exported when it is one of them.
 PYTHON_RUNTIMES = tuple(f"python3.{minor}" for minor in range(9, 15))
@@ -59,6 +59,13 @@ def export_function(export: Export, name: str, function: FunctionConfig) -> None
         invoke["DestinationConfig"] = destinations
     if invoke:
         properties["EventInvokeConfig"] = invoke
+    dead_letter = function.dead_letter_queue
+    if dead_letter is not None:
+        kind = "SQS" if dead_letter.kind == "queue" else "SNS"
+        properties["DeadLetterQueue"] = {
+            "Type": kind,
+            "TargetArn": _destination(export, dead_letter, policies)["Destination"],
+        }
     events: dict[str, Any] = {}
     for index, trigger in enumerate(function.triggers):
         ref = TriggerRef(name, index, trigger.spec)
@@ -87,6 +94,18 @@ def _destination(export: Export, destination: Destination, policies: list[Any]) 
         queue = logical_id(export, "queues", destination.name)
         policies.append({"SQSSendMessagePolicy": {"QueueName": GetAtt(f"{queue}.QueueName")}})
         return {"Type": "SQS", "Destination": GetAtt(f"{queue}.Arn")}
+    if destination.kind == "topic":
+        topic = logical_id(export, "topics", destination.name)
+        policies.append({"SNSPublishMessagePolicy": {"TopicName": GetAtt(f"{topic}.TopicName")}})
+        return {"Type": "SNS", "Destination": Ref(topic)}
+    if destination.kind == "bus":
+        policies.append({"EventBridgePutEventsPolicy": {"EventBusName": destination.name}})
+        if destination.name == "default":
+            bus_arn: Any = Sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:"
+                               "event-bus/default")  # fmt: skip
+        else:
+            bus_arn = GetAtt(f"{logical_id(export, 'buses', destination.name)}.Arn")
+        return {"Type": "EventBridge", "Destination": bus_arn}
     target = logical_id(export, "functions", destination.name)
     policies.append({"LambdaInvokePolicy": {"FunctionName": destination.name}})
     return {"Type": "Lambda", "Destination": GetAtt(f"{target}.Arn")}
@@ -176,9 +195,8 @@ def _stream_event(export: Export, spec: Any, given: dict[str, Any],
         if option in given:
             properties[key] = given[option]
     if spec.on_failure is not None:
-        queue = logical_id(export, "queues", spec.on_failure.name)
-        properties["DestinationConfig"] = {"OnFailure": {"Destination": GetAtt(f"{queue}.Arn")}}
-        policies.append({"SQSSendMessagePolicy": {"QueueName": GetAtt(f"{queue}.QueueName")}})
+        target = _destination(export, spec.on_failure, policies)
+        properties["DestinationConfig"] = {"OnFailure": {"Destination": target["Destination"]}}
     if spec.report_batch_item_failures:
         properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     if spec.filters:

@@ -189,8 +189,8 @@ def invoke_config(builder: Builder, function: str, config: dict[str, Any],
         elif arn is None:
             builder.notice(
                 where,
-                f"a {target.get('Type')} destination SAM would make: "
-                "eventsim sends destinations to functions and queues only",
+                f"a {target.get('Type')} destination SAM would make: eventsim makes only an "
+                "SQS one (give the destination's ARN)",
             )
             chosen = None
         else:

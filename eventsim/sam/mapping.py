@@ -71,11 +71,6 @@ NOT_HONOURED = {
     "route to the function)",
     "CodeSigningConfigArn": "code signing is not checked",
     "RecursiveLoop": "recursive loop detection is not simulated",
-    **dict.fromkeys(
-        ("DeadLetterQueue", "DeadLetterConfig"),
-        "Lambda's asynchronous dead-letter queue: eventsim has no setting for it yet; failed "
-        "asynchronous events go to EventInvokeConfig's OnFailure destination only",
-    ),
 }
 #: Function properties without a local meaning, taken silently.
 QUIET = frozenset(
@@ -86,6 +81,7 @@ QUIET = frozenset(
 READ = frozenset(
     {"Handler", "CodeUri", "Code", "InlineCode", "Runtime", "Timeout", "MemorySize",
      "Environment", "ReservedConcurrentExecutions", "EventInvokeConfig", "Events",
+     "DeadLetterQueue", "DeadLetterConfig",
      "PackageType", "ImageUri", "ImageConfig"}
 )  # fmt: skip
 
@@ -256,6 +252,8 @@ class _Function:
         return True
 
     def fill(self) -> None:
+        """What refers to other resources, once every resource has its name."""
+        self._dead_letter(self.builder.data["functions"][self.name], ("functions", self.name))
         config = self.raw("EventInvokeConfig")
         if config is not None:
             settings = self.builder.mapping(self.builder.resolve(*config), config[1])
@@ -263,6 +261,23 @@ class _Function:
         events = self.properties.get("Events")
         if events is not None:
             map_events(self.builder, self.name, self.logical_id, events, (*self.at, "Events"))
+
+    def _dead_letter(self, entry: dict[str, Any], base: KeyPath) -> None:
+        """SAM's ``DeadLetterQueue: {Type, TargetArn}`` or CloudFormation's ``DeadLetterConfig:
+        {TargetArn}``: the function's ``dead_letter_queue``, a queue or a topic."""
+        key = "DeadLetterQueue" if self.serverless else "DeadLetterConfig"
+        value, at = self.get(key)
+        if value is MISSING:
+            return
+        settings = self.builder.mapping(value, at)
+        target = self.builder.get(settings, "TargetArn", at)
+        kind = settings.get("Type")
+        chosen = self.builder.destination(target, kind, (*at, "TargetArn"))
+        if chosen is not None and not chosen.startswith(("queue:", "topic:")):
+            self.builder.notice(at, f"{key}: a dead-letter target is an SQS queue or an SNS "
+                                "topic; this one receives nothing")  # fmt: skip
+            chosen = None
+        self.builder.put(entry, base, "dead_letter_queue", chosen or MISSING, at)
 
     def _code(self) -> tuple[Path, KeyPath] | None:
         """The function's local code folder, or None (noticed) if it has none. What is not a

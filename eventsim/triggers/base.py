@@ -37,6 +37,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:  # the config finds kinds through the registry: this module stays light
     from ..config import Config, Destination
+    from ..invocation.outbox import Outbox
     from ..invocation.sync import Delivery, InvokeResult
     from ..runtime.spec import FunctionSpec
     from ..yamlpos import Path as KeyPath
@@ -95,7 +96,7 @@ class Context:
     submit: Submit
     resources: Resources
     rng: random.Random
-    send_to_queue: Callable[[str, str], object]
+    outbox: Outbox  # sends records to destinations (queues, topics, buses)
     invoke: Callable[[str, str, Any], Coroutine[Any, Any, InvokeResult]]  # source, function, event
     state_dir: Path  # for resources that keep state (a file per resource, say)
 

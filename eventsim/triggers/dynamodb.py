@@ -34,7 +34,7 @@ import functools
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -48,6 +48,7 @@ from ..errors import UnknownResourceError
 from ..events import destinations, dynamodb
 from ..filters import FilterSet
 from ..invocation.batches import BatchResponse, invoke_batch
+from ..invocation.outbox import Outbox, TargetRefused
 from ..invocation.sync import Delivery, InvokeResult, new_request_id
 from ..ledger import Attempt, Code, Outcome, RecordOutcome
 from ..resources.table import STREAM_RETENTION_S, Table
@@ -127,7 +128,7 @@ class StreamMapping(EventSourceMapping):
         *,
         key: str,
         delivery: Delivery,
-        send_to_queue: Callable[[str, str], object],
+        outbox: Outbox,
         uuid: str = "",
     ) -> None:
         self.name = f"{table.name}->{spec.name}"
@@ -149,7 +150,7 @@ class StreamMapping(EventSourceMapping):
         self._clock = delivery.clock
         self._tasks = delivery.tasks
         self.part = f"dynamodb:{self.name}"
-        self._send_to_queue = send_to_queue
+        self._outbox = outbox
         self._filters = FilterSet.compile(trigger.filters)
         self._reader = Waiter(delivery.activity, delivery.clock, "stream")
         self._lanes = [
@@ -489,10 +490,10 @@ class StreamMapping(EventSourceMapping):
                 stream_arn=self._table.stream_arn,
             )
             try:
-                self._send_to_queue(destination.name, json.dumps(record))
+                self._outbox.send_record(destination, record, function_arn=self._spec.arn)
                 reason += f"; on-failure record sent to {destination}"
-            except UnknownResourceError as exc:  # a queue deleted at run time
-                reason += f"; the on-failure destination {destination} is gone ({exc})"
+            except TargetRefused as exc:  # a queue deleted at run time, say
+                reason += f"; the on-failure record was not sent to {exc}"
                 destination = None
         log.warning("stream.batch_discarded", mapping=self.name, reason=reason)
         code = Code.EVENT_AGE_EXCEEDED if condition == "RecordAgeExceeded" else Code.DISCARDED
@@ -562,7 +563,7 @@ class StreamBinding(EventSourceMapping):
             self._inner = StreamMapping(
                 self._context.functions[self._ref.function], self._ref.spec, table,
                 key=self.key, delivery=self._context.delivery,
-                send_to_queue=self._context.send_to_queue, uuid=self.uuid,
+                outbox=self._context.outbox, uuid=self.uuid,
             )  # fmt: skip
             self._inner.enabled = self.enabled
         return old if old is not self._inner else None
@@ -636,11 +637,11 @@ class DynamoDbKind(TriggerKind):
                     (*at, "table"), f"table {spec.table!r} has no stream: set its stream"
                 )
             references.destination(spec.on_failure, (*at, "on_failure"))
-            if spec.on_failure is not None and spec.on_failure.kind != "queue":
+            if spec.on_failure is not None and spec.on_failure.kind not in ("queue", "topic"):
                 references.problem(
                     (*at, "on_failure"),
-                    "a stream mapping sends failed batches to a queue (queue:NAME); AWS does not "
-                    "allow a function here",
+                    "a stream mapping sends failed batches to a queue or topic (queue:NAME, "
+                    f"topic:NAME); AWS does not allow a {spec.on_failure.kind} here",
                 )
 
     def bind(self, context: Context, triggers: Sequence[TriggerRef]) -> list[Binding]:

@@ -60,6 +60,9 @@ functions:
   audit:
     handler: app.handler
     code: code
+    on_success: bus:orders
+    on_failure: topic:events
+    dead_letter_queue: queue:failed
     triggers:
       - sqs: {queue: ordered.fifo, batch_size: 10, enabled: false}
 buckets: {uploads: {path: data/uploads, eventbridge: true}}

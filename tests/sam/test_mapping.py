@@ -44,8 +44,6 @@ def mapped(body: str, head: str = HEAD) -> tuple[dict[str, Any], dict[str, str]]
          "ProvisionedConcurrencyConfig", "environments start on demand"),
         ("      Tracing: Active", "Tracing", "X-Ray"),
         ("      EphemeralStorage: {Size: 2048}", "EphemeralStorage", "/tmp"),
-        ("      DeadLetterQueue: {Type: SQS, TargetArn: arn:aws:sqs:us-east-1:1:q}",
-         "DeadLetterQueue", "Lambda's asynchronous dead-letter queue: eventsim has no setting"),
         ("      SnapStart: {ApplyOn: PublishedVersions}", "SnapStart", "not simulated"),
         ("      FunctionUrlConfig: {AuthType: NONE}", "FunctionUrlConfig", "not served"),
         ("      Frobnicate: true", "Frobnicate", "an unknown property"),
@@ -228,6 +226,32 @@ Resources:
                                        "rule": "signups", "input": {"a": 1}}}  # fmt: skip
     rule = data["buses"]["default"]["rules"]["signups-sqs"]
     assert rule["targets"] == [{"queue": "audit", "input_path": "$.detail"}]
+
+
+def test_dead_letter_targets_and_destinations_of_every_kind() -> None:
+    data, notices = mapped(f"""\
+Resources:
+{FN}      DeadLetterQueue: {{Type: SNS, TargetArn: !Ref Dead}}
+      EventInvokeConfig:
+        DestinationConfig:
+          OnSuccess: {{Type: EventBridge, Destination: !GetAtt Results.Arn}}
+          OnFailure: {{Type: SNS, Destination: !Ref Dead}}
+  Dead: {{Type: AWS::SNS::Topic, Properties: {{TopicName: dead}}}}
+  Results: {{Type: AWS::Events::EventBus, Properties: {{Name: results}}}}
+  Cfn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: .
+      Handler: app.handler
+      Runtime: python3.11
+      DeadLetterConfig: {{TargetArn: !GetAtt Jobs.Arn}}
+  Jobs: {{Type: AWS::SQS::Queue, Properties: {{QueueName: jobs}}}}
+""")  # fmt: skip
+    function = data["functions"]["Fn"]
+    assert function["dead_letter_queue"] == "topic:dead"
+    assert (function["on_success"], function["on_failure"]) == ("bus:results", "topic:dead")
+    assert data["functions"]["Cfn"]["dead_letter_queue"] == "queue:jobs"
+    assert not [path for path in notices if "DeadLetter" in path or "Destination" in path]
 
 
 def test_metadata_names_a_resource_for_eventsim(tmp_path: Path) -> None:
