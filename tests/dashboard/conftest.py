@@ -126,9 +126,30 @@ def screenshot_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def chromium() -> str | None:
-    """Debian's Chromium, if installed (``.ci/run`` installs it)."""
+#: Chromium's flags for this machine: no sandbox as root, and none of its background traffic
+#: (the network outside is closed; every such attempt would be refused and retried).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-quic",
+]  # fmt: skip
+
+
+def chromium() -> str:
+    """Debian's Chromium (``.ci/run`` installs it); the test is skipped without it, or fails
+    in CI."""
     found = shutil.which("chromium") or (
         "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
     )
+    if found is None:
+        message = "Chromium is not installed: apt-get install chromium (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     return found
+
+
+def needs_playwright() -> None:
+    """Skip a module without Playwright's package, except in CI, where its import fails."""
+    if not os.environ.get("CI"):
+        pytest.importorskip("playwright", reason="pip install -e '.[dev]' installs it")

@@ -590,4 +590,4 @@ async def test_peak_concurrency_counts_overlapping_runs_cold_starts_included() -
         )  # fmt: skip
     # 0-100 and 50-60 overlap (2); 120-325 (INIT 200 ms) holds 150-151 (2); never 3.
     assert entries.stats(ledger)["f"].as_dict()["peak_concurrency"] == 2
-    assert entries.peak([(0, 10), (10, 20)]) == 1  # one ends as the next starts
+    assert entries.peak([0, 10], [10, 20]) == 1  # one ends as the next starts

@@ -7,7 +7,6 @@ README's pictures)."""
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +20,22 @@ from eventsim.testing import SyncSimulator
 
 from ..helpers import demo
 from ..test_up_s3 import Up
-from .conftest import chromium, scenario, screenshot_folder
+from .conftest import CHROMIUM_ARGS, chromium, needs_playwright, scenario, screenshot_folder
 
-if not os.environ.get("CI"):  # in CI a missing driver fails the run instead
-    pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' installs it")
+needs_playwright()
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
-#: Chromium's flags for this machine: no sandbox as root, and none of its background traffic
-#: (the network outside is closed; every such attempt would be refused and retried).
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-quic",
-]  # fmt: skip
 VIEWPORT = {"width": 1360, "height": 860}
 expect.set_options(timeout=20_000)
 
 
-@pytest.fixture(scope="session")
+# One browser for this module; not for the session: while Playwright's synchronous driver is
+# open, its event loop counts as running and the async tests after this module could not run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = chromium()
-    if executable is None:
-        message = "Chromium is not installed: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     with sync_playwright() as driver:
         # launch() starts it with a new, empty profile (--user-data-dir) of its own.
         browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

@@ -10,10 +10,14 @@ copy of the ledger: every answer is read from it when asked.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ...ledger import Attempt, Ledger, Outcome
@@ -167,7 +171,7 @@ def window(ledger: Ledger, start_ms: int, end_ms: int, limit: int = MAX_BARS) ->
 # --- per function -----------------------------------------------------------------------------
 
 
-_FAILED = frozenset({Outcome.ERROR, Outcome.TIMEOUT, Outcome.CRASH})
+_RAN = frozenset({Outcome.SUCCESS, Outcome.ERROR, Outcome.TIMEOUT, Outcome.CRASH})
 
 
 @dataclass
@@ -180,25 +184,32 @@ class Stats:
     dropped: int = 0  # dropped or moved: no handler ran
     cold_starts: int = 0
     durations: list[float] = field(default_factory=list)
-    spans: list[tuple[float, float]] = field(default_factory=list)  # (start, end), ms
-    last: str | None = None
+    starts: list[float] = field(default_factory=list)  # ms since the epoch
+    ends: list[float] = field(default_factory=list)
+    last: datetime | None = None
 
-    def add(self, attempt: Attempt) -> None:
-        self.last = attempt.started_at.isoformat()
-        outcome = attempt.outcome
-        if outcome is Outcome.THROTTLED:
-            self.throttles += 1
-        elif not attempt.ran:
-            self.dropped += 1
-        else:
-            self.invocations += 1
-            self.errors += outcome in _FAILED
-            self.cold_starts += attempt.cold_start
-            self.durations.append(attempt.duration_ms)
+    @classmethod
+    def of(cls, attempts: list[Attempt]) -> Stats:
+        """Of one function's entries, oldest first (comprehensions: 100k entries in tens of
+        milliseconds)."""
+        outcomes = Counter(a.outcome for a in attempts)
+        ran = [a for a in attempts if a.outcome in _RAN]
+        starts = [a.started_at.timestamp() * 1000 for a in ran]
+        return cls(
+            invocations=len(ran),
+            errors=len(ran) - outcomes[Outcome.SUCCESS],
+            throttles=outcomes[Outcome.THROTTLED],
+            dropped=len(attempts) - len(ran) - outcomes[Outcome.THROTTLED],
+            cold_starts=sum(1 for a in ran if a.init_duration_ms is not None),
+            durations=[a.duration_ms for a in ran],
+            starts=starts,
             # From the request to the result: a cold start's INIT comes before the handler.
-            start = attempt.started_at.timestamp() * 1000
-            busy = (attempt.init_duration_ms or 0.0) + attempt.duration_ms
-            self.spans.append((start, start + busy))
+            ends=[
+                s + (a.init_duration_ms or 0.0) + a.duration_ms
+                for s, a in zip(starts, ran, strict=True)
+            ],
+            last=attempts[-1].started_at if attempts else None,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         ordered = sorted(self.durations)
@@ -210,8 +221,8 @@ class Stats:
             "cold_starts": self.cold_starts,
             "p50_ms": percentile(ordered, 0.50),
             "p99_ms": percentile(ordered, 0.99),
-            "peak_concurrency": peak(self.spans),
-            "last": self.last,
+            "peak_concurrency": peak(self.starts, self.ends),
+            "last": self.last.isoformat() if self.last is not None else None,
         }
 
 
@@ -222,20 +233,20 @@ def percentile(ordered: list[float], q: float) -> float | None:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def peak(spans: list[tuple[float, float]]) -> int:
-    """The most spans that overlap at any instant (an end before a start at the same
-    instant)."""
-    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
-    running = highest = 0
-    for _, step in edges:
-        running += step
-        highest = max(highest, running)
-    return highest
+def peak(starts: list[float], ends: list[float]) -> int:
+    """The most runs at once, given when each started and ended (one that ends as another
+    starts does not overlap it): at the i-th start, i + 1 runs began and those whose end is
+    not later have ended."""
+    if not starts:
+        return 0
+    ordered_ends = sorted(ends)
+    ended = map(bisect.bisect_right, itertools.repeat(ordered_ends), sorted(starts))
+    return int(max(map(operator.sub, range(1, len(starts) + 1), ended)))
 
 
 def stats(ledger: Ledger) -> dict[str, Stats]:
-    """Every function's ``Stats``, in one pass over the ledger."""
-    found: dict[str, Stats] = {}
+    """Every function's ``Stats``, from one pass over the ledger."""
+    groups: dict[str, list[Attempt]] = {}
     for attempt in ledger.all():
-        found.setdefault(attempt.function, Stats()).add(attempt)
-    return found
+        groups.setdefault(attempt.function, []).append(attempt)
+    return {function: Stats.of(attempts) for function, attempts in groups.items()}

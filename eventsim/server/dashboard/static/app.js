@@ -152,7 +152,7 @@ function connect() {
 function onAttempts(entries) {
   const view = app.view;
   if (view === "timeline") addBars(entries);
-  else if (view === "functions") reloadSoon("functions", () => loadFunctions(false));
+  else if (view === "functions") reloadSoon("functions", () => loadFunctions(false), 1000);
   else if (view === "cost") reloadSoon("cost", renderCostBody);
   else if (view === "tables" && entries.some((e) => e.source.startsWith("dynamodb:"))) {
     reloadSoon("tables", loadTables);
