@@ -26,7 +26,6 @@ from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-import structlog
 
 from . import __version__, daemon, logfiles
 from . import log as logconfig
@@ -237,19 +236,10 @@ def up(
     """Run the simulator, the edge and the HTTP triggers until Ctrl-C or SIGTERM."""
     logconfig.configure(log_format, log_level)  # type: ignore[arg-type]  # click.Choice
     config = _load(config_path)
-    _warn_not_honoured(config)
     server = config.server.model_copy(
         update={k: v for k, v in {"port": port, "http_port": http_port}.items() if v is not None}
     )
     _run(daemon.run(config.model_copy(update={"server": server}), reload=reload))
-
-
-def _warn_not_honoured(config: Config) -> None:
-    """What eventsim does not honour of the template, once, at start."""
-    log = structlog.get_logger("eventsim.sam")
-    for issue in config.not_honoured:
-        where = f"{issue.file}:{issue.line}:{issue.column}" if issue.line else str(issue.file)
-        log.warning("not honoured", at=where, key=issue.path, what=issue.message)
 
 
 def _endpoint_option(command: F) -> F:

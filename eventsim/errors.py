@@ -22,6 +22,7 @@ it is a result, ``InvokeResult.function_error == "Unhandled"`` with the error ob
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -115,6 +116,19 @@ class TooManyRequests(InvokeError):
 
 class StartupError(EventsimError):
     """A part of the simulator could not start; the simulator was closed again."""
+
+    @classmethod
+    def cannot_listen(
+        cls, what: str, host: str, port: int, key: str, flag: str, exc: OSError
+    ) -> StartupError:
+        """A server could not listen: a port in use names the config key and the flag that
+        choose another."""
+        if exc.errno == errno.EADDRINUSE:
+            return cls(
+                f"the {what} port {port} on {host} is in use: choose another with {key} in the "
+                f"config or {flag} (0: any free port)"
+            )
+        return cls(f"the {what} server cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 class SimulatorStateError(EventsimError):

@@ -12,13 +12,10 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import errno
-import json
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -29,10 +26,9 @@ import structlog
 from . import explain
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
-from .config import DEFAULT_CONFIG_PATH, BucketConfig, Config, load_config
+from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import (
     EventsimError,
-    FunctionNotFound,
     InvalidRequestContent,
     SimulatorStateError,
     StartupError,
@@ -43,26 +39,25 @@ from .faults import Faults
 from .invocation.asynchronous import AsyncInvoker
 from .invocation.event_store import EventStore, MemoryEventStore
 from .invocation.outbox import Outbox
-from .invocation.sync import Delivery, Invoker, InvokeResult, new_request_id
-from .ledger import Attempt, Code, Ledger, Outcome
-from .resources.bucket import BucketSource, ObjectChange
-from .resources.buses import Bus, Buses
-from .resources.created import bucket_config, created_buckets, remove_bucket
-from .resources.queue import Queue
+from .invocation.sync import Delivery, Invoker, InvokeResult, encode_event, new_request_id
+from .ledger import Attempt, Ledger, Outcome
+from .resources.bucket import BucketSource
+from .resources.buses import Buses
+from .resources.created import created_buckets
 from .resources.queues import QueueRegistry
-from .resources.table import Table
 from .resources.tables import TableRegistry
-from .resources.topics import Topic, Topics
+from .resources.topics import Topics
 from .runtime.environment import World
 from .runtime.logs import LogSink
 from .runtime.pool import Runtime
 from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
 from .server.http_triggers import HttpTriggerServer
+from .simulator_resources import SimulatorResources
 from .state import StateError, StateLock, StateLocked
 from .supervisor import PartFailed, Supervisor
 from .triggers import registry
-from .triggers.base import Binding, Context, EventSourceMapping, TriggerRef
+from .triggers.base import Binding, Context, TriggerRef
 from .triggers.http import HttpRoutes
 from .triggers.s3 import S3Binding
 from .unconfirmed import EMPTY_PAYLOAD
@@ -75,7 +70,7 @@ InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 SHUTDOWN_GRACE_S = 5.0
 
 
-class Simulator:
+class Simulator(SimulatorResources):
     """Runs the functions, triggers and sources of one config.
 
     Construction has no side effects; ``start()`` (or ``async with``) locks the state folder
@@ -222,6 +217,10 @@ class Simulator:
         except (OSError, sqlite3.Error, EventsimError) as exc:
             await self.close()
             raise StartupError(f"could not start: {exc}") from exc
+        if self.triggers:
+            for issue in self.config.not_honoured:  # what a template asks that eventsim does not do
+                where = f"{issue.file}:{issue.line}:{issue.column}" if issue.line else issue.file
+                log.warning("config.not_honoured", at=where, key=issue.path, what=issue.message)
         self._accepting = True
         log.info(
             "simulator.started",
@@ -238,8 +237,9 @@ class Simulator:
         except OSError as exc:
             self._lock.release()
             server = self.config.server
-            raise _listen_error("edge's", server.host, server.port, "server.port", "--port",
-                                exc) from None  # fmt: skip
+            raise StartupError.cannot_listen(
+                "edge's", server.host, server.port, "server.port", "--port", exc
+            ) from None
         self._lock.advertise(edge=self._edge.url)
 
     @property
@@ -284,31 +284,6 @@ class Simulator:
             queues=self._queues, topics=self._topics,
         )  # fmt: skip
         self._buses.open(self._supervisor)
-
-    def _queue_event(
-        self, queue: Queue, what: str, message_id: str, body: str, target: Queue | None
-    ) -> None:
-        """A message moved to a dead-letter queue, expired, or redriven: an entry of its own,
-        under the function the queue feeds (if any)."""
-        source = f"sqs:{queue.name}"
-        function = next(
-            (b.functions[0] for b in self.bindings if b.source == source), explain.NO_FUNCTION
-        )
-        where = target.name if target is not None else ""
-        outcome, code, reason = {
-            "dead_lettered": (Outcome.MOVED, Code.DEAD_LETTERED,
-                              f"moved to the dead-letter queue {where!r} (max receive count)"),
-            "redriven": (Outcome.MOVED, Code.REDRIVEN,
-                         f"redriven to {where!r} by a message move task"),
-            "expired": (Outcome.DROPPED, Code.EXPIRED,
-                        "deleted by the queue: older than its message retention period"),
-        }[what]  # fmt: skip
-        event = {"messageId": message_id, "body": body, "eventSource": "aws:sqs",
-                 "eventSourceARN": queue.arn}  # fmt: skip
-        self.ledger.record(
-            Attempt.dropped(function=function, request_id=message_id, source=source, event=event,
-                            at=self.clock.now(), reason=reason, code=code, outcome=outcome)
-        )  # fmt: skip
 
     def _log_entry(self, attempt: Attempt) -> None:
         """One info line for every entry that is not a run: a throttle, a drop, a move."""
@@ -387,48 +362,19 @@ class Simulator:
             await self.http.start()
         except OSError as exc:
             self.http = None
-            raise _listen_error("HTTP triggers'", server.host, server.http_port,
-                                "server.http_port", "--http-port", exc) from None  # fmt: skip
+            raise StartupError.cannot_listen(
+                "HTTP triggers'",
+                server.host,
+                server.http_port,
+                "server.http_port",
+                "--http-port",
+                exc,
+            ) from None
 
     @property
     def http_routes(self) -> HttpRoutes | None:
         """The ``http`` triggers' router (None before start, or without triggers)."""
         return next((b for b in self.bindings if isinstance(b, HttpRoutes)), None)
-
-    # --- resources, for bindings (triggers.base.Resources) ---------------------------------
-
-    def resource(self, section: str, name: str) -> Any:
-        """The resource ``name`` of the config section ``section`` (``buckets``...)."""
-        found: dict[str, Mapping[str, Any]] = {
-            "buckets": self._buckets, "queues": self._queues, "tables": self._tables,
-            "topics": self._topics or {}, "buses": self._buses or {}, **self._extensions,
-        }  # fmt: skip
-        entries = found.get(section, {})
-        if name not in entries:
-            raise UnknownResourceError(section.removesuffix("s"), name, list(entries))
-        return entries[name]
-
-    def listen(self, section: str, name: str, listener: Callable[[Any], None]) -> None:
-        """Call ``listener`` with every change the resource announces (buckets); for topics,
-        with the topic ``name`` (``*``: each one), now and when CreateTopic makes it; for
-        tables, with ``(what, table)`` when CreateTable, UpdateTable or DeleteTable makes,
-        changes (its stream) or removes the table ``name`` at run time."""
-        if section == "topics" and self._topics is not None:
-            self._topics.listen(name, listener)
-            return
-        if section == "tables":
-            for what, hooks in (("created", self._tables.on_created),
-                                ("updated", self._tables.on_updated),
-                                ("deleted", self._tables.on_deleted)):  # fmt: skip
-                hooks.append(_TableHook(name, what, listener))
-            return
-        if section != "buckets":
-            raise ValueError(f"{section} announce nothing to listen to")
-        self._bucket_listeners.setdefault(name, []).append(listener)
-
-    def _bucket_changed(self, change: ObjectChange) -> None:
-        for listener in self._bucket_listeners.get(change.bucket, ()):
-            listener(change)
 
     async def _supervise(self, ready: asyncio.Future[None]) -> None:
         assert self._runtime is not None and self._stopping is not None
@@ -552,139 +498,7 @@ class Simulator:
         except TimeoutError:
             raise TimeoutError(f"still busy after {timeout} s: {self.activity.pending()}") from None
 
-    # --- resources ------------------------------------------------------------------------
-
-    def bucket(self, name: str) -> BucketSource:
-        """The bucket ``name``: ``put_object``, ``get_object``, ``delete_object``,
-        ``list_objects``. Each write returns once its notification was dispatched."""
-        self._check_running()
-        bucket = self._buckets.get(name)
-        if bucket is None:
-            raise UnknownResourceError("bucket", name, list(self.config.buckets))
-        return bucket
-
-    @property
-    def buckets(self) -> Mapping[str, BucketSource]:
-        """Every bucket by name: the config's and those made with ``create_bucket``."""
-        return self._buckets
-
-    def _new_bucket(self, name: str, config: BucketConfig) -> BucketSource:
-        assert self._supervisor is not None
-        return BucketSource(
-            name, config, state_dir=self.state_dir, clock=self.clock, activity=self.activity,
-            emit=self._bucket_changed, tasks=self._supervisor,
-        )  # fmt: skip
-
-    async def create_bucket(self, name: str) -> BucketSource:
-        """A bucket made at run time, as S3's CreateBucket does: a folder under
-        ``state_dir/s3/`` that lasts across restarts. The existing bucket if ``name`` exists."""
-        self._check_running()
-        if name not in self._buckets:
-            bucket = self._new_bucket(name, bucket_config(self.state_dir, name))
-            await bucket.start()
-            self._buckets[name] = bucket
-            self._sources.append(bucket)
-        return self._buckets[name]
-
-    async def delete_bucket(self, name: str) -> None:
-        """Remove a bucket made at run time, its folder and its state (the S3 API refuses
-        unless it is empty)."""
-        bucket = self._buckets.pop(name)
-        self._sources.remove(bucket)
-        await remove_bucket(bucket, self.state_dir)
-
-    @property
-    def queues(self) -> QueueRegistry:
-        """Every queue: as a mapping, the config region's by name (the config's and those
-        made at run time); ``get_queue(name, region)`` for others."""
-        return self._queues
-
-    @property
-    def tables(self) -> TableRegistry:
-        """Every table by name; ``create``, ``delete``, and ``on_created``/``on_deleted``."""
-        return self._tables
-
-    def create_queue(
-        self,
-        name: str,
-        attributes: Mapping[str, str] | None = None,
-        *,
-        tags: Mapping[str, str] | None = None,
-        persist: bool = False,
-    ) -> Queue:
-        """A queue made at run time, as SQS's CreateQueue does (``attributes`` by AWS's
-        names; ``QueueError`` with SQS's code when refused); it lasts until the simulator
-        closes unless ``persist``. The existing queue if ``name`` exists with those values."""
-        self._check_running()
-        return self._queues.create(name, attributes, tags, persist=persist)
-
-    def queue(self, name: str) -> Queue:
-        """The queue ``name``: ``send_message``, ``receive_messages``, ``delete_message``,
-        ``change_message_visibility``, ``purge``, ``counts``, ``snapshot``."""
-        self._check_running()
-        queue = self._queues.get(name)
-        if queue is None:
-            raise UnknownResourceError("queue", name, list(self.config.queues))
-        return queue
-
-    def table(self, name: str) -> Table:
-        """The table ``name``: ``put_item``, ``get_item``, ``update_item``, ``delete_item``,
-        ``query``, ``scan``, ``batch_write`` (and their DynamoDB JSON twins)."""
-        self._check_running()
-        table = self._tables.get(name)
-        if table is None:
-            raise UnknownResourceError("table", name, list(self.config.tables))
-        return table
-
-    # SNS topics and EventBridge buses (#18) --------------------------------------------------
-
-    @property
-    def topics(self) -> Topics:
-        """Every topic by name: the config's and those CreateTopic made (``create``)."""
-        self._check_running()
-        assert self._topics is not None
-        return self._topics
-
-    @property
-    def buses(self) -> Buses:
-        """Every event bus by name: ``default`` and the config's."""
-        self._check_running()
-        assert self._buses is not None
-        return self._buses
-
-    def topic(self, name: str) -> Topic:
-        """The topic ``name``: ``publish(message, subject=..., attributes=...)``,
-        ``subscribe``, ``subscriptions``."""
-        topic = self.topics.get(name)
-        if topic is None:
-            raise UnknownResourceError("topic", name, list(self.topics))
-        return topic
-
-    def bus(self, name: str = "default") -> Bus:
-        """The event bus ``name``: ``put_events([...])``, ``put(event)``, ``rules``."""
-        bus = self.buses.get(name)
-        if bus is None:
-            raise UnknownResourceError("bus", name, list(self.buses))
-        return bus
-
     # --- invocation -----------------------------------------------------------------------
-
-    def function(self, name: str) -> FunctionSpec:
-        """A function by name, ``name:qualifier``, full ARN or partial ARN."""
-        spec = self.functions.get(name)
-        if spec is not None:
-            return spec
-        key = name
-        if key.startswith("arn:"):
-            parts = key.split(":")
-            key = parts[6] if len(parts) >= 7 else key
-        elif ":function:" in key:
-            key = key.split(":function:", 1)[1]
-        key = key.split(":", 1)[0]
-        spec = self.functions.get(key)
-        if spec is None:
-            raise FunctionNotFound(name, list(self.functions))
-        return spec
 
     async def invoke(
         self,
@@ -703,7 +517,7 @@ class Simulator:
         """
         self._check_running()
         spec = self.function(function)
-        body, decoded = _encode_event(event)
+        body, decoded = encode_event(event)
         assert self._invoker is not None and self._async is not None
         if invocation_type == "DryRun":
             return InvokeResult(request_id=new_request_id(), status_code=204)
@@ -721,7 +535,7 @@ class Simulator:
         ledger records the attempt under ``source``."""
         self._check_running()
         spec = self.function(function)
-        body, decoded = _encode_event(event)
+        body, decoded = encode_event(event)
         assert self._invoker is not None
         return await self._invoker.invoke(spec, body, event=decoded, source=source)
 
@@ -767,20 +581,6 @@ class Simulator:
         """What happened to an S3 key, a message (id or body text) or an item (its key)."""
         return explain.explain(self.ledger, key=key, message_id=message_id, item=item)
 
-    def mappings(self) -> list[EventSourceMapping]:
-        """The event source mappings (the ``sqs`` and ``dynamodb`` triggers...), as Lambda's
-        ``ListEventSourceMappings`` shows them."""
-        return [b for b in self.bindings if isinstance(b, EventSourceMapping)]
-
-    def mapping(self, uuid: str) -> EventSourceMapping:
-        """The event source mapping ``uuid``; ``UnknownResourceError`` if there is none.
-        ``await sim.mapping(uuid).set_enabled(False)`` pauses it."""
-        found = next((m for m in self.mappings() if m.uuid == uuid), None)
-        if found is None:
-            raise UnknownResourceError("event source mapping", uuid,
-                                       [m.uuid for m in self.mappings()])  # fmt: skip
-        return found
-
     def _s3_binding(self, bucket: str) -> S3Binding:
         found = next(
             (b for b in self.bindings if isinstance(b, S3Binding) and b.bucket == bucket), None
@@ -788,53 +588,3 @@ class Simulator:
         if found is None:
             raise UnknownResourceError("bucket", bucket, list(self._buckets))
         return found
-
-    def _check_running(self) -> None:
-        if not self._accepting:
-            raise SimulatorStateError(
-                "the simulator is not running: use `async with Simulator...` or await start()"
-            )
-
-
-@dataclass(frozen=True)
-class _TableHook:
-    """Hands ``(what, table)`` to ``listener`` for the table ``name`` only."""
-
-    name: str
-    what: str
-    listener: Callable[[Any], None]
-
-    def __call__(self, table: Table) -> None:
-        if table.name == self.name:
-            self.listener((self.what, table))
-
-
-def _listen_error(
-    what: str, host: str, port: int, key: str, flag: str, exc: OSError
-) -> StartupError:
-    if exc.errno == errno.EADDRINUSE:
-        return StartupError(
-            f"the {what} port {port} on {host} is in use: choose another with {key} in the "
-            f"config or {flag} (0: any free port)"
-        )
-    return StartupError(f"the {what} server cannot listen on {host}:{port}: "
-                        f"{exc.strerror or exc}")  # fmt: skip
-
-
-def _encode_event(event: Any) -> tuple[bytes, Any]:
-    if isinstance(event, bytes | bytearray):
-        body = bytes(event)
-        if not body.strip():
-            body = EMPTY_PAYLOAD
-        try:
-            return body, json.loads(body)
-        except ValueError as exc:
-            raise InvalidRequestContent(f"the event is not valid JSON: {exc}") from None
-        except RecursionError:
-            raise InvalidRequestContent("the event is nested too deeply to decode") from None
-    try:
-        return json.dumps(event).encode(), event
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestContent(f"the event cannot be encoded as JSON: {exc}") from None
-    except RecursionError:
-        raise InvalidRequestContent("the event is nested too deeply to encode") from None

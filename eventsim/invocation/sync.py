@@ -17,7 +17,7 @@ from typing import Any
 from .. import unconfirmed
 from ..activity import Activity
 from ..clock import Clock
-from ..errors import RequestTooLarge, TooManyRequests
+from ..errors import InvalidRequestContent, RequestTooLarge, TooManyRequests
 from ..faults import Faults
 from ..ledger import Attempt, Code, Ledger, Outcome
 from ..runtime.base import Execution, InvokeRequest, Status
@@ -97,6 +97,27 @@ def new_trace_id() -> str:
         f"Root=1-{int(time.time()):08x}-{_random.getrandbits(96):024x};"
         f"Parent={_random.getrandbits(64):016x};Sampled=0"
     )
+
+
+def encode_event(event: Any) -> tuple[bytes, Any]:
+    """An event as Invoke takes it: the JSON bytes and the decoded value, from either a value
+    or JSON text (``InvalidRequestContent`` for neither); empty text is ``{}``."""
+    if isinstance(event, bytes | bytearray):
+        body = bytes(event)
+        if not body.strip():
+            body = unconfirmed.EMPTY_PAYLOAD
+        try:
+            return body, json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequestContent(f"the event is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidRequestContent("the event is nested too deeply to decode") from None
+    try:
+        return json.dumps(event).encode(), event
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestContent(f"the event cannot be encoded as JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequestContent("the event is nested too deeply to encode") from None
 
 
 def decode_payload(raw: bytes) -> Any:

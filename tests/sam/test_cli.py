@@ -155,7 +155,7 @@ def test_up_lists_what_is_not_honoured_once_at_start(project: Project) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    noticed = [entry for entry in lines if entry.get("event") == "not honoured"]
+    noticed = [entry for entry in lines if entry.get("event") == "config.not_honoured"]
     assert [entry["key"] for entry in noticed] == [
         "Resources.ReminderFunction.Properties.Events.Morning.Properties.FlexibleTimeWindow",
         "Resources.ReminderFunction.Properties.Events.Morning.Properties.RetryPolicy",

@@ -40,8 +40,9 @@ async def test_s3_event_with_prefix_and_suffix_rules(start: StartTemplate) -> No
 
 async def test_sqs_event_partial_failures_filters_and_redrive(start: StartTemplate) -> None:
     sim = await start("sqs-worker")
-    orders = sim.queue(named(sim, "queues", "OrdersQueue"))
-    dead = sim.queue(named(sim, "queues", "OrdersDeadLetterQueue"))
+    orders = sim.queue("OrdersQueue")  # a logical id finds the queue it names
+    dead = sim.queue("OrdersDeadLetterQueue")
+    assert orders.name == named(sim, "queues", "OrdersQueue") != "OrdersQueue"
     orders.send_message(json.dumps({"type": "order", "total": 5}))
     orders.send_message(json.dumps({"type": "order", "total": -1}))
     orders.send_message(json.dumps({"type": "refund", "total": 3}))  # FilterCriteria drops it
@@ -312,3 +313,13 @@ async def test_json_template_with_bucket_notification_configurations(
         {"event": "ObjectCreated:Put", "key": "reports/june.txt"},
         {"event": "ObjectRemoved:Delete", "key": "other/x.gone"},
     ]
+
+
+async def test_what_is_not_honoured_is_logged_once_at_start(start: StartTemplate) -> None:
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        sim = await start("unsupported-features")
+    noticed = [entry for entry in logs if entry["event"] == "config.not_honoured"]
+    assert [entry["key"] for entry in noticed] == [n.path for n in sim.config.not_honoured]
+    assert noticed and all(entry["at"].startswith(str(sim.config.source)) for entry in noticed)
