@@ -21,7 +21,8 @@ users so that other programs can read and write rows with plain SQL)::
 Because the key columns are generated and the triggers live in the file, a write from any
 connection is keyed, indexed and captured like eventsim's own. Query and Scan are SQL over
 these columns (``rows``): a key condition is a range of an index, ``Limit`` a ``LIMIT``,
-``ExclusiveStartKey`` a seek past the key whether or not that item exists.
+``ExclusiveStartKey`` a seek past the key whether or not that item exists. The SQL that
+makes the file is in ``table_sql``.
 
 Capture is race-free with any number of outside writers: eventsim's own write stamps only the
 stream rows its own statement made; a reader never hands on a row that is not stamped yet — it
@@ -49,7 +50,22 @@ import structlog
 from ..config import TableConfig
 from ..errors import StartupError
 from ..state import open_db
-from .table_keys import KeyType, sql_hash, sql_order, sql_value
+from .table_sql import (
+    DROP_TRIGGERS,
+    TABLES,
+    TRIGGERS,
+    Access,
+    Bound,
+    define_ttl,
+    drop_index,
+    generated,
+    index_specs,
+    key_columns,
+    quoted,
+    write_meta,
+)
+
+__all__ = ["CHUNK", "Access", "Bound", "Change", "TableStore"]
 
 log = structlog.get_logger("eventsim.tables")
 
@@ -65,41 +81,6 @@ BUSY_TIMEOUT_MS = 5000
 #: How much of a table file reads may map into memory (address space, not memory: the pages
 #: are the operating system's file cache).
 MMAP_BYTES = 1 << 30
-#: The version of the SQL an index's columns are generated with: a file whose indexes were
-#: built with another rebuilds them when opened.
-_INDEX_LAYOUT = 1
-
-_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    item TEXT NOT NULL CHECK (json_valid(item)),
-{columns}
-);
-CREATE TABLE IF NOT EXISTS stream (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    old TEXT,
-    new TEXT,
-    created REAL,
-    expired INTEGER
-);
-CREATE INDEX IF NOT EXISTS stream_created ON stream (created);
-CREATE INDEX IF NOT EXISTS stream_unstamped ON stream (seq) WHERE created IS NULL;
-CREATE TABLE IF NOT EXISTS checkpoints (mapping TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-"""
-
-_TRIGGERS = [
-    """CREATE TRIGGER IF NOT EXISTS items_insert AFTER INSERT ON items BEGIN
-    INSERT INTO stream (old, new) VALUES (NULL, NEW.item);
-END""",
-    """CREATE TRIGGER IF NOT EXISTS items_update AFTER UPDATE OF item ON items
-WHEN OLD.item IS NOT NEW.item BEGIN
-    INSERT INTO stream (old, new) VALUES (OLD.item, NEW.item);
-END""",
-    """CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
-    INSERT INTO stream (old, new) VALUES (OLD.item, NULL);
-END""",
-]
-_DROP_TRIGGERS = [f"DROP TRIGGER IF EXISTS items_{name}" for name in ("insert", "update", "delete")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,121 +94,8 @@ class Change:
     expired: bool = False  # deleted by TTL
 
 
-@dataclass(frozen=True)
-class Access:
-    """One order the items can be read in: the table's key, or a secondary index's.
-
-    Column names are SQL (quoted where needed). ``rest`` are the table key's columns that
-    follow the index's own key (an index's key need not be unique); ``present`` is the SQL
-    condition for a row to be in the index.
-    """
-
-    name: str | None
-    hash: str
-    part: str
-    sort: str | None
-    rest: tuple[str, ...] = ()
-    present: str = ""
-
-    @property
-    def query_order(self) -> tuple[str, ...]:
-        return (*([self.sort] if self.sort else []), *self.rest)
-
-    @property
-    def scan_order(self) -> tuple[str, ...]:
-        return (self.hash, self.part, *self.query_order)
-
-
-@dataclass(frozen=True)
-class Bound:
-    """``column op value`` on the sort key's order text; ``op`` is one of < <= > >= =."""
-
-    op: str
-    value: str
-
-
-def _column(name: str) -> str:
-    return '"' + name + '"'
-
-
 def encode(item: Item) -> str:
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
-
-
-def _key_columns(config: TableConfig) -> list[tuple[str, str]]:
-    """(column, SQL) of the table key's generated columns."""
-    pk = sql_value(config.partition_key, config.partition_key_type)
-    if config.sort_key is None:
-        sk, sko = "''", "''"
-    else:
-        sk = sql_value(config.sort_key, config.sort_key_type)
-        sko = sql_order(config.sort_key_type, "sk")
-    return [("pk", pk), ("sk", sk), ("sko", sko), ("h", sql_hash("pk"))]
-
-
-def _generated(columns: list[tuple[str, str]], required: bool) -> str:
-    kind = {"h": "INTEGER", "ttl": "REAL"}
-    null = " NOT NULL" if required else ""
-    return ",\n".join(
-        f"    {_column(name)} {kind.get(name, 'TEXT')} GENERATED ALWAYS AS ({sql}) VIRTUAL{null}"
-        for name, sql in columns
-    )
-
-
-@dataclass(frozen=True)
-class _IndexSpec:
-    """What a secondary index's columns are built from (stored in meta to notice a change)."""
-
-    name: str
-    local: bool
-    partition: tuple[str, KeyType] | None  # None: the table's (a local index)
-    sort: tuple[str, KeyType] | None
-
-    def columns(self) -> list[tuple[str, str]]:
-        n = self.name
-        out = []
-        if self.partition is not None:
-            attribute, kind = self.partition
-            out += [(f"{n}.pk", sql_value(attribute, kind))]
-            out += [(f"{n}.h", sql_hash(_column(f"{n}.pk")))]
-        if self.sort is not None:
-            attribute, kind = self.sort
-            out += [(f"{n}.sk", sql_value(attribute, kind))]
-            out += [(f"{n}.sko", sql_order(kind, _column(f"{n}.sk")))]
-        return out
-
-    def access(self) -> Access:
-        n = self.name
-        sort = _column(f"{n}.sko") if self.sort is not None else None
-        conditions = [f"{c} IS NOT NULL" for c in ([sort] if sort else [])]
-        if self.partition is None:
-            return Access(n, "h", "pk", sort, ("sko",), " AND ".join(conditions))
-        part = _column(f"{n}.pk")
-        conditions.insert(0, f"{part} IS NOT NULL")
-        return Access(n, _column(f"{n}.h"), part, sort, ("pk", "sko"), " AND ".join(conditions))
-
-    def sql_indexes(self) -> list[str]:
-        access = self.access()
-        n = self.name
-        return [
-            f"CREATE INDEX IF NOT EXISTS {_column(f'index:{n}:query')} ON items "
-            f"({access.part}, {', '.join(access.query_order)}) WHERE {access.present}",
-            f"CREATE INDEX IF NOT EXISTS {_column(f'index:{n}:scan')} ON items "
-            f"({', '.join(access.scan_order)}) WHERE {access.present}",
-        ]
-
-    def as_json(self) -> Any:
-        return [_INDEX_LAYOUT, self.local, self.partition, self.sort]
-
-
-def _index_specs(config: TableConfig) -> dict[str, _IndexSpec]:
-    specs = {}
-    for name, g in config.global_indexes.items():
-        sort = (g.sort_key, g.sort_key_type) if g.sort_key else None
-        specs[name] = _IndexSpec(name, False, (g.partition_key, g.partition_key_type), sort)
-    for name, lsi in config.local_indexes.items():
-        specs[name] = _IndexSpec(name, True, None, (lsi.sort_key, lsi.sort_key_type))
-    return specs
 
 
 class TableStore:
@@ -238,10 +106,10 @@ class TableStore:
         self.config = config
         #: The last stamping gave way to another writer's lock: look again soon.
         self.busy = False
-        columns = _generated(_key_columns(config), required=True)
+        columns = generated(key_columns(config), required=True)
         # The tables only: a version 1 file gets its indexes after its items are moved over.
         self._db, _ = open_db(
-            path, part, _TABLES.format(columns=columns), version=VERSION,
+            path, part, TABLES.format(columns=columns), version=VERSION,
             tables={"meta", "items", "stream", "checkpoints"}, adopt=True,
         )  # fmt: skip
         with self.transaction():
@@ -271,7 +139,7 @@ class TableStore:
             return
         with self.transaction():
             if "h" not in have:
-                for statement in _DROP_TRIGGERS:
+                for statement in DROP_TRIGGERS:
                     db.execute(statement)
                 db.execute("DROP INDEX IF EXISTS items_key")
                 db.execute("ALTER TABLE items RENAME TO items_v1")
@@ -306,54 +174,27 @@ class TableStore:
         """Make the file's indexes, TTL column and stream triggers those of ``config`` (same
         key schema): new indexes are built from the items there are, dropped ones removed."""
         self.config = config
-        wanted = _index_specs(config)
+        wanted = index_specs(config)
         built = json.loads(self.meta("indexes", "{}"))
         present = {str(row[1]) for row in self._db.execute("PRAGMA table_xinfo(items)")}
         with self.transaction() as db:
             for name, spec in built.items():
                 if name not in wanted or wanted[name].as_json() != spec:
-                    self._drop_index(db, name, present)
+                    drop_index(db, name, present)
             for name, index in wanted.items():
                 if name not in built or built[name] != index.as_json():
                     for column, sql in index.columns():
                         if column not in present:
-                            db.execute(f"ALTER TABLE items ADD COLUMN {_column(column)} TEXT "
+                            db.execute(f"ALTER TABLE items ADD COLUMN {quoted(column)} TEXT "
                                        f"GENERATED ALWAYS AS ({sql}) VIRTUAL")  # fmt: skip
                 for statement in index.sql_indexes():
                     db.execute(statement)
-            self._define_ttl(db, config.ttl, present)
-            for statement in _TRIGGERS if config.stream else _DROP_TRIGGERS:
+            define_ttl(db, config.ttl, present)
+            for statement in TRIGGERS if config.stream else DROP_TRIGGERS:
                 db.execute(statement)
             specs = {name: index.as_json() for name, index in wanted.items()}
-            self._set_meta(db, "indexes", json.dumps(specs))
+            write_meta(db, "indexes", json.dumps(specs))
         self.indexes = {name: index.access() for name, index in wanted.items()}
-
-    def _drop_index(self, db: sqlite3.Connection, name: str, present: set[str]) -> None:
-        for suffix in ("query", "scan"):
-            db.execute(f"DROP INDEX IF EXISTS {_column(f'index:{name}:{suffix}')}")
-        # Dependent columns before the ones they are generated from.
-        for suffix in ("h", "sko", "pk", "sk"):
-            column = f"{name}.{suffix}"
-            if column in present:
-                db.execute(f"ALTER TABLE items DROP COLUMN {_column(column)}")
-                present.discard(column)
-
-    def _define_ttl(self, db: sqlite3.Connection, attribute: str | None, present: set[str]) -> None:
-        built = db.execute("SELECT value FROM meta WHERE key = 'ttl'").fetchone()
-        if (built[0] if built else None) == (attribute or ""):
-            return
-        db.execute("DROP INDEX IF EXISTS items_ttl")
-        if "ttl" in present:
-            db.execute("ALTER TABLE items DROP COLUMN ttl")
-            present.discard("ttl")
-        if attribute:
-            path = f'$."{attribute}".N'
-            db.execute(
-                "ALTER TABLE items ADD COLUMN ttl REAL GENERATED ALWAYS AS "
-                f"(CAST(json_extract(item, '{path}') AS REAL)) VIRTUAL"
-            )
-            db.execute("CREATE INDEX items_ttl ON items (ttl) WHERE ttl IS NOT NULL")
-        self._set_meta(db, "ttl", attribute or "")
 
     def meta(self, key: str, default: str) -> str:
         """A stored value, storing ``default`` first if there is none."""
@@ -366,13 +207,7 @@ class TableStore:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            self._set_meta(db, key, value)
-
-    def _set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
-        db.execute(
-            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+            write_meta(db, key, value)
 
     def close(self) -> None:
         self._db.close()
