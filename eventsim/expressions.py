@@ -1,9 +1,9 @@
-"""DynamoDB expressions over DynamoDB JSON items (pure): conditions, updates, key conditions,
-projections.
+"""Parsing DynamoDB expressions (pure): the tokenizer and ``Parser``, conditions, projections,
+key conditions, and the document-path edits of updates (``updates`` parses update expressions
+with this ``Parser``). What they parse into, and its evaluation on items in DynamoDB JSON
+(``{"name": {"S": "x"}}``, numbers exact strings until arithmetic), is in ``expression_eval``.
 
-The subset DynamoDB's expression language has for these, parsed once and evaluated on items
-in DynamoDB JSON (``{"name": {"S": "x"}}``), so numbers stay exact strings until arithmetic,
-which uses ``Decimal``:
+The subset of DynamoDB's expression language:
 
 * conditions: ``= <> < <= > >=``, ``BETWEEN``, ``IN``, ``AND``/``OR``/``NOT``, parentheses,
   ``attribute_exists``, ``attribute_not_exists``, ``attribute_type``, ``begins_with``,
@@ -29,18 +29,37 @@ Example::
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from .errors import EventsimError
+from .expression_eval import (
+    AV,
+    COMPARE,
+    Condition,
+    Item,
+    KeyCondition,
+    Operand,
+    Path,
+    Predicate,
+    begins_with,
+    between,
+    contains,
+    get_path,
+    project,
+    size_of,
+    tag_of,
+    text_of,
+)
+from .expression_words import RESERVED_WORDS
 
-AV = dict[str, Any]  # one AttributeValue, e.g. {"N": "3"}
-Item = dict[str, AV]
-Path = tuple[str | int, ...]
+__all__ = [
+    "AV", "MISSING_OPERAND", "Condition", "ExpressionError", "Item", "KeyCondition", "Operand",
+    "Parser", "Path", "check_paths", "contains", "get_path", "parse_condition",
+    "parse_key_condition", "parse_projection", "project", "remove_path", "set_path", "tag_of",
+]  # fmt: skip
+
 MISSING_OPERAND = "The provided expression refers to an attribute that does not exist in the item"
 #: How deep parentheses, NOT and function calls may nest in one expression. DynamoDB bounds
 #: an expression only by its size (4 KB, which allows some 2,000 parentheses); the parser
@@ -57,58 +76,6 @@ class ExpressionError(EventsimError, ValueError):
 _TOKEN = re.compile(
     r"\s*(?:(?P<op><>|<=|>=|[=<>()\[\],.+-])|(?P<name>#[A-Za-z0-9_]+)"
     r"|(?P<value>:[A-Za-z0-9_]+)|(?P<int>\d+)|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
-)
-#: DynamoDB's reserved words (its developer guide, "Reserved words in DynamoDB"); any case.
-RESERVED_WORDS = frozenset(
-    """
-    ABORT ABSOLUTE ACTION ADD AFTER AGENT AGGREGATE ALL ALLOCATE ALTER ANALYZE AND ANY ARCHIVE
-    ARE ARRAY AS ASC ASCII ASENSITIVE ASSERTION ASYMMETRIC AT ATOMIC ATTACH ATTRIBUTE AUTH
-    AUTHORIZATION AUTHORIZE AUTO AVG BACK BACKUP BASE BATCH BEFORE BEGIN BETWEEN BIGINT BINARY
-    BIT BLOB BLOCK BOOLEAN BOTH BREADTH BUCKET BULK BY BYTE CALL CALLED CALLING CAPACITY
-    CASCADE CASCADED CASE CAST CATALOG CHAR CHARACTER CHECK CLASS CLOB CLOSE CLUSTER CLUSTERED
-    CLUSTERING CLUSTERS COALESCE COLLATE COLLATION COLLECTION COLUMN COLUMNS COMBINE COMMENT
-    COMMIT COMPACT COMPILE COMPRESS CONDITION CONFLICT CONNECT CONNECTION CONSISTENCY
-    CONSISTENT CONSTRAINT CONSTRAINTS CONSTRUCTOR CONSUMED CONTINUE CONVERT COPY CORRESPONDING
-    COUNT COUNTER CREATE CROSS CUBE CURRENT CURSOR CYCLE DATA DATABASE DATE DATETIME DAY
-    DEALLOCATE DEC DECIMAL DECLARE DEFAULT DEFERRABLE DEFERRED DEFINE DEFINED DEFINITION DELETE
-    DELIMITED DEPTH DEREF DESC DESCRIBE DESCRIPTOR DETACH DETERMINISTIC DIAGNOSTICS DIRECTORIES
-    DISABLE DISCONNECT DISTINCT DISTRIBUTE DO DOMAIN DOUBLE DROP DUMP DURATION DYNAMIC EACH
-    ELEMENT ELSE ELSEIF EMPTY ENABLE END EQUAL EQUALS ERROR ESCAPE ESCAPED EVAL EVALUATE
-    EXCEEDED EXCEPT EXCEPTION EXCEPTIONS EXCLUSIVE EXEC EXECUTE EXISTS EXIT EXPLAIN EXPLODE
-    EXPORT EXPRESSION EXTENDED EXTERNAL EXTRACT FAIL FALSE FAMILY FETCH FIELDS FILE FILTER
-    FILTERING FINAL FINISH FIRST FIXED FLATTERN FLOAT FOR FORCE FOREIGN FORMAT FORWARD FOUND
-    FREE FROM FULL FUNCTION FUNCTIONS GENERAL GENERATE GET GLOB GLOBAL GO GOTO GRANT GREATER
-    GROUP GROUPING HANDLER HASH HAVE HAVING HEAP HIDDEN HOLD HOUR IDENTIFIED IDENTITY IF IGNORE
-    IMMEDIATE IMPORT IN INCLUDING INCLUSIVE INCREMENT INCREMENTAL INDEX INDEXED INDEXES
-    INDICATOR INFINITE INITIALLY INLINE INNER INNTER INOUT INPUT INSENSITIVE INSERT INSTEAD INT
-    INTEGER INTERSECT INTERVAL INTO INVALIDATE IS ISOLATION ITEM ITEMS ITERATE JOIN KEY KEYS
-    LAG LANGUAGE LARGE LAST LATERAL LEAD LEADING LEAVE LEFT LENGTH LESS LEVEL LIKE LIMIT
-    LIMITED LINES LIST LOAD LOCAL LOCALTIME LOCALTIMESTAMP LOCATION LOCATOR LOCK LOCKS LOG
-    LOGED LONG LOOP LOWER MAP MATCH MATERIALIZED MAX MAXLEN MEMBER MERGE METHOD METRICS MIN
-    MINUS MINUTE MISSING MOD MODE MODIFIES MODIFY MODULE MONTH MULTI MULTISET NAME NAMES
-    NATIONAL NATURAL NCHAR NCLOB NEW NEXT NO NONE NOT NULL NULLIF NUMBER NUMERIC OBJECT OF
-    OFFLINE OFFSET OLD ON ONLINE ONLY OPAQUE OPEN OPERATOR OPTION OR ORDER ORDINALITY OTHER
-    OTHERS OUT OUTER OUTPUT OVER OVERLAPS OVERRIDE OWNER PAD PARALLEL PARAMETER PARAMETERS
-    PARTIAL PARTITION PARTITIONED PARTITIONS PATH PERCENT PERCENTILE PERMISSION PERMISSIONS
-    PIPE PIPELINED PLAN POOL POSITION PRECISION PREPARE PRESERVE PRIMARY PRIOR PRIVATE
-    PRIVILEGES PROCEDURE PROCESSED PROJECT PROJECTION PROPERTY PROVISIONING PUBLIC PUT QUERY
-    QUIT QUORUM RAISE RANDOM RANGE RANK RAW READ READS REAL REBUILD RECORD RECURSIVE REDUCE REF
-    REFERENCE REFERENCES REFERENCING REGEXP REGION REINDEX RELATIVE RELEASE REMAINDER RENAME
-    REPEAT REPLACE REQUEST RESET RESIGNAL RESOURCE RESPONSE RESTORE RESTRICT RESULT RETURN
-    RETURNING RETURNS REVERSE REVOKE RIGHT ROLE ROLES ROLLBACK ROLLUP ROUTINE ROW ROWS RULE
-    RULES SAMPLE SATISFIES SAVE SAVEPOINT SCAN SCHEMA SCOPE SCROLL SEARCH SECOND SECTION
-    SEGMENT SEGMENTS SELECT SELF SEMI SENSITIVE SEPARATE SEQUENCE SERIALIZABLE SESSION SET SETS
-    SHARD SHARE SHARED SHORT SHOW SIGNAL SIMILAR SIZE SKEWED SMALLINT SNAPSHOT SOME SOURCE
-    SPACE SPACES SPARSE SPECIFIC SPECIFICTYPE SPLIT SQL SQLCODE SQLERROR SQLEXCEPTION SQLSTATE
-    SQLWARNING START STATE STATIC STATUS STORAGE STORE STORED STREAM STRING STRUCT STYLE SUB
-    SUBMULTISET SUBPARTITION SUBSTRING SUBTYPE SUM SUPER SYMMETRIC SYNONYM SYSTEM TABLE
-    TABLESAMPLE TEMP TEMPORARY TERMINATED TEXT THAN THEN THROUGHPUT TIME TIMESTAMP TIMEZONE
-    TINYINT TO TOKEN TOTAL TOUCH TRAILING TRANSACTION TRANSFORM TRANSLATE TRANSLATION TREAT
-    TRIGGER TRIM TRUE TRUNCATE TTL TUPLE TYPE UNDER UNDO UNION UNIQUE UNIT UNKNOWN UNLOGGED
-    UNNEST UNPROCESSED UNSIGNED UNTIL UPDATE UPPER URL USAGE USE USER USERS USING UUID VACUUM
-    VALUE VALUED VALUES VARCHAR VARIABLE VARIANCE VARINT VARYING VIEW VIEWS VIRTUAL VOID WAIT
-    WHEN WHENEVER WHERE WHILE WINDOW WITH WITHIN WITHOUT WORK WRAPPED WRITE YEAR ZONE
-    """.split()
 )
 
 
@@ -236,17 +203,13 @@ class Parser:
             self.expect("(")
             path = self.path()
             self.expect(")")
-            return lambda item: _size(get_path(item, path))
+            return lambda item: size_of(get_path(item, path))
         path = self.path()
         return lambda item: get_path(item, path)
 
     def is_call(self) -> bool:
         following = self.peek(1)
         return following is not None and following[1] == "("
-
-
-Operand = Callable[[Item], AV | None]
-Predicate = Callable[[Item], bool]
 
 
 # --- conditions ---------------------------------------------------------------------------
@@ -299,7 +262,7 @@ def _comparison(p: Parser) -> Predicate:
         if not p.keyword("AND"):
             raise ExpressionError("BETWEEN needs 'AND'")
         high = p.operand()
-        return lambda item: _between(left(item), low(item), high(item))
+        return lambda item: between(left(item), low(item), high(item))
     if p.keyword("IN"):
         p.expect("(")
         options = [p.operand()]
@@ -309,10 +272,10 @@ def _comparison(p: Parser) -> Predicate:
         p.expect(")")
         return lambda item: (v := left(item)) is not None and any(v == o(item) for o in options)
     kind, op = p.take()
-    if op not in _COMPARE or kind != "op":
+    if op not in COMPARE or kind != "op":
         raise ExpressionError(f"expected a comparison, found {op!r}")
     right = p.operand()
-    test = _COMPARE[op]
+    test = COMPARE[op]
     return lambda item: test(left(item), right(item))
 
 
@@ -333,126 +296,14 @@ def _function(p: Parser) -> Predicate:
     p.expect(")")
     if name == "attribute_type":
         return lambda item: (
-            (v := get_path(item, path)) is not None and tag_of(v) == _text(argument(item))
+            (v := get_path(item, path)) is not None and tag_of(v) == text_of(argument(item))
         )
     if name == "begins_with":
-        return lambda item: _begins_with(get_path(item, path), argument(item))
+        return lambda item: begins_with(get_path(item, path), argument(item))
     return lambda item: contains(get_path(item, path), argument(item))
 
 
-def tag_of(value: AV) -> str:
-    return next(iter(value))
-
-
-def _text(value: AV | None) -> str | None:
-    return value.get("S") if value is not None else None
-
-
-def _key(value: AV) -> tuple[str, Any]:
-    """A comparable form: numbers numerically, strings and binary by their bytes."""
-    tag = tag_of(value)
-    if tag == "N":
-        return tag, Decimal(value["N"])
-    if tag == "S":
-        return tag, value["S"].encode()
-    if tag == "B":
-        return tag, base64.b64decode(value["B"])
-    return tag, repr(value[tag])
-
-
-def sort_key(value: AV) -> Any:
-    """The order DynamoDB sorts key values in (one type per key)."""
-    return _key(value)[1]
-
-
-def _ordered(test: Callable[[Any, Any], bool]) -> Callable[[AV | None, AV | None], bool]:
-    def compare(a: AV | None, b: AV | None) -> bool:
-        if a is None or b is None or tag_of(a) != tag_of(b) or tag_of(a) not in ("N", "S", "B"):
-            return False
-        return test(_key(a)[1], _key(b)[1])
-
-    return compare
-
-
-def _equal(a: AV | None, b: AV | None) -> bool:
-    if a is None or b is None:
-        return False
-    if tag_of(a) in ("SS", "NS", "BS") and tag_of(a) == tag_of(b):
-        return set(a[tag_of(a)]) == set(b[tag_of(b)])
-    if tag_of(a) == "N" and tag_of(b) == "N":
-        return Decimal(a["N"]) == Decimal(b["N"])
-    return a == b
-
-
-_COMPARE: dict[str, Callable[[AV | None, AV | None], bool]] = {
-    "=": _equal,
-    "<>": lambda a, b: not _equal(a, b),  # a missing value is unequal to anything
-    "<": _ordered(lambda a, b: bool(a < b)),
-    "<=": _ordered(lambda a, b: bool(a <= b)),
-    ">": _ordered(lambda a, b: bool(a > b)),
-    ">=": _ordered(lambda a, b: bool(a >= b)),
-}
-
-
-def _between(value: AV | None, low: AV | None, high: AV | None) -> bool:
-    return _COMPARE[">="](value, low) and _COMPARE["<="](value, high)
-
-
-def _begins_with(value: AV | None, prefix: AV | None) -> bool:
-    if value is None or prefix is None or tag_of(value) != tag_of(prefix):
-        return False
-    if tag_of(value) not in ("S", "B"):
-        return False
-    return bool(_key(value)[1].startswith(_key(prefix)[1]))
-
-
-def contains(value: AV | None, operand: AV | None) -> bool:
-    if value is None or operand is None:
-        return False
-    tag = tag_of(value)
-    if tag == "S" and tag_of(operand) == "S":
-        return operand["S"] in value["S"]
-    if tag in ("SS", "NS", "BS") and tag_of(operand) == tag[0]:
-        return any(_equal({tag[0]: member}, operand) for member in value[tag])
-    if tag == "L":
-        return any(_equal(member, operand) for member in value["L"])
-    return False
-
-
-def _size(value: AV | None) -> AV | None:
-    if value is None:
-        return None
-    tag = tag_of(value)
-    data = value[tag]
-    if tag == "B":
-        size = len(_key(value)[1])
-    elif tag == "S":
-        size = len(data.encode())
-    elif tag in ("M", "L", "SS", "NS", "BS"):
-        size = len(data)
-    else:
-        return None
-    return {"N": str(size)}
-
-
 # --- paths --------------------------------------------------------------------------------
-
-
-def get_path(item: Item, path: Path) -> AV | None:
-    """The value at ``path`` in ``item``, or None when any step is missing."""
-    current: Any = {"M": item}
-    for step in path:
-        if isinstance(step, int):
-            values = current.get("L") if isinstance(current, dict) else None
-            if values is None or step >= len(values):
-                return None
-            current = values[step]
-        else:
-            members = current.get("M") if isinstance(current, dict) else None
-            if members is None or step not in members:
-                return None
-            current = members[step]
-    return current  # type: ignore[no-any-return]
 
 
 def _parent(item: Item, path: Path) -> Any:
@@ -492,16 +343,6 @@ def remove_path(item: Item, path: Path) -> None:
 
 
 # --- entry points -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A parsed condition (ConditionExpression, FilterExpression)."""
-
-    test: Predicate
-
-    def evaluate(self, item: Item | None) -> bool:
-        return self.test(item or {})
 
 
 def parse_condition(
@@ -548,73 +389,6 @@ def check_paths(paths: list[Path]) -> None:
                 )
 
 
-def project(item: Item, paths: list[Path] | tuple[Path, ...]) -> Item:
-    """Only the parts of ``item`` that ``paths`` name: a nested map keeps just the named
-    members, a list just the named elements (in their order); paths the item lacks are left
-    out."""
-    tree: dict[Any, Any] = {}
-    for path in paths:
-        node = tree
-        for step in path[:-1]:
-            node = node.setdefault(step, {})
-            if node is None:
-                break
-        else:
-            node[path[-1]] = None  # the whole value
-    picked = _pick({"M": item}, tree)
-    return picked["M"] if picked is not None else {}
-
-
-def _pick(value: AV, tree: dict[Any, Any] | None) -> AV | None:
-    if tree is None:
-        return value
-    if all(isinstance(step, int) for step in tree):
-        values = value.get("L") if isinstance(value, dict) else None
-        if values is None:
-            return None
-        chosen = [
-            kept
-            for index in sorted(tree)
-            if index < len(values) and (kept := _pick(values[index], tree[index])) is not None
-        ]
-        return {"L": chosen} if chosen else None
-    members = value.get("M") if isinstance(value, dict) else None
-    if members is None:
-        return None
-    out = {
-        name: kept
-        for name, subtree in tree.items()
-        if isinstance(name, str)
-        and name in members
-        and (kept := _pick(members[name], subtree)) is not None
-    }
-    return {"M": out} if out else None
-
-
-SortOperator = str  # "=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"
-
-
-@dataclass(frozen=True)
-class KeyCondition:
-    """A parsed KeyConditionExpression: the partition key's value and the sort key's test
-    (``sort_op`` None: any sort key), with one operand, or two for ``BETWEEN``."""
-
-    partition: AV
-    sort_op: SortOperator | None = None
-    sort_values: tuple[AV, ...] = ()
-
-    def matches_sort(self, sort_value: AV | None) -> bool:
-        if self.sort_op is None:
-            return True
-        if sort_value is None:
-            return False
-        if self.sort_op == "BETWEEN":
-            return _between(sort_value, *self.sort_values)
-        if self.sort_op == "begins_with":
-            return _begins_with(sort_value, self.sort_values[0])
-        return _COMPARE[self.sort_op](sort_value, self.sort_values[0])
-
-
 _UNSUPPORTED_KEY = "Query key condition not supported"
 
 
@@ -655,7 +429,7 @@ def parse_key_condition(
                 found = ("BETWEEN", (low, p.value()))
             else:
                 kind, op = p.take()
-                if kind != "op" or op not in _COMPARE or op == "<>":
+                if kind != "op" or op not in COMPARE or op == "<>":
                     raise ExpressionError(_UNSUPPORTED_KEY)
                 found = (op, (p.value(),))
             if name == partition_key:
