@@ -515,7 +515,9 @@ def test_default_paths_resolve_against_the_config_folder(
 # --- discovery ----------------------------------------------------------------------------
 
 
-def test_find_config_prefers_eventsim_yaml_then_config_folder_then_a_template(tmp_path: Path) -> None:
+def test_find_config_prefers_eventsim_yaml_then_config_folder_then_a_template(
+    tmp_path: Path,
+) -> None:
     with pytest.raises(ConfigError) as info:
         find_config(tmp_path)
     [issue] = info.value.issues

@@ -13,6 +13,8 @@ import pytest_asyncio
 import urllib3
 
 from eventsim import Simulator
+from eventsim.config import Config
+from eventsim.errors import ConfigError
 from eventsim.testing import SimulatorFactory
 from eventsim.triggers import http as http_trigger
 
@@ -147,3 +149,70 @@ async def test_the_demo_route(eventsim_factory: SimulatorFactory, tmp_path: Path
     sim = await eventsim_factory(demo(tmp_path), virtual_time=False, http=True)
     response = await Api(sim).request("GET", "/hello/Ada?shout=1")
     assert response.status == 200 and json.loads(response.data) == {"message": "HELLO, ADA!"}
+
+
+# --- the kind of API and its stage (§5.1, §5.2) ---------------------------------------------
+
+STAGED = {
+    "rest": function("web.v1", triggers=[
+        {"http": {"method": "POST", "path": "/orders/{id}", "api": "rest", "stage": "Prod"}},
+    ]),
+    "http1": function("web.v1", triggers=[
+        {"http": {"method": "POST", "path": "/hooks/{id}", "api": "http",
+                  "payload_version": "1.0", "stage": "beta"}},
+        {"http": {"path": "/hooks-default", "api": "http", "payload_version": "1.0"}},
+    ]),
+    "http2": function("web.echo", triggers=[{"http": {"path": "/v2/{id}", "stage": "beta"}}]),
+    "fail": function("fail", triggers=[{"http": {"path": "/fail", "api": "http",
+                                                 "payload_version": "1.0"}}]),
+}  # fmt: skip
+
+
+async def test_stages_show_where_api_gateway_puts_them(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    sim = await eventsim_factory({"functions": STAGED})
+    assert (await sim.request("POST", "/orders/1")).status == 201
+    [rest] = sim.ledger.for_function("rest")
+    assert "version" not in rest.event and rest.event["path"] == "/orders/1"
+    assert rest.event["requestContext"]["stage"] == "Prod"
+    assert rest.event["requestContext"]["path"] == "/Prod/orders/1"
+
+    await sim.request("GET", "/v2/7")
+    [http2] = sim.ledger.for_function("http2")
+    assert http2.event["rawPath"] == http2.event["requestContext"]["http"]["path"] == "/beta/v2/7"
+    assert http2.event["requestContext"]["stage"] == "beta"
+
+
+async def test_an_http_api_with_payload_1_0(eventsim_factory: SimulatorFactory) -> None:
+    sim = await eventsim_factory({"functions": STAGED})
+    assert (await sim.request("POST", "/hooks/3")).status == 201
+    await sim.request("GET", "/hooks-default")
+    staged, default = (a.event for a in sim.ledger.for_function("http1"))
+    assert staged["version"] == "1.0" and staged["resource"] == "/hooks/{id}"
+    assert staged["path"] == staged["requestContext"]["path"] == "/beta/hooks/3"
+    assert staged["multiValueHeaders"] and staged["pathParameters"] == {"id": "3"}
+    assert default["path"] == default["requestContext"]["path"] == "/hooks-default"
+    assert default["requestContext"]["stage"] == "$default"
+    # An HTTP API answers as an HTTP API: 500 for a function error, 404 for no route.
+    failed = await sim.request("GET", "/fail")
+    assert failed.status == 500 and json.loads(failed.body) == {"message": "Internal Server Error"}
+    missing = await sim.request("GET", "/nowhere")
+    assert missing.status == 404
+
+
+@pytest.mark.parametrize(
+    ("trigger", "message"),
+    [
+        ({"path": "/a", "api": "rest", "payload_version": "2.0"}, "sends payload format 1.0 only"),
+        ({"path": "/a", "payload_version": "1.0", "stage": "$default"}, "an HTTP API's stage"),
+        ({"path": "/a", "stage": "no spaces"}, "stage: String should match pattern"),
+    ],
+)
+async def test_api_and_stage_settings_are_checked(
+    trigger: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.from_dict({"functions": {"f": function("web.echo", triggers=[{"http": trigger}])}},
+                         tmp_path)  # fmt: skip
+    assert message in str(info.value)

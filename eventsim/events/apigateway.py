@@ -68,12 +68,17 @@ def rest_event(
     stage_variables: dict[str, str] | None = None,
     version: str | None = None,
 ) -> dict[str, Any]:
-    """A REST API (v1) proxy event; ``version="1.0"`` gives HTTP API payload format 1.0."""
+    """A REST API (v1) proxy event; ``version="1.0"`` gives HTTP API payload format 1.0.
+
+    A REST API's ``path`` leaves the stage out and its ``requestContext.path`` has it; an HTTP
+    API's paths are the request's own, under ``/{stage}`` for a stage other than ``$default``.
+    """
     body, is_base64 = _body(request)
     event: dict[str, Any] = {"version": version} if version else {}
+    staged = request.path if stage == "$default" else f"/{stage}{request.path}"
     event.update(
         resource=resource,
-        path=request.path,
+        path=staged if version else request.path,
         httpMethod=request.method,
         headers=_single(request.headers),  # never null: real requests carry at least Host
         multiValueHeaders=_multi(request.headers),
@@ -106,7 +111,7 @@ def rest_event(
                 "userArn": None,
                 "clientCert": None,
             },
-            "path": f"/{stage}{request.path}",
+            "path": staged,
             "protocol": request.protocol,
             "requestId": request_id,
             "requestTime": clf_time(time),
@@ -134,7 +139,9 @@ def http_event(
     stage: str = "$default",
     stage_variables: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API (payload format 2.0) event; empty optional members are left out."""
+    """An HTTP API (payload format 2.0) event; empty optional members are left out. Under a
+    stage other than ``$default`` the paths start with ``/{stage}``, as API Gateway serves it."""
+    path = request.path if stage == "$default" else f"/{stage}{request.path}"
     cookies = [
         cookie.strip()
         for name, value in request.headers
@@ -154,7 +161,7 @@ def http_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": request.path,
+        "rawPath": path,
         "rawQueryString": _raw_query(request),
     }
     if cookies:
@@ -173,7 +180,7 @@ def http_event(
         "domainPrefix": api_id,
         "http": {
             "method": request.method,
-            "path": request.path,
+            "path": path,
             "protocol": request.protocol,
             "sourceIp": request.source_ip,
             "userAgent": request.header("user-agent") or "",
@@ -212,13 +219,19 @@ def rest_error(status: int, message: str) -> HttpResponse:
     return _json_response(status, {"message": message})
 
 
-def response_v1(raw: bytes, function_error: str | None) -> HttpResponse:
-    """What a REST API (or HTTP API payload 1.0) answers for a handler's result (§5.3).
+def response_v1(raw: bytes, function_error: str | None, *, http_api: bool = False) -> HttpResponse:
+    """What a REST API (or, ``http_api``, an HTTP API with payload 1.0) answers for a handler's
+    result (§5.3).
 
     The result must be exactly ``{statusCode, headers?, multiValueHeaders?, body?,
-    isBase64Encoded?}`` with a string body; anything else, or a function error, is a 502.
+    isBase64Encoded?}`` with a string body; anything else, or a function error, is a REST
+    API's 502 (an HTTP API's 500).
     """
-    bad = rest_error(502, "Internal server error")
+    bad = (
+        rest_error(500, "Internal Server Error")
+        if http_api
+        else rest_error(502, "Internal server error")
+    )
     if function_error is not None:
         return bad
     try:

@@ -63,8 +63,6 @@ class Builder:
     problems: list[ConfigIssue] = field(default_factory=list)
     notices: list[ConfigIssue] = field(default_factory=list)
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: The APIs routes belong to (logical id; SAM's implicit ones too) -> a route's path.
-    apis: dict[str, KeyPath] = field(default_factory=dict)
     #: The simulated resources' entries: logical id -> (section, name).
     named: dict[str, tuple[str, str]] = field(default_factory=dict)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from . import names
 from .build import MISSING, Builder, KeyPath
+from .intrinsics import Unresolved
 from .resources import s3_events, s3_filter
 
 _UNSET: Any = object()
@@ -297,7 +298,7 @@ def _schedule_v2(event: Event) -> set[str]:
             "DeadLetterConfig"}  # fmt: skip
 
 
-def _route(event: Event, api_key: str, implicit: str) -> None:
+def _route(event: Event, api_key: str, implicit: str, rest: bool) -> None:
     method = event.get("Method")
     if isinstance(method, str):
         upper = method.upper()
@@ -308,7 +309,13 @@ def _route(event: Event, api_key: str, implicit: str) -> None:
     if raw is not None and api is None:
         event.notice(api_key, f"{api_key}: eventsim serves every route on one port, whichever "
                      "API it belongs to")  # fmt: skip
-    event.builder.apis.setdefault(api or implicit, event.at)
+    try:
+        stage = event.builder.resolver.stage(api or implicit, rest)
+    except Unresolved as exc:
+        event.builder.problem(exc.path, exc.message)
+    else:
+        if stage != ("prod" if rest else "$default"):  # not eventsim's own default
+            event.spec["stage"] = stage
     auth = event.builder.mapping(event.get("Auth"), event.path("Auth"))
     if auth and auth.get("Authorizer") != "NONE":
         event.notice("Auth", "Auth: eventsim does not run authorizers; every request reaches "
@@ -316,8 +323,8 @@ def _route(event: Event, api_key: str, implicit: str) -> None:
 
 
 def _api(event: Event) -> set[str]:
-    _route(event, "RestApiId", "ServerlessRestApi")
-    event.spec["payload_version"] = "1.0"
+    _route(event, "RestApiId", "ServerlessRestApi", rest=True)
+    event.spec["payload_version"] = "1.0"  # a REST API's (api: rest is then implied)
     event.add("http")
     return {"Path", "Method", "RestApiId", "Auth"}
 
@@ -331,9 +338,11 @@ def _http_api(event: Event) -> set[str]:
             "/{proxy+} to the function (routeKey: those, not $default)",
         )
         event.spec.update(method="ANY", path="/")
-    _route(event, "ApiId", "ServerlessHttpApi")
+    _route(event, "ApiId", "ServerlessHttpApi", rest=False)
     version = event.get("PayloadFormatVersion")
     event.take("payload_version", "PayloadFormatVersion", "string", version)
+    if event.spec.get("payload_version") == "1.0":
+        event.spec["api"] = "http"  # else a REST API's format
     event.add("http")
     if default:  # every other path too
         event.spec = {**event.spec, "path": "/{proxy+}"}

@@ -14,7 +14,17 @@ from ..config import Destination, FunctionConfig
 from ..triggers.base import TriggerRef
 from ..triggers.eventbridge import rule_name
 from ..triggers.schedule import schedule_name
-from .cfn import Export, GetAtt, Ref, Sub, bucket_name, logical_id, relative, target_input
+from .cfn import (
+    Export,
+    GetAtt,
+    Ref,
+    Sub,
+    bucket_name,
+    camel,
+    logical_id,
+    relative,
+    target_input,
+)
 
 #: Python runtimes Lambda offers; the local version is exported when it is one of them.
 PYTHON_RUNTIMES = tuple(f"python3.{minor}" for minor in range(9, 15))
@@ -111,6 +121,24 @@ def _destination(export: Export, destination: Destination, policies: list[Any]) 
     return {"Type": "Lambda", "Destination": GetAtt(f"{target}.Arn")}
 
 
+def _http_event(export: Export, spec: Any) -> dict[str, Any]:
+    """An ``Api`` or ``HttpApi`` event; a stage other than SAM's implicit API's (``Prod``,
+    ``$default``) is an API of its own, one per stage."""
+    method = "any" if spec.method == "ANY" else spec.method.lower()
+    properties: dict[str, Any] = {"Path": spec.path, "Method": method}
+    kind, api_key = ("Api", "RestApiId") if spec.rest else ("HttpApi", "ApiId")
+    if spec.stage_name != ("Prod" if spec.rest else "$default"):
+        api = f"{kind}{camel(spec.stage_name)}"
+        export.resources.setdefault(api, {
+            "Type": f"AWS::Serverless::{kind}",
+            "Properties": {"StageName": spec.stage_name},
+        })  # fmt: skip
+        properties[api_key] = Ref(api)
+    if not spec.rest and spec.payload_version == "1.0":
+        properties["PayloadFormatVersion"] = "1.0"
+    return {"Type": kind, "Properties": properties}
+
+
 def _filters(patterns: list[Any]) -> dict[str, Any]:
     return {"Filters": [{"Pattern": json.dumps(p)} for p in patterns]}
 
@@ -148,11 +176,7 @@ def _event(export: Export, kind: str, ref: TriggerRef,
     if kind == "schedule":
         return _schedule_event(spec, schedule_name(ref))
     if kind == "http":
-        method = "any" if spec.method == "ANY" else spec.method.lower()
-        properties = {"Path": spec.path, "Method": method}
-        if spec.payload_version == "1.0":
-            return {"Type": "Api", "Properties": properties}
-        return {"Type": "HttpApi", "Properties": properties}
+        return _http_event(export, spec)
     if kind == "sns":
         properties = {"Topic": Ref(logical_id(export, "topics", spec.topic))}
         if spec.filter_policy is not None:

@@ -277,7 +277,7 @@ class Resolver:
         type_ = self.type_of(logical_id) or ""
         name = self.physical(logical_id)
         if type_ in names.REST_APIS | names.HTTP_APIS and attr == "Stage":
-            return self._stage(logical_id, type_ in names.REST_APIS)
+            return self.stage(logical_id, type_ in names.REST_APIS)
         if type_ in names.ATTRIBUTES and attr not in SAM_PROPERTIES:
             value = names.attribute(self.stack, type_, name, attr)
             if value is None:
@@ -289,8 +289,9 @@ class Resolver:
             return value
         return names.placeholder(self.stack, type_, name, attr)
 
-    def _stage(self, logical_id: str, rest: bool) -> str:
-        """An API's stage: its ``StageName`` (or ``Globals``'), else SAM's default."""
+    def stage(self, logical_id: str, rest: bool) -> str:
+        """An API's stage: its ``StageName`` (or ``Globals``'), else SAM's default (``Prod``
+        for a REST API, ``$default`` for an HTTP API)."""
         properties = _mapping(_mapping(self.resources.get(logical_id)).get("Properties"))
         section = _mapping(
             _mapping(self.template.data.get("Globals")).get("Api" if rest else "HttpApi")
@@ -299,7 +300,8 @@ class Resolver:
             stage = self.resolve(properties["StageName"], ("Resources", logical_id, "Properties",
                                                            "StageName"))  # fmt: skip
         elif "StageName" in section:
-            stage = self.resolve(section["StageName"], ("Globals", "Api", "StageName"))
+            stage = self.resolve(section["StageName"], ("Globals", "Api" if rest else "HttpApi",
+                                                        "StageName"))  # fmt: skip
         else:
             stage = "Prod" if rest else "$default"
         return str(stage)

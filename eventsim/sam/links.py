@@ -103,29 +103,6 @@ def api_notices(builder: Builder, logical_id: str, type_: str, properties: dict[
             builder.notice((*at, key), f"{key}: not honoured by eventsim's HTTP triggers")
 
 
-def stage_notices(builder: Builder, found: dict[str, dict[str, Any]]) -> None:
-    """The stage of each API routes belong to, where eventsim's events say another."""
-    globals_api = builder.template.data.get("Globals", {}) or {}
-    for api, route in builder.apis.items():
-        resource = found.get(api)
-        rest = (resource["Type"] in names.REST_APIS) if resource else api == "ServerlessRestApi"
-        properties = (resource or {}).get("Properties") or {}
-        where: KeyPath = ("Resources", api, "Properties", "StageName") if resource else route
-        section = "Api" if rest else "HttpApi"
-        stage = properties.get("StageName", _mapping(globals_api.get(section)).get("StageName"))
-        stage = builder.resolve(stage, where) if stage is not None else None
-        if rest:
-            stage = stage if stage is not MISSING and stage is not None else "Prod"
-            if stage != "prod":
-                builder.notice(where, f"stage {stage}: eventsim's REST events carry the stage "
-                               "'prod' (requestContext.stage, and /prod in requestContext.path);"
-                               " its http trigger has no stage setting")  # fmt: skip
-        elif stage not in (None, MISSING, "$default"):
-            builder.notice(where, f"stage {stage}: eventsim serves the routes at / with stage "
-                           "$default (API Gateway: under /{stage}/, in rawPath too); its http "
-                           "trigger has no stage setting")  # fmt: skip
-
-
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

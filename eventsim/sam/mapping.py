@@ -35,7 +35,7 @@ from . import names
 from .build import MISSING, Builder, KeyPath, Mapped
 from .events import map_events
 from .intrinsics import Resolver, Unresolved, intrinsic
-from .links import api_notices, invoke_config, map_links, stage_notices
+from .links import api_notices, invoke_config, map_links
 from .resources import map_resources, name_resources, resources
 from .template import Template
 
@@ -114,7 +114,6 @@ def map_template(
         function.fill()
     map_links(builder, found)
     _globals(builder)
-    stage_notices(builder, found)
     if "Rules" in template.data:
         builder.notice(("Rules",), "Rules: the template's parameter assertions are not checked")
     return builder.result()

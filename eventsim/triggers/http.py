@@ -1,11 +1,15 @@
 """The ``http`` trigger: routes of a local API Gateway (docs/aws-behaviour.md §5).
 
-Each ``http`` trigger is a route (method, path with ``{param}`` and ``{proxy+}``). A request
-is matched as API Gateway matches routes — exact segments before ``{param}`` before
-``{proxy+}``, a method before ``ANY`` — turned into a REST (payload ``1.0``) or HTTP API
-(``2.0``) event, handed to the function synchronously, and the result mapped back (§5.3).
-Function errors, malformed results, rejected invocations and the integration timeout are
-answered as API Gateway answers them (§5.4).
+Each ``http`` trigger is a route (method, path with ``{param}`` and ``{proxy+}``) of a REST
+API or an HTTP API. A request is matched as API Gateway matches routes — exact segments before
+``{param}`` before ``{proxy+}``, a method before ``ANY`` — turned into the API's event (a REST
+API's, or an HTTP API's in payload format ``2.0`` or ``1.0``), handed to the function
+synchronously, and the result mapped back (§5.3). Function errors, malformed results, rejected
+invocations and the integration timeout are answered as that API answers them (§5.4).
+
+``api`` defaults to ``rest`` for ``payload_version: "1.0"`` and ``http`` otherwise; ``stage``
+to ``prod`` (REST) or ``$default`` (HTTP). The stage shows in the events where API Gateway puts
+it; the routes are served at their paths without it, as ``sam local start-api`` serves them.
 
 ``HttpRoutes.respond`` answers one ``HttpRequest``; ``sim.request()`` calls it without a port,
 and ``eventsim up`` serves it over HTTP (``eventsim.server.http_triggers``).
@@ -13,7 +17,9 @@ and ``eventsim up`` serves it over HTTP (``eventsim.server.http_triggers``).
 Config::
 
     triggers:
-      - http: {method: GET, path: /items/{id}, payload_version: "2.0"}
+      - http: {method: GET, path: /items/{id}}                      # HTTP API, payload 2.0
+      - http: {method: GET, path: /v1/items, payload_version: "1.0"} # REST API, stage prod
+      - http: {method: POST, path: /hooks, api: http, payload_version: "1.0", stage: beta}
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import structlog
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..clock import Clock
 from ..config import Config, Model
@@ -47,12 +53,42 @@ API_ID = "local"
 Invoke = Callable[[str, str, Any], Coroutine[Any, Any, InvokeResult]]
 
 
+#: API Gateway's stage names: letters, digits, ``-`` and ``_`` (HTTP APIs: also ``$default``).
+STAGE = r"^(?:[A-Za-z0-9_-]{1,128}|\$default)$"
+
+
 class HttpTrigger(Model):
-    """One API Gateway route: method (or ``ANY``), path template, payload version."""
+    """One API Gateway route: method (or ``ANY``), path template, the kind of API, payload
+    version and stage (defaults in the module's docstring)."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] = "ANY"
     path: str
     payload_version: Literal["1.0", "2.0"] = "2.0"
+    api: Literal["rest", "http"] | None = None
+    stage: str | None = Field(default=None, pattern=STAGE)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rest_sends_one_zero(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("api") == "rest":
+            if data.setdefault("payload_version", "1.0") != "1.0":
+                raise ValueError("a REST API (api: rest) sends payload format 1.0 only")
+        return data
+
+    @model_validator(mode="after")
+    def _stage_of_its_api(self) -> HttpTrigger:
+        if self.stage == "$default" and self.rest:
+            raise ValueError("$default is an HTTP API's stage; a REST API names its own")
+        return self
+
+    @property
+    def rest(self) -> bool:
+        """A REST API's route (else an HTTP API's)."""
+        return self.api == "rest" or (self.api is None and self.payload_version == "1.0")
+
+    @property
+    def stage_name(self) -> str:
+        return self.stage or ("prod" if self.rest else "$default")
 
     @field_validator("path")
     @classmethod
@@ -110,9 +146,7 @@ class HttpRoutes(Binding):
         self._config = config
         self._clock = clock
         self._invoke = invoke
-        self._rest_only = bool(self.routes) and all(
-            r.trigger.payload_version == "1.0" for r in self.routes
-        )
+        self._rest_only = bool(self.routes) and all(r.trigger.rest for r in self.routes)
 
     async def start(self) -> None:
         pass  # nothing to watch: requests arrive through respond()
@@ -140,7 +174,7 @@ class HttpRoutes(Binding):
 
     async def _run(self, route: Route, request: HttpRequest) -> HttpResponse:
         trigger, config = route.trigger, self._config
-        rest = trigger.payload_version == "1.0"
+        rest = trigger.rest
         parameters = apigateway.path_parameters(trigger.path, request.path)
         common: dict[str, Any] = {
             "path_parameters": parameters,
@@ -149,11 +183,14 @@ class HttpRoutes(Binding):
             "api_id": API_ID,
             "account": config.account,
             "region": config.region,
+            "stage": trigger.stage_name,
         }
         if rest:
             event = apigateway.rest_event(request, resource=trigger.path, **common)
+        elif trigger.payload_version == "1.0":
+            event = apigateway.rest_event(request, resource=trigger.path, version="1.0", **common)
         else:
-            route_key = f"{trigger.method if trigger.method != 'ANY' else 'ANY'} {trigger.path}"
+            route_key = f"{trigger.method} {trigger.path}"
             event = apigateway.http_event(request, route_key=route_key, **common)
         timeout = REST_INTEGRATION_TIMEOUT_S if rest else HTTP_INTEGRATION_TIMEOUT_S
         invocation = asyncio.create_task(
@@ -171,8 +208,9 @@ class HttpRoutes(Binding):
             if rest:
                 return apigateway.rest_error(500, "Internal server error")
             return apigateway.rest_error(500, "Internal Server Error")
-        if rest:
-            return apigateway.response_v1(result.raw_payload, result.function_error)
+        if trigger.payload_version == "1.0":
+            return apigateway.response_v1(result.raw_payload, result.function_error,
+                                          http_api=not rest)  # fmt: skip
         return apigateway.response_v2(result.raw_payload, result.function_error)
 
 
@@ -200,4 +238,5 @@ class HttpKind(TriggerKind):
                            invoke=context.invoke)]  # fmt: skip
 
     def summary(self, spec: Any) -> str:
-        return f"http {spec.method} {spec.path}"
+        api = "REST API" if spec.rest else f"HTTP API, payload {spec.payload_version}"
+        return f"http {spec.method} {spec.path} ({api}, stage {spec.stage_name})"

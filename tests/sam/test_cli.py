@@ -35,7 +35,7 @@ def test_validate_a_template_lists_what_is_not_honoured(project: Project) -> Non
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("template.yaml: ok: 1 function (HelloWorldFunction), 2 triggers")
-    assert lines[2] == "not honoured by eventsim (4):"
+    assert lines[2] == "not honoured by eventsim (3):"
     assert lines[3].startswith("  template.yaml:14:5: Globals.Function.LoggingConfig: ")
     assert lines[5].startswith("  template.yaml:23:7: Resources.HelloWorldFunction.Properties."
                                "Architectures: ")  # fmt: skip

@@ -50,6 +50,8 @@ functions:
                    input: {x: 1}, name: morning, start: "2026-02-01T00:00:00Z"}
       - http: {method: GET, path: "/items/{id}", payload_version: "1.0"}
       - http: {method: ANY, path: "/v2/{proxy+}"}
+      - http: {method: POST, path: /hooks, api: http, payload_version: "1.0", stage: beta}
+      - http: {method: GET, path: /v1/items, payload_version: "1.0", stage: v1}
       - sns: {topic: events, filter_policy: {kind: [placed]}}
       - eventbridge:
           pattern: {source: [shop]}

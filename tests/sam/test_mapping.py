@@ -146,8 +146,8 @@ Resources:
     assert "Globals.Weird" in notices
 
 
-def test_stages_where_eventsim_events_carry_another() -> None:
-    _, notices = mapped(f"""\
+def test_each_route_carries_the_stage_of_its_api() -> None:
+    data, notices = mapped(f"""\
 Resources:
   ProdApi: {{Type: AWS::Serverless::Api, Properties: {{StageName: prod}}}}
   V1Api: {{Type: AWS::Serverless::Api, Properties: {{StageName: v1}}}}
@@ -158,10 +158,12 @@ Resources:
         C: {{Type: HttpApi, Properties: {{Path: /c, Method: get, ApiId: !Ref Http}}}}
         D: {{Type: HttpApi, Properties: {{Path: /d, Method: get}}}}
 """)  # fmt: skip
-    stages = {path: text for path, text in notices.items() if text.startswith("stage ")}
-    assert set(stages) == {"Resources.V1Api.Properties.StageName",
-                           "Resources.Http.Properties.StageName"}  # fmt: skip
-    assert "carry the stage 'prod'" in stages["Resources.V1Api.Properties.StageName"]
+    routes = {t["http"]["path"]: t["http"] for t in data["functions"]["Fn"]["triggers"]}
+    assert "stage" not in routes["/a"]  # prod: eventsim's own default for a REST API
+    assert routes["/b"]["stage"] == "v1" and routes["/b"]["payload_version"] == "1.0"
+    assert routes["/c"]["stage"] == "beta" and "api" not in routes["/c"]
+    assert "stage" not in routes["/d"]  # $default
+    assert not [path for path in notices if path.endswith("StageName")]
 
 
 def test_resources_eventsim_does_not_simulate_are_listed() -> None:
