@@ -1,24 +1,27 @@
 """SQS: send -> handler throughput, queue operations at depth, memory per message; each next to
-a floor measured in this same run.
+a floor measured in this same run, in paired interleaved rounds.
 
-    python bench/sqs.py [--rounds 5] [--messages 20000] [--depths 1000,100000,1000000]
+    python bench/sqs.py [--rounds 5] [--messages 10000] [--depths 1000,100000,1000000]
+                        [--memory-depth 100000]
 
 Every figure is measured in paired, interleaved rounds (eventsim, floor, eventsim, floor...),
-so both see the same machine; each line shows min / median / max over the rounds and the
-ratio of the medians (the per-round ratios' range after it).
+so both see the same machine; each is printed as min / median / max over the rounds, with the
+per-round ratio eventsim / floor (``bench/_rounds.py``):
 
 * send -> handler, batch sizes 1, 10 and 100 (100 with a 1 s batching window, as AWS requires
-  above 10), process isolation, a trivial handler, at most 2 batches at a time. Floor: the same
-  messages through a bare ``asyncio.Queue``, taken in the same batches, each batch's records
-  (built by the same event builder) sent as JSON over a pipe to a child process that decodes
-  them, runs the same handler and answers, by 2 consumers with a child each.
-* send + receive + delete on a queue already holding N messages. Floor: the same ids and
-  receipt handles through a bare ``dict`` and ``deque`` (what any queue must do at least).
-* memory per queued message at the largest depth, in a fresh process each. Floor: a plain
-  dict per message (id, body, sent time) in a dict by id.
+  above 10; batch 1 sends a quarter of ``--messages``), process isolation, a trivial handler,
+  at most 2 batches at a time, msg/s. Floor: the same messages through a bare
+  ``asyncio.Queue``, taken in the same batches, each batch's records (built by the same event
+  builder) sent as JSON over a pipe to a child process that decodes them, runs the same
+  handler and answers, by 2 consumers with a child each;
+* send + receive + delete on a queue already holding N messages, ops/s. Floor: the same ids
+  and receipt handles through a bare ``dict`` and ``deque`` (what any queue must do at least);
+* bytes per queued message at ``--memory-depth``, in a fresh process each round. Floor: a
+  plain dict per message (id, body, sent time) in a dict by id.
 
 Targets (issues #5, #16): >= 30,000 msg/s at batch 10 (absolute, machine-dependent: see the
-ratio); depth 1M within 1.5x of depth 1k; memory per message near the plain dict's.
+ratio); depth 1M within 1.5x of depth 1k (eventsim's median ops/s at each depth, printed with
+the floor's own growth); memory per message near the plain dict's.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import random
 import statistics
 import subprocess
@@ -35,9 +37,11 @@ import tempfile
 import textwrap
 import time
 from collections import deque
+from functools import partial
 from pathlib import Path
 
-import structlog
+from _rounds import Measure, arounds, measure, quiet, single, table, target
+from _rounds import rounds as rounds_
 
 from eventsim import Simulator
 from eventsim.events import ids, sqs
@@ -86,21 +90,6 @@ MEMORY = textwrap.dedent(
     print((rss() - before) / n)
     """
 )
-
-
-def spread(values: list[float]) -> str:
-    return f"{min(values):>10,.0f} {statistics.median(values):>10,.0f} {max(values):>10,.0f}"
-
-
-def report(label: str, unit: str, ours: list[float], floor: list[float], higher: bool) -> float:
-    """One line: ours and the floor (min / median / max) and their ratio; returns the ratio
-    of the medians (ours / floor for rates, floor / ours for costs: 1.0 is the floor)."""
-    ratios = [(o / f if higher else f / o) for o, f in zip(ours, floor, strict=True)]
-    ratio = statistics.median(ours) / statistics.median(floor)
-    ratio = ratio if higher else 1 / ratio
-    print(f"{label:<40}{unit:>6} {spread(ours)}  | {spread(floor)}  | {ratio:>5.2f} "
-          f"({min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
-    return ratio
 
 
 # --- send -> handler ---------------------------------------------------------------------
@@ -188,8 +177,8 @@ class Floor:
             await child.wait()
 
 
-async def throughput(root: Path, rounds: int, messages: int) -> dict[int, float]:
-    ratios = {}
+async def throughput(root: Path, rounds: int, messages: int) -> list[Measure]:
+    measures = []
     for batch_size, count in ((1, messages // 4), (10, messages), (100, messages)):
         config = trigger_config(root, batch_size)
         async with Simulator.from_dict(
@@ -200,15 +189,14 @@ async def throughput(root: Path, rounds: int, messages: int) -> dict[int, float]
             try:
                 await eventsim_rate(sim, CONCURRENCY * batch_size)  # environments warm
                 await floor.rate(CONCURRENCY * batch_size)
-                ours, bare = [], []
-                for _ in range(rounds):
-                    ours.append(await eventsim_rate(sim, count))
-                    bare.append(await floor.rate(count))
+                pair = await arounds(
+                    rounds, partial(eventsim_rate, sim, count), partial(floor.rate, count)
+                )
             finally:
                 await floor.close()
-        ratios[batch_size] = report(f"send -> handler, batch {batch_size}", "msg/s", ours, bare,
-                                    higher=True)  # fmt: skip
-    return ratios
+        label = f"send -> handler, batch {batch_size} ({count:,} messages)"
+        measures.append(measure(label, "msg/s", "queue+pipe floor", pair))
+    return measures
 
 
 # --- operations at depth -----------------------------------------------------------------
@@ -251,11 +239,12 @@ class BareQueue:
         return 3 * ops / (time.perf_counter() - started)
 
 
-async def at_depth(
-    root: Path, rounds: int, depths: list[int], ops: int = 20000
-) -> list[tuple[float, float]]:
-    """Per depth, the median rates of eventsim and of the floor."""
-    medians = []
+async def bare_ops(bare: BareQueue, ops: int) -> float:
+    return bare.ops(ops)
+
+
+async def at_depth(root: Path, rounds: int, depths: list[int], ops: int = 20000) -> list[Measure]:
+    measures = []
     for depth in depths:
         async with Simulator.from_dict(
             {"queues": {"deep": {"visibility_timeout": 3600}}},
@@ -265,51 +254,48 @@ async def at_depth(
             for n in range(depth):
                 deep.send_message(f"m{n}")
             bare = BareQueue(depth)
-            ours, floor = [], []
-            for _ in range(rounds):
-                ours.append(await queue_ops(sim, ops))
-                floor.append(bare.ops(ops))
-        report(f"send+receive+delete at depth {depth:,}", "ops/s", ours, floor, higher=True)
-        medians.append((statistics.median(ours), statistics.median(floor)))
-    return medians
+            pair = await arounds(rounds, partial(queue_ops, sim, ops), partial(bare_ops, bare, ops))
+        label = f"send+receive+delete at depth {depth:,}"
+        measures.append(measure(label, "ops/s", "dict+deque floor", pair))
+    return measures
 
 
-def memory(depth: int) -> tuple[float, float]:
-    def measure(kind: str) -> float:
+def memory(depth: int, rounds: int) -> Measure:
+    def bytes_per_message(kind: str) -> float:
         out = subprocess.run([sys.executable, "-c", MEMORY, kind, str(depth)], check=True,
                              capture_output=True, text=True)  # fmt: skip
         return float(out.stdout)
 
-    queue, plain = measure("queue"), measure("plain")
-    print(f"{'memory per message at ' + f'{depth:,}':<40}{'bytes':>6} {queue:>10,.0f} "
-          f"{'':>21}  | {plain:>10,.0f} {'':>21}  | {plain / queue:>5.2f}")  # fmt: skip
-    return queue, plain
+    pair = rounds_(rounds, lambda: bytes_per_message("queue"), lambda: bytes_per_message("plain"))
+    return measure(f"memory per queued message at {depth:,}", "bytes", "plain dict floor", pair)
 
 
-async def main(rounds: int, messages: int, depths: list[int]) -> None:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    print(f"{'':<40}{'':>6} {'eventsim: min':>10} {'median':>10} {'max':>10}  | "
-          f"{'floor: min':>10} {'median':>10} {'max':>10}  | ratio (range)")  # fmt: skip
+async def main(rounds: int, messages: int, depths: list[int], memory_depth: int) -> None:
+    quiet()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "app.py").write_text(HANDLER)
-        ratios = await throughput(root, rounds, messages)
-        medians = await at_depth(root, rounds, depths)
-    queue, plain = memory(depths[-1])
-    growth = medians[0][0] / medians[-1][0]
-    floor_growth = medians[0][1] / medians[-1][1]  # what the machine's caches add at depth
-    print(
-        f"targets: depth {depths[-1]:,} within 1.5x of {depths[0]:,}: "
-        f"{'met' if growth <= 1.5 else 'MISSED'} ({growth:.2f}x; the bare floor's "
-        f"{floor_growth:.2f}x); memory per message "
-        f"{queue / plain:.2f}x a plain dict's; batch 10 at {ratios[10]:.2f}x its floor"
-    )
+        sends = await throughput(root, rounds, messages)
+        table("send -> handler, process isolation, 2 batches at a time", sends)
+        deep = await at_depth(root, rounds, depths)
+        table("send + receive + delete on a queue at depth", deep)
+    table("memory, a fresh process per figure", [memory(memory_depth, rounds)])
+    first, last = deep[0], deep[-1]
+    growth = statistics.median(first.ours) / statistics.median(last.ours)
+    floor_growth = statistics.median(first.floor) / statistics.median(last.floor)
+    single(f"eventsim's cost at depth {depths[-1]:,} / at {depths[0]:,} (medians; the floor's: "
+           f"{floor_growth:.2f}x)", "x", [growth])  # fmt: skip
+    batch10 = statistics.median(sends[1].ours)
+    target(f"depth {depths[-1]:,} within 1.5x of {depths[0]:,} ({growth:.2f}x)", growth <= 1.5)
+    target(f">= 30,000 msg/s at batch 10 ({batch10:,.0f}; absolute)", batch10 >= 30_000)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--depths", default="1000,100000,1000000")
+    parser.add_argument("--memory-depth", type=int, default=100_000)
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.messages, [int(d) for d in args.depths.split(",")]))
+    depths = [int(d) for d in args.depths.split(",")]
+    asyncio.run(main(args.rounds, args.messages, depths, args.memory_depth))
