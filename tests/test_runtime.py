@@ -261,7 +261,7 @@ async def test_the_trace_id_is_new_each_invocation_in_a_group_of_its_own(
 
 
 @pytest.mark.filterwarnings("ignore:The test <Function test_function_logs_rotate>")
-def test_function_logs_rotate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_function_logs_rotate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logs, "MAX_LOG_BYTES", 1000)
     sink = logs.LogSink(tmp_path, logger=structlog.get_logger("test").bind())
     for n in range(100):

@@ -4,6 +4,10 @@ Each invocation's lines (handler output framed by START/END/REPORT in the exact 
 docs/aws-behaviour.md §8.4) go to three places: the invocation's own buffer (for ``log_tail`` and
 ``X-Amz-Log-Result``), one file per function and log stream under ``state_dir/logs/``, and the
 console through structlog.
+
+The buffer is filled at once; the file and console lines are written in the loop turn after,
+in order: a caller awaiting an invoke resumes (and sends its next request to a child, which
+runs it on another core) before eventsim formats and writes the lines of the last one.
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ class LogSink:
         self._files: dict[tuple[str, str], TextIO] = {}
         self._sizes: dict[tuple[str, str], int] = {}
         self._flush_pending = False
+        self._pending: list[tuple[str, str, str, str, str]] = []  # lines not written yet
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Bound once: the lazy proxy get_logger() returns would re-bind on every line.
         self._log = logger or structlog.get_logger("eventsim.function").bind()
 
@@ -106,12 +112,22 @@ class LogSink:
         return self.directory / function / (stream.replace("/", "-") + ".log")
 
     def emit(self, function: str, stream: str, request_id: str, line: str, kind: str) -> None:
-        key = (function, stream)
-        file = self._files.get(key)
-        if file is None or self._sizes[key] > MAX_LOG_BYTES:
-            file = self._open(key, rotate=file is not None)
-        self._sizes[key] += file.write(line + "\n")
-        self._log.info(line, function=function, request_id=request_id, kind=kind)
+        """Write ``line`` to its stream's file and the console in the next loop turn."""
+        if not self._pending:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._write_pending)
+        self._pending.append((function, stream, request_id, line, kind))
+
+    def _write_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for function, stream, request_id, line, kind in pending:
+            key = (function, stream)
+            file = self._files.get(key)
+            if file is None or self._sizes[key] > MAX_LOG_BYTES:
+                file = self._open(key, rotate=file is not None)
+            self._sizes[key] += file.write(line + "\n")
+            self._log.info(line, function=function, request_id=request_id, kind=kind)
 
     def _open(self, key: tuple[str, str], rotate: bool) -> TextIO:
         """The stream's file; with ``rotate``, the full one becomes ``<file>.1`` (replacing
@@ -141,12 +157,14 @@ class LogSink:
             file.flush()
 
     def close_stream(self, function: str, stream: str) -> None:
+        self._write_pending()
         self._sizes.pop((function, stream), None)
         file = self._files.pop((function, stream), None)
         if file is not None:
             file.close()
 
     def close(self) -> None:
+        self._write_pending()
         for file in self._files.values():
             file.close()
         self._files.clear()
