@@ -30,15 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import EventsimError
+from .errors import ScheduleExpressionError
 
 YEARS = (1970, 2199)
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 _DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
-
-
-class ScheduleExpressionError(EventsimError, ValueError):
-    """An expression AWS would refuse; the message says which part and why."""
 
 
 class Schedule:

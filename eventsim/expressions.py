@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import EventsimError
+from .errors import ExpressionError
 from .expression_eval import (
     AV,
     COMPARE,
@@ -66,12 +66,6 @@ MISSING_OPERAND = "The provided expression refers to an attribute that does not 
 #: recurses per level, so it stops well before Python's recursion limit.
 MAX_NESTING = 100
 
-
-class ExpressionError(EventsimError, ValueError):
-    """An expression DynamoDB would refuse (its ValidationException)."""
-
-
-# --- tokens -------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<op><>|<=|>=|[=<>()\[\],.+-])|(?P<name>#[A-Za-z0-9_]+)"

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import EventsimError
+from .errors import PatternError
 
 
 def event_type_matches(configured: Iterable[str], event_name: str) -> bool:
@@ -98,11 +98,6 @@ Condition = Callable[[Any], bool]
 
 _STRING_OPERATORS = ("prefix", "suffix", "equals-ignore-case")
 _LAMBDA_OPERATORS = frozenset({*_STRING_OPERATORS, "anything-but", "numeric", "exists", "cidr"})
-
-
-class PatternError(EventsimError, ValueError):
-    """A pattern (or filter policy) the service would refuse; the message names the path and
-    the rule."""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import EventsimError, ValueRejected
+from .errors import RemoteError, ValueRejected
 from .events.dynamodb_json import marshal_item
-
-
-class RemoteError(EventsimError):
-    """The running eventsim refused a request, or could not be reached."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from .errors import (
     InvalidRequestContent,
     SimulatorStateError,
     StartupError,
+    StateError,
+    StateLocked,
     UnknownResourceError,
 )
 from .events.apigateway import HttpRequest, HttpResponse
@@ -54,7 +56,7 @@ from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
 from .server.http_triggers import HttpTriggerServer
 from .simulator_resources import SimulatorResources
-from .state import StateError, StateLock, StateLocked
+from .state import StateLock
 from .supervisor import PartFailed, Supervisor
 from .triggers import registry
 from .triggers.base import Binding, Context, TriggerRef

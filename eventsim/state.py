@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from .errors import EventsimError
+from .errors import StateError, StateLocked
 
 try:
     import fcntl
@@ -51,31 +51,6 @@ except ImportError:  # pragma: no cover - Windows: no flock; the folder is not l
 APPLICATION_ID = 0x4576536D
 LOCK_FILE = ".lock"
 DISCARDED = "discarded"
-
-
-class StateError(EventsimError):
-    """A state file that is not what eventsim wrote (truncated, foreign, newer, damaged)."""
-
-    def __init__(self, path: Path, part: str, problem: str) -> None:
-        self.path = path
-        self.part = part
-        super().__init__(
-            f"{path}: {problem}. eventsim will not start over it and lose what it holds; to "
-            f"discard it run `eventsim reset-state {part}` (it is moved aside, not deleted), "
-            "or move the file away yourself"
-        )
-
-
-class StateLocked(EventsimError):
-    """Another process owns the state folder."""
-
-    def __init__(self, folder: Path, holder: str) -> None:
-        self.folder = folder
-        self.holder = holder
-        super().__init__(
-            f"the state folder {folder} is in use by {holder}; stop it first, or give this "
-            "one another state_dir"
-        )
 
 
 class StateLock:

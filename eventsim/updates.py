@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .errors import ExpressionError
 from .events.dynamodb_json import number
 from .expressions import (
     AV,
     MISSING_OPERAND,
-    ExpressionError,
     Item,
     Operand,
     Parser,

@@ -13,7 +13,8 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from eventsim import Outcome, Simulator
-from eventsim.resources.bucket import InvalidKey, _Hints, _Overflow
+from eventsim.errors import InvalidKey
+from eventsim.resources.bucket import _Hints, _Overflow
 from eventsim.testing import SimulatorFactory
 
 from .helpers import function

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from pyawscron import AWSCron  # type: ignore[import-untyped]
 
-from eventsim.cron import ScheduleExpressionError, parse
+from eventsim.cron import parse
+from eventsim.errors import ScheduleExpressionError
 
 
 def utc(*parts: int) -> datetime:

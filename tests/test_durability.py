@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from eventsim import Outcome, Simulator
 from eventsim.cli import cli
+from eventsim.errors import StateError, StateLocked
 from eventsim.invocation.event_store import EventStore
-from eventsim.state import StateError, StateLocked
 
 from .helpers import function
 

@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from eventsim import Outcome
 from eventsim.config import RuleTarget, load_config
-from eventsim.errors import ConfigError, TooManyRequests
+from eventsim.errors import BusError, ConfigError, TooManyRequests
 from eventsim.events.eventbridge import transform
 from eventsim.ledger import Code
-from eventsim.resources.buses import BusError, Target
+from eventsim.resources.buses import Target
 from eventsim.testing import SimulatorFactory
 
 from .helpers import function

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from eventsim.errors import ExpressionError
 from eventsim.expressions import (
-    ExpressionError,
     KeyCondition,
     parse_condition,
     parse_key_condition,

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from eventsim.errors import PatternError
 from eventsim.filters import (
     FilterSet,
     Pattern,
-    PatternError,
     configurations_overlap,
     event_type_matches,
     key_matches,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from eventsim import Simulator
+from eventsim.errors import QueueError
 from eventsim.events.sqs import md5_of_body
-from eventsim.resources.messages import QueueError
 from eventsim.testing import SimulatorFactory
 
 pytestmark = pytest.mark.asyncio

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from eventsim import Simulator
-from eventsim.resources.messages import QueueError
+from eventsim.errors import QueueError
 from eventsim.testing import SimulatorFactory
 
 pytestmark = pytest.mark.asyncio

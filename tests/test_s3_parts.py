@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from eventsim.errors import ApiError
 from eventsim.resources.listing import list_page
 from eventsim.resources.manifest import Entry, Manifest, after_prefix
 from eventsim.resources.objects import Digests, multipart_etag
-from eventsim.server.protocol import ApiError
 from eventsim.server.s3_headers import check_conditions, expected, metadata_from, parse_range
 from eventsim.state import APPLICATION_ID
 

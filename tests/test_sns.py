@@ -13,9 +13,8 @@ from aws_lambda_powertools.utilities.parser.models import SnsModel
 
 from eventsim import Outcome, Simulator
 from eventsim.config import load_config
-from eventsim.errors import ConfigError
+from eventsim.errors import ConfigError, TopicError
 from eventsim.ledger import Code
-from eventsim.resources.topics import TopicError
 from eventsim.testing import SimulatorFactory, SyncSimulator
 
 from .helpers import function

@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from eventsim.filters import (
-    SNS_ATTRIBUTES,
-    SNS_BODY,
-    Pattern,
-    PatternError,
-    sns_attributes_view,
-    sns_body_view,
-)
+from eventsim.errors import PatternError
+from eventsim.filters import SNS_ATTRIBUTES, SNS_BODY, Pattern, sns_attributes_view, sns_body_view
 
 
 def string(value: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from eventsim import Simulator
-from eventsim.resources.table import TableError, item_size
+from eventsim.errors import TableError
+from eventsim.resources.table import item_size
 from eventsim.testing import SimulatorFactory
 
 pytestmark = pytest.mark.asyncio

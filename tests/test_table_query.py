@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from eventsim import Simulator
-from eventsim.resources.table import Table, TableError
+from eventsim.errors import TableError
+from eventsim.resources.table import Table
 from eventsim.state import APPLICATION_ID
 from eventsim.testing import SimulatorFactory
 

@@ -18,7 +18,8 @@ from pydantic import (
 )
 
 from ..config_checks import unsafe_folder
-from ..filters import FilterSet, PatternError
+from ..errors import PatternError
+from ..filters import FilterSet
 
 
 def _to_path(value: Any) -> Any:

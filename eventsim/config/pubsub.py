@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from ..filters import EVENTBRIDGE, SNS_ATTRIBUTES, SNS_BODY, Pattern, PatternError
+from ..errors import PatternError
+from ..filters import EVENTBRIDGE, SNS_ATTRIBUTES, SNS_BODY, Pattern
 from .fields import FilterPattern, Model
 from .resources import QueueTags
 

@@ -45,7 +45,7 @@ import structlog
 from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import Destination
-from ..errors import RequestTooLarge, TooManyRequests
+from ..errors import RequestTooLarge, TargetRefused, TooManyRequests
 from ..events import destinations
 from ..ledger import Attempt, Code, Ledger, Outcome
 from ..memory import after_bulk_load
@@ -53,7 +53,7 @@ from ..runtime.spec import FunctionSpec
 from ..supervisor import Supervisor
 from ..unconfirmed import DLQ_ERROR_CODE, ZERO_CONCURRENCY_CONDITION
 from .event_store import StoredEvent
-from .outbox import Outbox, TargetRefused
+from .outbox import Outbox
 from .sync import ASYNC_PAYLOAD_LIMIT, Invoker, InvokeResult, new_request_id
 
 log = structlog.get_logger("eventsim.invocation")

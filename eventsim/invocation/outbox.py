@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Destination
-from ..errors import EventsimError
+from ..errors import EventsimError, TargetRefused
 
 #: The config section each destination kind names a resource of.
 SECTIONS = {"queue": "queues", "topic": "topics", "bus": "buses"}
@@ -45,16 +45,6 @@ DETAIL_TYPES = {
 }
 
 Lookup = Callable[[str, str], Any]  # (section, name) -> the resource; UnknownResourceError
-
-
-class TargetRefused(EventsimError):
-    """A destination or dead-letter target is gone or refused the message (``reason`` says
-    which and why)."""
-
-    def __init__(self, target: Destination, reason: str) -> None:
-        super().__init__(f"{target}: {reason}")
-        self.target = target
-        self.reason = reason
 
 
 class Outbox:

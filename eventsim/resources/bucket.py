@@ -35,7 +35,7 @@ from watchdog.observers.api import BaseObserver
 from ..activity import Activity
 from ..clock import Clock
 from ..config import BucketConfig
-from ..errors import EventsimError
+from ..errors import InvalidKey, KeyTooLong
 from ..sources.base import Source
 from ..types import Tasks
 from .bucket_files import (
@@ -69,18 +69,6 @@ INLINE_BYTES = 64 * 1024
 
 #: The watchdog bridge under the names it had when it lived here (tests/test_bucket.py).
 _Hints, _Overflow = Hints, Overflow
-
-
-class InvalidKey(EventsimError, ValueError):
-    """A key that would resolve outside the bucket folder, or is otherwise unusable."""
-
-    code = "InvalidKey"
-
-
-class KeyTooLong(InvalidKey):
-    """A key over S3's 1,024 bytes, or with a segment over the filesystem's 255."""
-
-    code = "KeyTooLongError"
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,17 @@ import structlog
 from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import DEFAULT_BUS, BusConfig, Config, RuleTarget, TargetInput
-from ..errors import EventsimError, StartupError, TooManyRequests
+from ..errors import (
+    BusError,
+    EventsimError,
+    PatternError,
+    StartupError,
+    TargetGone,
+    TooManyRequests,
+)
 from ..events import eventbridge, ids
 from ..events.sqs import queue_arn
-from ..filters import EVENTBRIDGE, Pattern, PatternError
+from ..filters import EVENTBRIDGE, Pattern
 from ..types import Tasks
 from .queue import Queue
 from .topics import Topics
@@ -56,19 +63,6 @@ RETRY_BACKOFF_S = (1.0, 300.0)
 MAX_DETAIL_TYPE = 128
 
 TargetKind = Literal["function", "queue", "topic"]
-
-
-class BusError(EventsimError, ValueError):
-    """A request EventBridge would refuse: ``code`` is EventBridge's."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-class TargetGone(EventsimError):
-    """A target that does not exist (any more): EventBridge does not retry."""
 
 
 @dataclass

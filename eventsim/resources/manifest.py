@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..state import StateError, open_db
+from ..errors import StateError
+from ..state import open_db
 from .objects import Metadata
 
 VERSION = 2

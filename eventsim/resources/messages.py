@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..errors import EventsimError
+from ..errors import QueueError
 from ..events.sqs import md5_of_body, md5_of_message_attributes
 
 #: ``_Message.state``: waiting for its delay, visible, or received and not yet deleted.
@@ -39,15 +39,6 @@ _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010fff
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _CHARSETS = "the set of allowed characters is available at http://www.w3.org/TR/REC-xml/#charsets"
 _WRONG_QUEUE_TYPE = "The request include parameter that is not valid for this queue type."
-
-
-class QueueError(EventsimError, ValueError):
-    """A request SQS would refuse; ``code`` is SQS's error code (``InvalidParameterValue``,
-    ``QueueDoesNotExist``, ``QueueAlreadyExists``...), the message SQS's words."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def invalid(name: str, value: object, reason: str) -> QueueError:

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..activity import Activity
 from ..clock import Clock
+from ..errors import QueueError
 from ..events import ids
-from .messages import QueueError, check_range
+from .messages import check_range
 
 if TYPE_CHECKING:
     from .queue import Queue

@@ -25,7 +25,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import EventsimError
+from ..errors import MultipartError
 from .bucket import Body, BucketSource, Check, ObjectChange
 from .manifest import Part, Upload
 from .objects import Digests, Metadata, multipart_etag
@@ -33,15 +33,6 @@ from .objects import Digests, Metadata, multipart_etag
 #: S3's bounds: part numbers, and the least size of every part but the last.
 MAX_PARTS = 10_000
 MIN_PART_BYTES = 5 * 1024**2
-
-
-class MultipartError(EventsimError):
-    """An S3 refusal about a multipart upload: ``code`` is S3's error code."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 def _no_such_upload(upload_id: str) -> MultipartError:

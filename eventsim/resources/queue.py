@@ -25,6 +25,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..config import QueueConfig
+from ..errors import QueueError
 from ..events import ids
 from ..events.sqs import queue_arn
 from .messages import (
@@ -33,7 +34,6 @@ from .messages import (
     VISIBLE,
     Counts,
     Message,
-    QueueError,
     Sent,
     _Extra,
     _Message,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..config import QueueConfig, Redrive
-from .messages import QueueError
+from ..errors import QueueError
 
 if TYPE_CHECKING:
     from .queue import Queue

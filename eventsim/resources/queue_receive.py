@@ -12,9 +12,10 @@ import asyncio
 import random
 
 from ..clock import Clock
+from ..errors import QueueError
 from ..events import ids
 from ..events.sqs import md5_of_body, md5_of_message_attributes, system_attributes
-from .messages import IN_FLIGHT, Message, QueueError, _Extra, _Message
+from .messages import IN_FLIGHT, Message, _Extra, _Message
 
 
 class Receipts:

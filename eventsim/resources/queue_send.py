@@ -14,14 +14,8 @@ from collections.abc import Mapping, Sized
 from typing import Any
 
 from ..config import QueueConfig
-from .messages import (
-    MAX_BATCH,
-    QueueError,
-    attributes_size,
-    check_attributes,
-    check_body,
-    check_placement,
-)
+from ..errors import QueueError
+from .messages import MAX_BATCH, attributes_size, check_attributes, check_body, check_placement
 
 #: §3.4: FIFO deduplication interval.
 DEDUP_WINDOW_S = 300

@@ -39,7 +39,8 @@ from typing import Any
 
 import structlog
 
-from ..state import StateError, connect, open_db
+from ..errors import StateError
+from ..state import connect, open_db
 from .messages import IN_FLIGHT, _Extra, _Message
 
 log = structlog.get_logger("eventsim.queues")

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from ..activity import Activity
 from ..clock import Clock
 from ..config import Config, QueueConfig
-from .messages import QueueError
+from ..errors import QueueError
 from .move_tasks import MoveTasks, Spawner
 from .queue import Observe, Queue
 from .queue_attributes import bad_value, changes, differing, parse_arn, unknown

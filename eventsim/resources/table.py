@@ -40,8 +40,9 @@ from typing import Any
 
 from ..clock import Clock
 from ..config import TableConfig
+from ..errors import ExpressionError, TableError
 from ..events import dynamodb
-from ..expressions import AV, Condition, ExpressionError, Item, project
+from ..expressions import AV, Condition, Item, project
 from ..expressions import Path as DocumentPath
 from ..updates import Update, parse_update
 from .table_checks import (
@@ -49,7 +50,6 @@ from .table_checks import (
     RETURN_VALUES,
     Index,
     ReturnValues,
-    TableError,
     canon_values,
     canonical,
     check_item,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..config import GlobalIndexConfig, LocalIndexConfig, TableConfig
-from ..errors import EventsimError, ValueRejected
+from ..errors import ExpressionError, TableError, ValueRejected
 from ..events.dynamodb_json import marshal, marshal_item, unmarshal_item
-from ..expressions import AV, Condition, ExpressionError, Item, parse_condition, parse_projection
+from ..expressions import AV, Condition, Item, parse_condition, parse_projection
 from ..expressions import Path as DocumentPath
 from .table_keys import KeyType, key_text
 from .table_pages import ITEM_LIMIT_BYTES, item_size
@@ -34,17 +34,6 @@ ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 INVALID = "One or more parameter values were invalid"
 NOT_VALID = "One or more parameter values are not valid"
-
-
-class TableError(EventsimError, ValueError):
-    """A request DynamoDB would refuse; ``code`` is DynamoDB's error code
-    (``ValidationException``, ``ConditionalCheckFailedException``...)."""
-
-    def __init__(self, code: str, message: str, item: Item | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.item = item  # the current item, for a failed condition
-        self.extra = extra  # more fields of the error body (CancellationReasons...)
 
 
 def invalid(message: str) -> TableError:

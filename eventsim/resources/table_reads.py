@@ -22,8 +22,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..config import TableConfig
+from ..errors import ExpressionError
 from ..events.dynamodb_json import unmarshal_item
-from ..expressions import AV, ExpressionError, Item, parse_condition, parse_key_condition, project
+from ..expressions import AV, Item, parse_condition, parse_key_condition, project
 from .table_checks import (
     INVALID,
     Index,

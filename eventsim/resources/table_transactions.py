@@ -27,8 +27,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..clock import Clock
+from ..errors import TableError
 from ..expressions import Item
-from .table import Planned, Table, TableError
+from .table import Planned, Table
 from .table_pages import Usage
 
 #: DynamoDB's limit on the actions of one transaction.

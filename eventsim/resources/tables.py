@@ -41,9 +41,9 @@ from pydantic import ValidationError
 from ..activity import Activity, Waiter
 from ..clock import Clock
 from ..config import Config, TableConfig
-from ..errors import StartupError
+from ..errors import StartupError, TableError
 from ..state import DISCARDED, part_files
-from .table import Table, TableError
+from .table import Table
 from .table_store import CHUNK
 from .table_transactions import Tokens
 from .table_watch import TableWatcher

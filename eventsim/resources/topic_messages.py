@@ -19,15 +19,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ..config import FilterPolicyScope
-from ..errors import EventsimError
-from ..filters import (
-    SNS_ATTRIBUTES,
-    SNS_BODY,
-    Pattern,
-    PatternError,
-    sns_attributes_view,
-    sns_body_view,
-)
+from ..errors import PatternError, TopicError
+from ..filters import SNS_ATTRIBUTES, SNS_BODY, Pattern, sns_attributes_view, sns_body_view
 
 #: A message and its attributes: at most 256 KB.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -40,16 +33,6 @@ TOKEN = re.compile(r"^[!-~]{1,128}$")
 _SUBJECT = re.compile(r"^[ -~]{1,100}$")
 
 SnsProtocol = Literal["sqs", "lambda"]
-
-
-class TopicError(EventsimError, ValueError):
-    """A request SNS would refuse: ``code`` is SNS's (``NotFound``, ``InvalidParameter``,
-    ``InvalidParameterValue``...), ``status`` its HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 def not_found(what: str = "Topic") -> TopicError:

@@ -38,7 +38,7 @@ import structlog
 
 from ..clock import Clock
 from ..config import Config, FilterPolicyScope, TopicConfig
-from ..errors import EventsimError, StartupError
+from ..errors import EventsimError, StartupError, TopicError
 from ..events import ids, sns
 from ..events.sqs import queue_arn
 from .queue import Queue
@@ -49,7 +49,6 @@ from .topic_messages import (
     Published,
     SnsProtocol,
     Subscription,
-    TopicError,
     check_message,
     invalid,
     not_found,

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from ..resources.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Page, Table, TableError, Usage
+from ..errors import ApiError, TableError
+from ..resources.table import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Page, Table, Usage
 from ..resources.table_transactions import TRANSACTION_LIMIT, transact_get, transact_write
 from .dynamodb_control import TableControl
 from .dynamodb_legacy import rewrite
 from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, refusal
 from .dynamodb_streams_api import TARGET_PREFIX as STREAMS_PREFIX
 from .dynamodb_streams_api import StreamsOperations
-from .protocol import ApiError, optional, require
+from .protocol import optional, require
 from .services import Service
 
 if TYPE_CHECKING:

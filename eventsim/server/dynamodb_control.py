@@ -23,9 +23,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config import GlobalIndexConfig, LocalIndexConfig, TableConfig
+from ..errors import ApiError
 from ..resources.table import Index, Table
 from ..resources.tables import TableRegistry
-from .protocol import ApiError, optional, require
+from .protocol import optional, require
 
 NOT_FOUND = "Requested resource not found"
 _INVALID = "One or more parameter values were invalid"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .protocol import ApiError
+from ..errors import ApiError
 
 #: Each legacy parameter, the expression parameter it becomes, and the expression
 #: parameters that may not come with it.

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..resources.table import TableError
-from .protocol import ApiError, json_response, read_json
+from ..errors import ApiError, TableError
+from .protocol import json_response, read_json
 from .services import json_version
 
 _PREFIX = {

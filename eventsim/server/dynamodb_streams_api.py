@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
+from ..errors import ApiError
 from ..resources.table import Table
 from ..unconfirmed import STREAM_SHARD_ID
 from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, refusal
-from .protocol import ApiError, optional, require
+from .protocol import optional, require
 from .services import Service
 
 if TYPE_CHECKING:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import web
 
+from ..errors import ApiError
 from ..ledger import Attempt
 from ..triggers.schedule import ScheduleBinding
 from . import dashboard
@@ -33,15 +34,7 @@ from .dynamodb_streams_api import DynamoDbStreamsApi
 from .events_api import EventsApi
 from .guard import Gate
 from .lambda_api import LambdaApi
-from .protocol import (
-    DEFAULT_TIMEOUTS,
-    ApiError,
-    Timeouts,
-    json_response,
-    parse_json,
-    read_body,
-    serve,
-)
+from .protocol import DEFAULT_TIMEOUTS, Timeouts, json_response, parse_json, read_body, serve
 from .s3_api import S3Api
 from .services import FORM, Api, error_for, identify, not_served
 from .sns_api import SnsApi

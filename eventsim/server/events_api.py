@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from ..errors import SimulatorStateError
-from ..resources.buses import Bus, BusError, Buses, Rule
-from .protocol import ApiError, error_response, json_response, optional, read_json, require
+from ..errors import ApiError, BusError, SimulatorStateError
+from ..resources.buses import Bus, Buses, Rule
+from .protocol import error_response, json_response, optional, read_json, require
 from .services import Service, json_version
 
 if TYPE_CHECKING:

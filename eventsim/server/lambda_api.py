@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aiohttp import web
 
-from ..errors import FunctionNotFound, InvokeError, TooManyRequests
+from ..errors import ApiError, FunctionNotFound, InvokeError, TooManyRequests
 from ..invocation.sync import SYNC_PAYLOAD_LIMIT
 from ..runtime.logs import TAIL_BYTES
-from .protocol import ApiError, json_response, parse_json
+from .protocol import json_response, parse_json
 from .services import Service
 
 if TYPE_CHECKING:

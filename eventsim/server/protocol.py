@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from ..errors import EventsimError
+from ..errors import ApiError
 
 AMZ_JSON = "application/x-amz-json-1.0"
 Protocol = Literal["json", "rest-json", "query", "rest-xml", "cbor"]
@@ -43,16 +43,6 @@ BODY_TIMEOUT_S = 60.0
 LINGER_S = 5.0
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class ApiError(EventsimError):
-    """A request the service refuses: HTTP ``status``, the service's ``code`` and message."""
-
-    def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.extra = extra
 
 
 @dataclass(frozen=True)

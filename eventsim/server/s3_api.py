@@ -34,13 +34,11 @@ from xml.sax.saxutils import escape
 import structlog
 from aiohttp import web
 
-from ..resources.bucket import InvalidKey
+from ..errors import ApiError, InvalidKey, MultipartError
 from ..resources.listing import list_page
 from ..resources.manifest import Entry
-from ..resources.multipart import MultipartError
 from . import s3_multipart, s3_objects
 from .guard import host_name
-from .protocol import ApiError
 from .s3_body import read_small
 from .s3_call import Call
 from .s3_xml import (

@@ -24,7 +24,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from .protocol import ApiError
+from ..errors import ApiError
 from .s3_headers import Expected, add_trailer
 
 #: S3's largest single PUT (and part): 5 GiB.

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..errors import ApiError
 from ..resources.bucket import BucketSource
-from .protocol import ApiError
 
 if TYPE_CHECKING:
     from ..simulator import Simulator

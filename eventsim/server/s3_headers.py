@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..errors import ApiError
 from ..resources.bucket import StoredObject
 from ..resources.objects import ALGORITHMS, DEFAULT_TYPE, STORED_HEADERS, Digests, Metadata
-from .protocol import ApiError
 from .s3_xml import http_time, parse_http_time
 
 #: S3's limits on tags and user metadata.

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from aiohttp import web
 
+from ..errors import ApiError
 from ..resources.multipart import MAX_PARTS, Uploads
-from .protocol import ApiError
 from .s3_body import read_small
 from .s3_call import Call
 from .s3_headers import expected, metadata_from

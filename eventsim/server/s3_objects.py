@@ -17,9 +17,9 @@ from typing import BinaryIO
 
 from aiohttp import web
 
-from ..resources.bucket import WHOLE_BODY_BYTES, BucketSource, InvalidKey, OpenObject
+from ..errors import ApiError, InvalidKey
+from ..resources.bucket import WHOLE_BODY_BYTES, BucketSource, OpenObject
 from ..resources.objects import Digests, Metadata
-from .protocol import ApiError
 from .s3_body import chunks, declared_size, is_aws_chunked, read_small
 from .s3_call import Call, no_such_key
 from .s3_headers import (

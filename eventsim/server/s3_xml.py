@@ -21,8 +21,8 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from ..errors import ApiError
 from ..events.s3 import OWNER_ID
-from .protocol import ApiError
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -23,7 +23,8 @@ from typing import Protocol as Interface
 
 from aiohttp import web
 
-from .protocol import AMZ_JSON, ApiError, Protocol, error_response
+from ..errors import ApiError
+from .protocol import AMZ_JSON, Protocol, error_response
 
 #: Services whose REST protocol is XML, by signing name; any other REST client reads JSON.
 REST_XML = frozenset({"s3", "s3-object-lambda", "cloudfront", "route53"})

@@ -27,17 +27,16 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from ..errors import SimulatorStateError
+from ..errors import ApiError, SimulatorStateError, TopicError
 from ..resources.topics import (
     Publication,
     Subscription,
     Topic,
-    TopicError,
     Topics,
     parse_filter_policy,
     parse_raw_delivery,
 )
-from .protocol import ApiError, error_response
+from .protocol import error_response
 from .services import Service, form_params
 
 if TYPE_CHECKING:

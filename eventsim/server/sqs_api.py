@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
+from ..errors import ApiError, QueueError
 from ..events.sqs import md5_of_message_attributes
 from ..resources import queue_attributes
-from ..resources.messages import MAX_BATCH, Message, QueueError, Sent, receive_limits
+from ..resources.messages import MAX_BATCH, Message, Sent, receive_limits
 from ..resources.queue import Queue
 from ..resources.queues import QueueRegistry, list_page, not_found
 from . import sqs_query
-from .protocol import ApiError, json_response, read_json
+from .protocol import json_response, read_json
 from .services import FORM, Service, json_version
 from .sqs_query import codes
 

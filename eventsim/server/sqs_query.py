@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from .protocol import ApiError
+from ..errors import ApiError
 
 if TYPE_CHECKING:
     from .sqs_api import SqsApi

@@ -20,7 +20,8 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from .protocol import ApiError, error_response, json_response
+from ..errors import ApiError
+from .protocol import error_response, json_response
 from .services import Service, form_params, json_version
 
 if TYPE_CHECKING:

@@ -30,9 +30,10 @@ from typing import Any
 import structlog
 
 from ..activity import Waiter
+from ..errors import TargetRefused
 from ..events import destinations, dynamodb
 from ..invocation.batches import BatchResponse, invoke_batch
-from ..invocation.outbox import Outbox, TargetRefused
+from ..invocation.outbox import Outbox
 from ..invocation.sync import Delivery, InvokeResult, new_request_id
 from ..ledger import Attempt, Code, Outcome, RecordOutcome
 from ..resources.table import STREAM_RETENTION_S, Table

@@ -34,6 +34,7 @@ from pydantic import field_validator
 from .. import cron
 from ..clock import Clock
 from ..config import Config, Model, Timestamp
+from ..errors import ScheduleExpressionError
 from ..events import ids, schedule
 from ..runtime.spec import FunctionSpec
 from ..types import Tasks
@@ -65,7 +66,7 @@ class ScheduleTrigger(Model):
     def _expression(cls, value: str) -> str:
         try:
             cron.parse(value)
-        except cron.ScheduleExpressionError as exc:
+        except ScheduleExpressionError as exc:
             raise ValueError(str(exc)) from None
         return value.strip()
 

@@ -32,10 +32,11 @@ from pydantic import field_validator
 from .. import explain
 from ..clock import Clock
 from ..config import FilterPattern, FilterPolicyScope, Model, check_filter_policy
+from ..errors import TopicError
 from ..events import sns
 from ..invocation.sync import new_request_id
 from ..ledger import Attempt, Code, Ledger
-from ..resources.topics import Publication, Skip, Subscription, Topic, TopicError
+from ..resources.topics import Publication, Skip, Subscription, Topic
 from ..runtime.spec import FunctionSpec
 from ..yamlpos import Path as KeyPath
 from .base import Binding, Context, References, Submit, TriggerKind, TriggerRef

@@ -17,10 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ...errors import EventsimError, InvokeError, RequestTooLarge, TooManyRequests
-from ...resources.bucket import InvalidKey
-from ...resources.messages import QueueError
-from ..protocol import ApiError, read_body
+from ...errors import (
+    ApiError,
+    EventsimError,
+    InvalidKey,
+    InvokeError,
+    QueueError,
+    RequestTooLarge,
+    TooManyRequests,
+)
+from ..protocol import read_body
 from .api import Refused, not_found, reply, schedule_bindings
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ from aiohttp import web
 
 from ... import explain
 from ...clock import VirtualClock
+from ...errors import TableError
 from ...events.dynamodb_json import unmarshal_item
 from ...ledger import Outcome
-from ...resources.table import TableError
 from ...triggers import registry
 from ...triggers.dynamodb import StreamBinding
 from ...triggers.schedule import ScheduleBinding
