@@ -361,3 +361,20 @@ async def test_powertools_logger_reads_the_context(make_sim: MakeSim, isolation:
     assert record["function_memory_size"] == "128"
     assert record["function_arn"].endswith(":function:orders")
     assert record["order"] == 7
+
+
+async def test_a_reload_runs_the_saved_code_even_at_the_same_size_and_second(
+    make_sim: MakeSim, tmp_path: Path
+) -> None:
+    """Python's bytecode cache is checked by size and whole-second mtime: a module saved twice
+    within a second at the same size must still run the second save after a reload."""
+    module = tmp_path / "app.py"
+    module.write_text("def handler(event, context):\n    return 'v1'\n")
+    stamp = module.stat().st_mtime
+    sim = await make_sim({"f": {"handler": "app.handler", "code": str(tmp_path)}})
+    assert (await sim.invoke("f")).payload == "v1"
+    module.write_text("def handler(event, context):\n    return 'v2'\n")
+    os.utime(module, (stamp, stamp))
+    sim.reload()
+    assert (await sim.invoke("f")).payload == "v2"
+    assert not (tmp_path / "__pycache__").exists()  # nothing written into the code folder

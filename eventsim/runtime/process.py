@@ -127,6 +127,10 @@ class ProcessEnvironment(Environment):
         self._transport, self._child = await loop.subprocess_exec(
             lambda: _ChildProtocol(on_log),
             sys.executable,
+            # No __pycache__ written into the user's code folder: a module saved twice within a
+            # second at the same size would otherwise load the first save's bytecode after a
+            # reload (the cache is checked by size and whole-second mtime).
+            "-B",
             "-m",
             "eventsim.runtime.worker",
             stdin=asyncio.subprocess.PIPE,
