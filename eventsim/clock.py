@@ -22,6 +22,8 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
+from .errors import ValueRejected
+
 #: 2026-01-01T00:00:00Z: where a virtual clock starts unless told otherwise, so that tests are
 #: repeatable run to run.
 DEFAULT_VIRTUAL_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -86,7 +88,7 @@ class VirtualClock:
     def __init__(self, start: datetime | None = None) -> None:
         start = start or DEFAULT_VIRTUAL_START
         if start.tzinfo is None:
-            raise ValueError("VirtualClock start must be an aware datetime")
+            raise ValueRejected("VirtualClock start must be an aware datetime (with a tzinfo)")
         self._now = start.timestamp()
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -132,7 +134,7 @@ class VirtualClock:
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, waking sleepers in deadline order."""
         if seconds < 0:
-            raise ValueError("time only moves forward")
+            raise ValueRejected(f"time only moves forward (asked to advance {seconds} s)")
         await self.advance_to(self._now + seconds)
 
     async def advance_to(self, target: float) -> None:

@@ -19,6 +19,7 @@ Every error eventsim raises on purpose derives from ``EventsimError``::
      │    ├── BusError               EventBridge's
      │    ├── TableError             DynamoDB's (ValidationException, ConditionalCheckFailed...)
      │    ├── MultipartError         S3's, about a multipart upload
+     │    ├── NoSuchKey              S3's: no object under that key (also a KeyError)
      │    └── ApiError               any service's, as the edge answers it
      ├── ExpressionError             a DynamoDB expression that does not parse (ValidationException)
      ├── PatternError                a filter pattern, filter policy or event pattern AWS refuses
@@ -34,7 +35,8 @@ Every error eventsim raises on purpose derives from ``EventsimError``::
      ├── StartupError                a part could not start (a bucket folder it cannot create...)
      └── SimulatorStateError         the simulator is not running (not started yet, or closed)
 
-The errors of values (``ValueRejected``, ``QueueError``, ``TopicError``, ``BusError``,
+``ValueRejected`` is also raised for arguments out of range (``advance(-1)``). The errors of
+values (``ValueRejected``, ``QueueError``, ``TopicError``, ``BusError``,
 ``TableError``, ``ExpressionError``, ``PatternError``, ``ScheduleExpressionError``,
 ``InvalidKey``) are also ``ValueError``s, and ``UnknownResourceError`` a ``KeyError``.
 
@@ -84,7 +86,8 @@ class ConfigError(EventsimError):
 
 
 class ValueRejected(EventsimError, ValueError):
-    """A value the AWS service would reject; the message says which and why."""
+    """A value the AWS service (or eventsim's API) would reject; the message says which and
+    why."""
 
 
 class UnknownResourceError(EventsimError, KeyError):
@@ -226,6 +229,18 @@ class MultipartError(ServiceError):
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(code, message, status)
+
+
+class NoSuchKey(ServiceError, KeyError):
+    """S3's ``NoSuchKey``: the bucket holds no object under ``key``."""
+
+    def __init__(self, bucket: str, key: str) -> None:
+        super().__init__("NoSuchKey", f"bucket {bucket!r} has no object {key!r}", 404)
+        self.bucket = bucket
+        self.key = key
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
 
 
 class ApiError(ServiceError):

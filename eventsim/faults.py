@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Literal
 
+from .errors import FunctionNotFound, SimulatorStateError, ValueRejected
+
 FunctionFault = Literal["fail", "time_out", "throttle"]
 
 
@@ -37,9 +39,9 @@ class Faults:
 
     def _add(self, function: str, fault: FunctionFault, times: int) -> None:
         if self._known is not None and function not in self._known():
-            raise KeyError(f"no function named {function!r}")
+            raise FunctionNotFound(function, sorted(self._known()))
         if times < 1:
-            raise ValueError("times must be at least 1")
+            raise ValueRejected(f"times must be at least 1 (got {times})")
         self._functions.setdefault(function, deque()).extend([fault] * times)
 
     def fail(self, function: str, times: int = 1) -> None:
@@ -59,14 +61,14 @@ class Faults:
         """The next ``times`` messages deleted from ``queue`` come back once more, as SQS's
         at-least-once delivery allows: the same MessageId, a higher receive count."""
         if self._duplicate is None:
-            raise RuntimeError("this simulator has no queues")
+            raise SimulatorStateError("this simulator has no queues")
         self._duplicate(queue, times)
 
     def reorder(self, bucket: str, count: int = 2) -> None:
         """The next ``count`` notifications of ``bucket`` are held until all ``count``
         happened, then delivered newest first (S3 does not promise order)."""
         if self._reorder is None:
-            raise RuntimeError("this simulator has no buckets")
+            raise SimulatorStateError("this simulator has no buckets")
         self._reorder(bucket, count)
 
     def take(self, function: str) -> FunctionFault | None:

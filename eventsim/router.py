@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from .config import Config
+from .errors import UnknownResourceError
 from .events import ids, s3
 from .filters import event_type_matches, key_matches
 from .resources.bucket import ObjectChange
@@ -82,7 +83,7 @@ class S3Router:
         """Fault injection: hold the next ``count`` changes of ``bucket``, then route them
         newest first."""
         if bucket not in self._routes:
-            raise KeyError(f"no bucket named {bucket!r}")
+            raise UnknownResourceError("bucket", bucket, list(self._routes))
         self._held[bucket] = (count, [])
 
     def __call__(self, change: ObjectChange) -> None:

@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from eventsim import Outcome, Simulator
-from eventsim.errors import InvalidKey
+from eventsim.errors import InvalidKey, NoSuchKey
 from eventsim.resources.bucket import _Hints, _Overflow
 from eventsim.testing import SimulatorFactory
 
@@ -73,8 +73,9 @@ async def test_bucket_api(eventsim_factory: SimulatorFactory, tmp_path: Path) ->
     assert await bucket.get_object("a/1.txt") == b"one"
     await bucket.delete_object("a/1.txt")
     assert bucket.list_objects() == ["b.txt"]
-    with pytest.raises(KeyError):
+    with pytest.raises(NoSuchKey) as gone:  # also a KeyError
         await bucket.get_object("a/1.txt")
+    assert (gone.value.code, gone.value.status, gone.value.key) == ("NoSuchKey", 404, "a/1.txt")
     await sim.settle()
     # Deliveries run concurrently and may finish in any order; the sequencer orders a key.
     [removed] = [r for r in records(sim) if r["eventName"] == "ObjectRemoved:Delete"]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from eventsim import Outcome, Simulator
+from eventsim.errors import FunctionNotFound, ValueRejected
 from eventsim.testing import SimulatorFactory, assert_delivered
 
 from .helpers import function
@@ -42,8 +43,10 @@ async def test_time_outs_and_throttles(eventsim_factory: SimulatorFactory, tmp_p
     await sim.advance(minutes=5)
     outcomes = [a.outcome for a in sim.ledger.for_function("echo")]
     assert outcomes == [Outcome.TIMEOUT, Outcome.THROTTLED, Outcome.SUCCESS]
-    with pytest.raises(KeyError):
+    with pytest.raises(FunctionNotFound, match="no function named 'nope'"):
         sim.faults.fail("nope")
+    with pytest.raises(ValueRejected):
+        sim.faults.fail("echo", times=0)
 
 
 async def test_a_duplicated_message_is_delivered_twice(

@@ -35,7 +35,7 @@ from watchdog.observers.api import BaseObserver
 from ..activity import Activity
 from ..clock import Clock
 from ..config import BucketConfig
-from ..errors import InvalidKey, KeyTooLong
+from ..errors import InvalidKey, KeyTooLong, NoSuchKey
 from ..sources.base import Source
 from ..types import Tasks
 from .bucket_files import (
@@ -419,10 +419,10 @@ class BucketSource(Source):
         return OpenObject(obj, file, body)
 
     async def get_object(self, key: str) -> bytes:
-        """The content of ``key``; ``KeyError`` if there is none."""
+        """The content of ``key``; ``NoSuchKey`` (a ``KeyError``) if there is none."""
         opened = await self.open_object(key)
         if opened is None:
-            raise KeyError(f"bucket {self.name!r} has no object {key!r}")
+            raise NoSuchKey(self.name, key)
         try:
             if opened.body is not None:
                 return opened.body
