@@ -36,8 +36,8 @@ from ..activity import Activity
 from ..clock import Clock
 from ..config import BucketConfig
 from ..errors import InvalidKey, KeyTooLong, NoSuchKey
-from ..sources.base import Source
 from ..types import Tasks
+from .base import Source
 from .bucket_files import (
     TEMP_PREFIX,
     install,
