@@ -5,10 +5,14 @@ Layout of ``state_dir`` (README "Recovering a state folder" shows it to users)::
     .lock                    held with flock(2) by the process that owns the folder; holds
                              its pid, command and (for ``eventsim up``) its edge URL as JSON
     events.sqlite3           the asynchronous invocation queue        part: events
-    queues.sqlite3           messages of queues with persist: true    part: queues
+    queues.sqlite3           messages of queues with persist: true,   part: queues
+                             and the definitions of those CreateQueue made
     buckets/<name>.sqlite3   what each bucket has announced            part: buckets/<name>
-    tables/<name>.sqlite3    DynamoDB tables and their streams         part: tables/<name>
-    logs/                    function logs (not state: never checked)
+    s3/<name>/               the folders of buckets CreateBucket made (content, not state)
+    tables/<name>.sqlite3    DynamoDB tables (the config's and         part: tables/<name>
+                             CreateTable's, with their definitions) and their streams
+    logs/  aws/              function logs; the handlers' empty AWS config files (not
+                             state: never checked)
 
 ``StateLock`` makes a second ``eventsim up`` on the same folder fail at once instead of
 delivering everything twice; the operating system releases it when the process dies, however
