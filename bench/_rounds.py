@@ -24,8 +24,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
+
+T = TypeVar("T")
 
 #: Fewer rounds than this make a median that one noisy round can move (issue #16).
 MIN_ROUNDS = 5
@@ -54,9 +57,7 @@ def measure(
     return Measure(label, unit, floor_name, *pair)
 
 
-def rounds(
-    n: int, ours: Callable[[], float], floor: Callable[[], float]
-) -> tuple[list[float], list[float]]:
+def rounds(n: int, ours: Callable[[], T], floor: Callable[[], T]) -> tuple[list[T], list[T]]:
     """``n`` paired rounds, eventsim first in each: (eventsim's values, the floor's)."""
     if n < MIN_ROUNDS:
         raise SystemExit(f"--rounds {n}: at least {MIN_ROUNDS} rounds (issue #16)")
@@ -68,8 +69,8 @@ def rounds(
 
 
 async def arounds(
-    n: int, ours: Callable[[], Awaitable[float]], floor: Callable[[], Awaitable[float]]
-) -> tuple[list[float], list[float]]:
+    n: int, ours: Callable[[], Awaitable[T]], floor: Callable[[], Awaitable[T]]
+) -> tuple[list[T], list[T]]:
     """``rounds`` for awaitables."""
     if n < MIN_ROUNDS:
         raise SystemExit(f"--rounds {n}: at least {MIN_ROUNDS} rounds (issue #16)")
