@@ -101,14 +101,14 @@ def spread(values: list[float]) -> tuple[float, float, float]:
 
 def _row(name: str, unit: str, values: list[float]) -> str:
     cells = "".join(f"{number(v):>12}" for v in spread(values))
-    return f"  {name:<26}{unit:>12}{cells}"
+    return f"  {name:<34}{unit:>10}{cells}"
 
 
 def table(title: str, measures: list[Measure]) -> None:
     """Print each measure as eventsim / floor / ratio rows of min, median and max."""
     rounds_ = {len(m.ours) for m in measures}
     print(f"\n{title} ({'/'.join(map(str, sorted(rounds_)))} paired rounds)")
-    print(f"  {'':<26}{'':>12}{'min':>12}{'median':>12}{'max':>12}")
+    print(f"  {'':<44}{'min':>12}{'median':>12}{'max':>12}")
     for m in measures:
         print(m.label)
         print(_row("eventsim", m.unit, m.ours))

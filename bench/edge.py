@@ -1,15 +1,26 @@
-"""boto3 against eventsim's edge, next to its peers, in one run.
+"""boto3 against eventsim's edge, next to its peers, in paired rounds of one run.
 
     pip install -e '.[bench]'
-    python bench/edge.py [--ops 300] [--invokes 300]
+    python bench/edge.py [--rounds 5] [--ops 300] [--depths 0,1000] [--invokes 200]
 
-* SQS: one boto3 client doing send + receive + delete, as operations per second, against
-  ``eventsim up`` and against moto's server mode (``moto_server``), each in its own process,
-  with 0, 1,000 and 10,000 messages standing in the queue (each cell stops after ``--ops``
-  rounds or 20 s; filling stops after 60 s, and the table says the depth reached);
+``eventsim up`` and moto's server mode (``moto_server``) run at the same time, each in its
+own process; the rounds alternate between them (eventsim, peer, eventsim, peer...), printed
+as min / median / max over the rounds with the per-round ratio eventsim / peer
+(``bench/_rounds.py``):
+
+* SQS: one boto3 client doing send + receive + delete, operations/s, with each of
+  ``--depths`` messages standing in the queue (filled once; moto's sends slow down as its
+  queue grows, so filling stops after 60 s and the label says the depth reached); a round
+  stops after ``--ops`` cycles or 3 s. Peer: moto's server;
 * Lambda: boto3 ``invoke`` round trip of a trivial handler through ``eventsim up`` (warm,
-  process isolation), next to python-lambda-local's per-invoke time (its ``call()`` API,
-  which runs the handler in a fresh process each time, and its command line).
+  process isolation), median ms of ``--invokes`` per round. Peer: python-lambda-local's
+  ``call()`` (a fresh process per invoke), median of a tenth as many;
+* one-off: ``eventsim invoke`` on the command line (start, spawn, invoke, stop), ms. Peer:
+  python-lambda-local's command line.
+
+python-lambda-local 0.1.13 imports ``pkg_resources``, which setuptools 81 and later no longer
+ship; when it is missing, the bench gives it a stand-in that answers its one question (its
+own version).
 """
 
 from __future__ import annotations
@@ -26,21 +37,34 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import boto3
+from _rounds import Measure, measure, rounds, table
 from botocore.config import Config as BotoConfig
-from lambda_local.context import Context
-from lambda_local.main import call
 
-#: A cell stops after this many seconds (a slow peer at depth would take minutes).
-BUDGET_S = 20.0
+#: A round of SQS operations stops after this many seconds (a slow peer at depth).
+BUDGET_S = 3.0
 #: Filling a queue stops after this many seconds (moto's sends slow down as the queue grows).
 FILL_BUDGET_S = 60.0
 HANDLER = "def handler(event, context):\n    return event\n"
+#: Stands in for ``pkg_resources`` where setuptools no longer has it (see the docstring).
+PKG_RESOURCES = """\
+from importlib.metadata import version
+
+
+class _Distribution:
+    def __init__(self, name):
+        self.version = version(name)
+
+
+def require(name):
+    return [_Distribution(name)]
+"""
 
 
 def free_port() -> int:
@@ -81,108 +105,136 @@ def client(service: str, url: str) -> Any:
     )  # fmt: skip
 
 
-def sqs_ops_per_s(url: str, depth: int, ops: int) -> tuple[float, int]:
-    """Operations/s at ``depth`` standing messages, and the depth actually reached."""
-    sqs = client("sqs", url)
-    queue = sqs.create_queue(QueueName=f"bench-{depth}")["QueueUrl"]
-    filling, reached = time.perf_counter(), 0
-    while reached < depth and time.perf_counter() - filling < FILL_BUDGET_S:
-        entries = [{"Id": str(i), "MessageBody": f"standing {i}"} for i in range(10)]
-        sqs.send_message_batch(QueueUrl=queue, Entries=entries[: depth - reached])
-        reached += len(entries[: depth - reached])
-    started = time.perf_counter()
-    done = 0
-    while done < ops and time.perf_counter() - started < BUDGET_S:
-        sqs.send_message(QueueUrl=queue, MessageBody=f"m{done}")
-        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1)
-        for message in received.get("Messages", []):
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        done += 1
-    return 3 * done / (time.perf_counter() - started), reached
+class Queue:
+    """One queue on one server, filled to ``depth`` standing messages (or as far as 60 s go)."""
+
+    def __init__(self, url: str, depth: int) -> None:
+        self.sqs = client("sqs", url)
+        self.url = self.sqs.create_queue(QueueName=f"bench-{depth}")["QueueUrl"]
+        filling, self.reached = time.perf_counter(), 0
+        while self.reached < depth and time.perf_counter() - filling < FILL_BUDGET_S:
+            entries = [{"Id": str(i), "MessageBody": f"standing {i}"} for i in range(10)]
+            entries = entries[: depth - self.reached]
+            self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+            self.reached += len(entries)
+
+    def ops_per_s(self, ops: int) -> float:
+        started = time.perf_counter()
+        done = 0
+        while done < ops and time.perf_counter() - started < BUDGET_S:
+            self.sqs.send_message(QueueUrl=self.url, MessageBody=f"m{done}")
+            received = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=1)
+            for message in received.get("Messages", []):
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            done += 1
+        return 3 * done / (time.perf_counter() - started)
 
 
-def invoke_ms(url: str, n: int) -> list[float]:
-    lam = client("lambda", url)
-    lam.invoke(FunctionName="echo", Payload=b"{}")  # cold start outside
+def invoke_ms(lam: Any, n: int) -> float:
+    """Median ms of ``n`` boto3 invokes through the edge."""
     times = []
     for i in range(n):
         started = time.perf_counter()
         response = lam.invoke(FunctionName="echo", Payload=json.dumps({"i": i}).encode())
         response["Payload"].read()
         times.append((time.perf_counter() - started) * 1000)
-    return times
+    return statistics.median(times)
 
 
-def lambda_local_ms(code: Path, n: int) -> tuple[list[float], list[float]]:
+def lambda_local(code: Path, shim: Path) -> Callable[[int], float]:
+    """python-lambda-local's ``call()``, as median ms of ``n`` calls."""
+    if importlib.util.find_spec("pkg_resources") is None:
+        sys.path.insert(0, str(shim))
+    from lambda_local.context import Context  # noqa: PLC0415 - after the stand-in, if needed
+    from lambda_local.main import call  # noqa: PLC0415
+
     spec = importlib.util.spec_from_file_location("app", code / "app.py")
     assert spec is not None and spec.loader is not None
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
     logging.getLogger().setLevel(logging.WARNING)  # python-lambda-local logs every call
-    api = []
-    for i in range(n):
-        started = time.perf_counter()
-        call(app.handler, {"i": i}, Context(3))
-        api.append((time.perf_counter() - started) * 1000)
-    event = code / "event.json"
-    event.write_text("{}")
-    cli = []
-    for _ in range(max(3, n // 30)):
-        started = time.perf_counter()
-        subprocess.run(["python-lambda-local", "-f", "handler", str(code / "app.py"), str(event)],
-                       check=True, capture_output=True)  # fmt: skip
-        cli.append((time.perf_counter() - started) * 1000)
-    return api, cli
+
+    def median_ms(n: int) -> float:
+        times = []
+        for i in range(n):
+            started = time.perf_counter()
+            call(app.handler, {"i": i}, Context(3))
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    return median_ms
 
 
-def main(ops: int, invokes: int) -> None:
+def command_ms(command: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    return (time.perf_counter() - started) * 1000
+
+
+def main(rounds_: int, ops: int, depths: list[int], invokes: int) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "t")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "t")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
         root = Path(tmp)
-        code = root / "code"
+        code, shim = root / "code", root / "shim"
         code.mkdir()
+        shim.mkdir()
         (code / "app.py").write_text(HANDLER)
-        port = free_port()
-        (root / "eventsim.yaml").write_text(
-            f"state_dir: state\nserver: {{port: {port}}}\n"
-            f"functions:\n  echo: {{handler: app.handler, code: {code}}}\n"
-        )
-        eventsim_url, moto_port = f"http://127.0.0.1:{port}", free_port()
-        moto_url = f"http://127.0.0.1:{moto_port}"
-        results: dict[str, dict[int, tuple[float, int]]] = {"eventsim": {}, "moto": {}}
+        (shim / "pkg_resources.py").write_text(PKG_RESOURCES)
+        port, moto_port = free_port(), free_port()
+        function = f"functions:\n  echo: {{handler: app.handler, code: {code}}}\n"
+        (root / "eventsim.yaml").write_text(f"state_dir: state\nserver: {{port: {port}}}\n"
+                                            + function)  # fmt: skip
+        (root / "one-off.yaml").write_text(f"state_dir: one-off\n{function}")
+        eventsim_url, moto_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}"
         up = [sys.executable, "-m", "eventsim", "up", "-c", str(root / "eventsim.yaml"),
               "--log-level", "warning"]  # fmt: skip
-        with server(up, f"{eventsim_url}/_eventsim/health"):
-            for depth in (0, 1000, 10_000):
-                results["eventsim"][depth] = sqs_ops_per_s(eventsim_url, depth, ops)
-            ours = invoke_ms(eventsim_url, invokes)
-        with server(["moto_server", "-p", str(moto_port)], f"{moto_url}/moto-api/"):
-            for depth in (0, 1000, 10_000):
-                results["moto"][depth] = sqs_ops_per_s(moto_url, depth, ops)
-        api, cli = lambda_local_ms(code, max(10, invokes // 10))
+        servers.enter_context(server(up, f"{eventsim_url}/_eventsim/health"))
+        servers.enter_context(server(["moto_server", "-p", str(moto_port)],
+                                     f"{moto_url}/moto-api/"))  # fmt: skip
 
-    print("boto3 SQS send+receive+delete, operations/s (one client, sequential)")
-    print(f"{'depth':>8}{'eventsim':>12}{'moto server':>14}{'ratio':>9}")
-    for depth in (0, 1000, 10_000):
-        (e, _), (m, reached) = results["eventsim"][depth], results["moto"][depth]
-        note = (
-            f"  (moto filled only {reached:,} in {FILL_BUDGET_S:.0f} s)" if reached < depth else ""
-        )
-        print(f"{depth:>8}{e:>12,.0f}{m:>14,.0f}{e / m:>8.1f}x{note}")
-    print("\nLambda invoke, ms per invoke (median / p99)")
-    for label, values in (
-        ("eventsim edge, boto3 invoke (warm)", ours),
-        ("python-lambda-local call() (a process per invoke)", api),
-        ("python-lambda-local command line", cli),
-    ):
-        p99 = sorted(values)[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
-        print(f"  {label:<52}{statistics.median(values):>8.2f}{p99:>8.2f}")
+        sqs: list[Measure] = []
+        for depth in depths:
+            ours, theirs = Queue(eventsim_url, depth), Queue(moto_url, depth)
+            pair = rounds(rounds_, partial(ours.ops_per_s, ops), partial(theirs.ops_per_s, ops))
+            note = (
+                f" (moto filled only {theirs.reached:,} in 60 s)" if theirs.reached < depth else ""
+            )
+            sqs.append(measure(f"{depth:,} messages standing{note}", "ops/s", "moto server", pair))
+
+        lam = client("lambda", eventsim_url)
+        lam.invoke(FunctionName="echo", Payload=b"{}")  # cold start outside
+        peer = lambda_local(code, shim)
+        peer(3)
+        calls = max(5, invokes // 10)
+        invoke = rounds(rounds_, partial(invoke_ms, lam, invokes), partial(peer, calls))
+
+        event = root / "event.json"
+        event.write_text("{}")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(shim), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+        config = str(root / "one-off.yaml")
+        one_off = [sys.executable, "-m", "eventsim", "invoke", "echo", "-c", config, "-e",
+                   str(event), "--log-level", "error"]  # fmt: skip
+        theirs_cli = ["python-lambda-local", "-f", "handler", str(code / "app.py"), str(event)]
+        cli = rounds(rounds_, partial(command_ms, one_off), partial(command_ms, theirs_cli, env))
+
+    table("boto3 SQS send + receive + delete, one client, sequential", sqs)
+    table(
+        "Lambda invoke",
+        [
+            measure(f"boto3 invoke through the edge (warm; median of {invokes}; the peer's "
+                    f"of {calls})", "ms", "python-lambda-local call()", invoke),
+            measure("command line, one invoke", "ms", "python-lambda-local CLI", cli),
+        ],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ops", type=int, default=300)
-    parser.add_argument("--invokes", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--ops", type=int, default=300, help="SQS cycles per round at most")
+    parser.add_argument("--depths", default="0,1000", help="standing messages (e.g. 0,1000,10000)")
+    parser.add_argument("--invokes", type=int, default=200, help="edge invokes per round")
     args = parser.parse_args()
-    main(args.ops, args.invokes)
+    main(args.rounds, args.ops, [int(d) for d in args.depths.split(",")], args.invokes)
