@@ -1,6 +1,6 @@
 """Recovery and the cost of durability, each measured against its floor in the same run.
 
-    python bench/recovery.py [--pending 10000] [--events 3000] [--rounds 5]
+    python bench/recovery.py [--pending 10000] [--events 2000] [--rounds 5]
 
 * restart with a backlog: from ``start()`` to the first resumed delivery with ``--pending``
   asynchronous events left in the state folder, next to the floor: ``start()`` of the same
@@ -9,8 +9,9 @@
   event store (``events.sqlite3``, every event written before it is accepted) next to the
   in-memory store that ``triggers=False`` uses, with the same warm process-isolation handler.
 
-Rounds are paired and interleaved (floor, measured, floor, measured...); each line prints
-min / median / max over the rounds and the ratio of the medians.
+Rounds are paired and interleaved (eventsim, floor, eventsim, floor...), a fresh state folder
+each; each measure prints min / median / max over the rounds with the per-round ratio
+eventsim / floor (``bench/_rounds.py``).
 
 Target (issue #13): durable rate >= 50% of the in-memory rate.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import statistics
 import tempfile
 import time
@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
+from _rounds import arounds, measure, quiet, table, target
 
 from eventsim import Simulator
 from eventsim.invocation.event_store import EventStore
@@ -80,57 +80,48 @@ async def async_rate(root: Path, state: Path, events: int, durable: bool) -> flo
     return events / elapsed
 
 
-async def paired(
-    rounds: int,
-    floor: Callable[[int], Awaitable[float]],
-    measured: Callable[[int], Awaitable[float]],
-) -> tuple[list[float], list[float]]:
-    floors, values = [], []
-    for n in range(rounds):
-        floors.append(await floor(n))
-        values.append(await measured(n))
-    return floors, values
+class Fresh:
+    """Calls ``measure(state folder)`` with a new folder under ``root`` each time."""
 
+    def __init__(self, root: Path, name: str, measure: Callable[[Path], Awaitable[float]]) -> None:
+        self.root, self.name, self.measure, self.calls = root, name, measure, 0
 
-def summary(values: list[float], unit: str, scale: float = 1.0) -> str:
-    low, mid, high = min(values), statistics.median(values), max(values)
-    return f"{low * scale:,.1f} / {mid * scale:,.1f} / {high * scale:,.1f} {unit}"
+    async def __call__(self) -> float:
+        self.calls += 1
+        return await self.measure(self.root / f"{self.name}{self.calls}")
 
 
 async def main(pending: int, events: int, rounds: int) -> None:
+    quiet()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "app.py").write_text(HANDLER)
-
-        floors, values = await paired(
+        restarts = await arounds(
             rounds,
-            lambda n: first_delivery(root, root / f"empty{n}", 0),
-            lambda n: first_delivery(root, root / f"backlog{n}", pending),
+            Fresh(root, "backlog", lambda state: first_delivery(root, state, pending)),
+            Fresh(root, "empty", lambda state: first_delivery(root, state, 0)),
         )
-        print(f"restart -> first delivery (min / median / max over {rounds} rounds)")
-        print(f"  floor, nothing pending:   {summary(floors, 'ms', 1000)}")
-        print(f"  {pending:,} events pending: {summary(values, 'ms', 1000)}")
-        ratio = statistics.median(values) / statistics.median(floors)
-        print(f"  ratio (median):           {ratio:.2f}x")
-
-        floors, values = await paired(
+        table("restart -> first delivery", [
+            measure(f"start() -> first resumed delivery, {pending:,} events pending", "ms",
+                    "nothing-pending floor", ([t * 1e3 for t in restarts[0]],
+                                              [t * 1e3 for t in restarts[1]])),
+        ])  # fmt: skip
+        rates = await arounds(
             rounds,
-            lambda n: async_rate(root, root / f"memory{n}", events, durable=False),
-            lambda n: async_rate(root, root / f"durable{n}", events, durable=True),
+            Fresh(root, "durable", lambda state: async_rate(root, state, events, durable=True)),
+            Fresh(root, "memory", lambda state: async_rate(root, state, events, durable=False)),
         )
-        print(f"asynchronous invocations, process isolation ({events:,} per round)")
-        print(f"  in memory (floor): {summary(floors, 'events/s')}")
-        print(f"  durable:           {summary(values, 'events/s')}")
-        ratio = statistics.median(values) / statistics.median(floors)
-        print(f"  durable / in memory (median): {ratio:.0%}   target >= 50%")
+        durable = measure(f"asynchronous invocations, durable store, {events:,} per round",
+                          "events/s", "in-memory floor", rates)  # fmt: skip
+        table("asynchronous invocations, process isolation", [durable])
+        ratio = statistics.median(durable.ratios)
+        target(f"durable rate >= 50% of the in-memory rate (median {ratio:.0%})", ratio >= 0.5)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pending", type=int, default=10_000)
-    parser.add_argument("--events", type=int, default=3_000)
+    parser.add_argument("--events", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    logging.disable(logging.CRITICAL)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     asyncio.run(main(args.pending, args.events, args.rounds))
