@@ -4,10 +4,15 @@
 
 For each case and each size, the case builds that much stored state (items in a table,
 messages in a queue, files in a bucket, pending events...), then times its operation in
-``--rounds`` rounds. It prints, per size: the median time per operation, its ratio to the
-smallest size (1.0x means the cost does not grow with the data), the longest event-loop stall
-seen while building and operating (a probe task that wakes every millisecond measures how late
-it wakes), and the process's RSS.
+``--rounds`` rounds. It prints, per size: the time per operation as min / median / max over
+the rounds, the ratio of the median to the smallest size's (1.0x means the cost does not grow
+with the data: the smallest size is the floor here), the longest event-loop stall seen while
+building and operating (a probe task that wakes every millisecond measures how late it wakes),
+and the process's RSS. The sizes run one after another, not interleaved: on a shared machine,
+compare the ratio with the min / max spread before reading growth into it.
+
+Targets (issue #16): each cost flat in the size (DynamoDB Query ``Limit=10`` at 100k within
+1.5x of 1k); the longest loop stall <= 20 ms at 100k files.
 
 The cases live beside this file, one module per area: ``scale_<area>.py`` defines ``CASES``,
 a list of ``Case``. A case's ``build`` gets a fresh folder and a size and returns a context;
@@ -19,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
+from _rounds import number, quiet, record, spread
 
 
 @dataclass
@@ -78,8 +81,10 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def measure(case: Case, size: int, rounds: int, root: Path) -> tuple[float, float, float]:
-    """Median seconds per operation, the worst loop stall and RSS (MB) at ``size``."""
+async def measure(
+    case: Case, size: int, rounds: int, root: Path
+) -> tuple[list[float], float, float]:
+    """Seconds per operation in each round, the worst loop stall and RSS (MB) at ``size``."""
     folder = root / f"{case.name.replace(' ', '_')}-{size}"
     folder.mkdir()
     with Lag() as lag:
@@ -93,7 +98,7 @@ async def measure(case: Case, size: int, rounds: int, root: Path) -> tuple[float
         memory = rss_mb()
         if case.close is not None:
             await case.close(context)
-    return statistics.median(times), lag.worst, memory
+    return times, lag.worst, memory
 
 
 def load_cases(only: set[str] | None) -> list[Case]:
@@ -106,17 +111,24 @@ def load_cases(only: set[str] | None) -> list[Case]:
 
 
 async def main(only: set[str] | None, sizes: tuple[int, ...] | None, rounds: int) -> None:
+    quiet()
+    print(f"{'':<13}{'min':>8} {'median':>8} {'max':>8} (over {rounds} rounds)  vs smallest")
     for case in load_cases(only):
         print(f"{case.name}{f'  ({case.note})' if case.note else ''}")
         first: float | None = None
         with tempfile.TemporaryDirectory() as tmp:
             for size in sizes or case.sizes:
-                per_op, stall, memory = await measure(case, size, rounds, Path(tmp))
-                first = first or per_op
+                times, stall, memory = await measure(case, size, rounds, Path(tmp))
+                low, median, high = (t * 1e3 for t in spread(times))
+                first = first or median
                 print(
-                    f"  {size:>9,}: {per_op * 1e3:9.3f} ms/op  {per_op / first:5.2f}x  "
-                    f"stall {stall * 1e3:7.1f} ms  rss {memory:7.1f} MB"
+                    f"  {size:>9,}: {number(low):>8} {number(median):>8} {number(high):>8} "
+                    f"ms/op  {median / first:5.2f}x  stall {stall * 1e3:6.1f} ms  "
+                    f"rss {memory:7.1f} MB"
                 )
+                record({"label": f"{case.name} at {size:,}", "unit": "ms/op",
+                        "values": [t * 1e3 for t in times], "vs_smallest": median / first,
+                        "stall_ms": stall * 1e3, "rss_mb": memory})  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -125,8 +137,6 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", help="comma-separated sizes (default: each case's own)")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    logging.disable(logging.CRITICAL)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     asyncio.run(
         main(
             set(args.only.split(",")) if args.only else None,

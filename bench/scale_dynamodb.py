@@ -6,7 +6,11 @@ starts a simulator on it and times one operation through ``sim.table()``: Query 
 in a partition holding all N items (from a random position), GetItem, PutItem (a new item
 each time) and one Scan page of 100 items (from a random position). Each operation yields to
 the loop after it, as a server answering one request at a time does, so the probe sees the
-longest single operation. The paired floor for Query is in ``bench/dynamodb.py --query``.
+longest single operation. The paired floor for Query (raw SQLite) is in
+``bench/dynamodb.py``.
+
+Target (issue #16): Query ``Limit=10`` at 100k items within 1.5x of 1k (and <= 20x raw
+SQLite: ``bench/dynamodb.py``).
 
     python bench/scale.py --only dynamodb [--sizes 1000,10000,100000,1000000]
 """
