@@ -82,7 +82,7 @@ async def arounds(
 
 
 def number(value: float) -> str:
-    """Three or more significant digits, thousands separated."""
+    """Two to four significant digits, thousands separated."""
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     magnitude = abs(value)
@@ -92,6 +92,8 @@ def number(value: float) -> str:
         return f"{value:.1f}"
     if magnitude >= 1:
         return f"{value:.2f}"
+    if magnitude >= 0.01:
+        return f"{value:.3f}"
     return f"{value:.3g}"
 
 
