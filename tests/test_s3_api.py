@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 import pytest_asyncio
-import requests
+import urllib3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
@@ -115,6 +115,17 @@ async def s3(eventsim_factory: SimulatorFactory, tmp_path: Path) -> S3:
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
+
+
+_HTTP = urllib3.PoolManager(retries=False)
+
+
+async def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> urllib3.BaseHTTPResponse:
+    """A plain HTTP request (no AWS client: urllib3 comes with boto3), off the loop that
+    serves it."""
+    return await asyncio.to_thread(_HTTP.request, method, url, body=body, headers=headers)
 
 
 # --- buckets --------------------------------------------------------------------------------
@@ -355,8 +366,8 @@ async def test_list_objects_v2_prefix_delimiter_pages(s3: S3) -> None:
     )
     assert [o["Key"] for p in pages for o in p["Contents"]] == keys
     url = f"{s3.sim.endpoint_url}/uploads?list-type=2&encoding-type=url&prefix=z/"
-    raw = await asyncio.to_thread(requests.get, url)
-    assert "<Key>z/%C3%A9+%C3%BC.txt</Key>" in raw.text
+    raw = await http("GET", url)
+    assert "<Key>z/%C3%A9+%C3%BC.txt</Key>" in raw.data.decode()
     bad = await s3.error("list_objects_v2", Bucket="uploads", ContinuationToken="%%%")
     assert bad["Error"]["Code"] == "InvalidArgument"
 
@@ -374,6 +385,17 @@ async def test_list_objects_v1_with_marker(s3: S3) -> None:
     following = await s3("list_objects", Bucket="uploads", Delimiter="/", Marker="b/")
     assert [o["Key"] for o in following["Contents"]] == ["c"]
     assert first["Contents"][0]["Owner"]["ID"]
+
+
+async def test_max_keys_0_lists_nothing_and_is_not_truncated(s3: S3) -> None:
+    for key in ["a", "b/1"]:
+        await s3("put_object", Bucket="uploads", Key=key, Body=b"x")
+    for operation in ("list_objects", "list_objects_v2"):
+        for delimiter in ("", "/"):
+            page = await s3(operation, Bucket="uploads", MaxKeys=0, Delimiter=delimiter)
+            assert "Contents" not in page and "CommonPrefixes" not in page
+            assert page["IsTruncated"] is False, (operation, delimiter)
+            assert "NextContinuationToken" not in page and "NextMarker" not in page
 
 
 # --- copy, batch delete, tagging ------------------------------------------------------------
@@ -424,14 +446,15 @@ async def test_copy_object_metadata_copy_and_replace(s3: S3) -> None:
 async def test_delete_objects(s3: S3, quiet: bool) -> None:
     for key in ("one", "two", "dir/three"):
         await s3("put_object", Bucket="uploads", Key=key, Body=b"x")
-    keys = ["one", "dir/three", "never-was", "../escape"]
+    # Keys no file can hold are keys of no object: deleted, as any absent key is in S3.
+    keys = ["one", "dir/three", "never-was", "../escape", "dir/", "k" * 1025]
     answer = await s3(
         "delete_objects", Bucket="uploads",
         Delete={"Objects": [{"Key": k} for k in keys], "Quiet": quiet},
     )  # fmt: skip
     deleted = [d["Key"] for d in answer.get("Deleted", [])]
-    assert deleted == ([] if quiet else ["one", "dir/three", "never-was"])
-    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("../escape", "InvalidKey")]
+    assert deleted == ([] if quiet else keys[:5])
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("k" * 1025, "KeyTooLongError")]
     assert [o["Key"] for o in (await s3("list_objects_v2", Bucket="uploads"))["Contents"]] == [
         "two"
     ]
@@ -439,6 +462,37 @@ async def test_delete_objects(s3: S3, quiet: bool) -> None:
     assert sorted(e for e in s3.events() if e[0] == "ObjectRemoved:Delete") == [
         ("ObjectRemoved:Delete", "dir/three"), ("ObjectRemoved:Delete", "one"),
     ]  # fmt: skip
+
+
+async def test_delete_objects_of_no_keys_is_malformed(s3: S3) -> None:
+    refused = await s3.error("delete_objects", Bucket="uploads", Delete={"Objects": []})
+    assert (refused["Error"]["Code"], refused["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "MalformedXML", 400,
+    )  # fmt: skip
+
+
+async def test_keys_no_file_can_hold_read_as_absent(s3: S3) -> None:
+    """S3 holds any key; eventsim cannot hold ``dir/``, ``a//b`` or ``../x`` as files, nor a
+    folder as an object: reading one is S3's answer for a missing key, not a refusal."""
+    await s3("put_object", Bucket="uploads", Key="dir/inner.txt", Body=b"x")
+    for key in ("dir", "dir/", "a//b", "../x", "dir/../dir/inner.txt"):
+        with pytest.raises(s3.client.exceptions.NoSuchKey):
+            await s3("get_object", Bucket="uploads", Key=key)
+        head = await s3.error("head_object", Bucket="uploads", Key=key)
+        assert head["ResponseMetadata"]["HTTPStatusCode"] == 404, key
+        copy = await s3.error(
+            "copy_object", Bucket="uploads", Key="copy.txt",
+            CopySource={"Bucket": "uploads", "Key": key},
+        )  # fmt: skip
+        assert copy["Error"]["Code"] == "NoSuchKey", key
+        await s3("delete_object", Bucket="uploads", Key=key)  # 204, as for any absent key
+    assert (s3.folder / "dir" / "inner.txt").read_bytes() == b"x"
+    too_long = await s3.error("get_object", Bucket="uploads", Key="k" * 1025)
+    assert too_long["Error"]["Code"] == "KeyTooLongError"  # S3's own limit, as S3 says
+    refused = await s3.error("put_object", Bucket="uploads", Key="dir/", Body=b"")
+    assert refused["Error"]["Code"] == "InvalidKey"  # a write still says why it cannot be
+    await s3.quiet()
+    assert s3.events() == [("ObjectCreated:Put", "dir/inner.txt")]
 
 
 async def test_object_tagging(s3: S3) -> None:
@@ -541,6 +595,48 @@ async def test_multipart_operations_and_errors(s3: S3) -> None:
     ]  # fmt: skip
 
 
+async def test_reads_by_part_number(s3: S3) -> None:
+    """``?partNumber`` reads one part of a multipart object (what SDKs that download by part
+    ask for); of any other object, part 1 is the whole of it."""
+    sizes = [5 * 1024 * 1024, 5 * 1024 * 1024 + 7, 3]
+    data = os.urandom(sum(sizes))
+    uid = (await s3("create_multipart_upload", Bucket="uploads", Key="p.bin"))["UploadId"]
+    parts, offset = [], 0
+    for number, size in enumerate(sizes, 1):
+        part = await s3("upload_part", Bucket="uploads", Key="p.bin", UploadId=uid,
+                        PartNumber=number, Body=data[offset : offset + size])  # fmt: skip
+        parts.append({"PartNumber": number, "ETag": part["ETag"]})
+        offset += size
+    await s3("complete_multipart_upload", Bucket="uploads", Key="p.bin", UploadId=uid,
+             MultipartUpload={"Parts": parts})  # fmt: skip
+    offset = 0
+    for number, size in enumerate(sizes, 1):
+        got = await s3("get_object", Bucket="uploads", Key="p.bin", PartNumber=number)
+        assert got["Data"] == data[offset : offset + size]
+        assert got["ResponseMetadata"]["HTTPStatusCode"] == 206 and got["PartsCount"] == 3
+        assert got["ContentRange"] == f"bytes {offset}-{offset + size - 1}/{len(data)}"
+        head = await s3("head_object", Bucket="uploads", Key="p.bin", PartNumber=number)
+        assert (head["ContentLength"], head["PartsCount"]) == (size, 3)
+        offset += size
+    whole = await s3("head_object", Bucket="uploads", Key="p.bin")
+    assert whole["ContentLength"] == len(data) and "PartsCount" not in whole
+    past = await s3.error("get_object", Bucket="uploads", Key="p.bin", PartNumber=4)
+    assert (past["Error"]["Code"], past["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "InvalidPartNumber", 416,
+    )  # fmt: skip
+    both = await s3.error(
+        "get_object", Bucket="uploads", Key="p.bin", PartNumber=1, Range="bytes=0-1"
+    )
+    assert both["Error"]["Code"] == "InvalidRequest"
+
+    await s3("put_object", Bucket="uploads", Key="single.txt", Body=b"one part")
+    one = await s3("get_object", Bucket="uploads", Key="single.txt", PartNumber=1)
+    assert (one["Data"], one["ContentRange"]) == (b"one part", "bytes 0-7/8")
+    assert "PartsCount" not in one
+    two = await s3.error("get_object", Bucket="uploads", Key="single.txt", PartNumber=2)
+    assert two["Error"]["Code"] == "InvalidPartNumber"
+
+
 # --- presigned URLs, checksums --------------------------------------------------------------
 
 
@@ -550,17 +646,17 @@ async def test_presigned_urls_with_a_plain_http_client(s3: S3, signature: str) -
     put_url = signer.generate_presigned_url(
         "put_object", Params={"Bucket": "uploads", "Key": "pre/signed.txt"}, ExpiresIn=60
     )
-    assert (await asyncio.to_thread(requests.put, put_url, data=b"via url")).status_code == 200
+    assert (await http("PUT", put_url, b"via url")).status == 200
     get_url = signer.generate_presigned_url(
         "get_object", Params={"Bucket": "uploads", "Key": "pre/signed.txt"}, ExpiresIn=60
     )
-    got = await asyncio.to_thread(requests.get, get_url)
-    assert (got.status_code, got.content) == (200, b"via url")
+    got = await http("GET", get_url)
+    assert (got.status, got.data) == (200, b"via url")
     expired = signer.generate_presigned_url(
         "get_object", Params={"Bucket": "uploads", "Key": "pre/signed.txt"}, ExpiresIn=-10
     )
-    refused = await asyncio.to_thread(requests.get, expired)
-    assert refused.status_code == 403 and "<Code>AccessDenied</Code>" in refused.text
+    refused = await http("GET", expired)
+    assert refused.status == 403 and b"<Code>AccessDenied</Code>" in refused.data
     await s3.quiet()
     assert s3.events() == [("ObjectCreated:Put", "pre/signed.txt")]
 
@@ -582,15 +678,13 @@ async def test_wrong_digests_are_bad_digest_and_store_nothing(s3: S3) -> None:
     wrong_crc = base64.b64encode(b"\x00\x00\x00\x00").decode()
     for headers in ({"Content-MD5": wrong_md5}, {"x-amz-checksum-crc32": wrong_crc},
                     {"x-amz-checksum-sha256": base64.b64encode(b"x" * 32).decode()}):  # fmt: skip
-        answer = await asyncio.to_thread(requests.put, url, data=b"body", headers=headers)
-        assert answer.status_code == 400 and "<Code>BadDigest</Code>" in answer.text
-    answer = await asyncio.to_thread(
-        requests.put, url, data=b"body", headers={"Content-MD5": "not base64!"}
-    )
-    assert "<Code>InvalidDigest</Code>" in answer.text
+        answer = await http("PUT", url, b"body", headers)
+        assert answer.status == 400 and b"<Code>BadDigest</Code>" in answer.data
+    answer = await http("PUT", url, b"body", {"Content-MD5": "not base64!"})
+    assert b"<Code>InvalidDigest</Code>" in answer.data
     right = base64.b64encode(hashlib.md5(b"body").digest()).decode()
-    ok = await asyncio.to_thread(requests.put, url, data=b"body", headers={"Content-MD5": right})
-    assert ok.status_code == 200
+    ok = await http("PUT", url, b"body", {"Content-MD5": right})
+    assert ok.status == 200
     assert sorted(p.name for p in s3.folder.iterdir()) == ["bad.txt"]
 
 
@@ -612,13 +706,13 @@ async def test_aws_chunked_bodies_with_a_trailing_checksum(s3: S3) -> None:
         "x-amz-trailer": "x-amz-checksum-crc32", "Content-Type": "text/plain",
     }  # fmt: skip
     url = f"{s3.sim.endpoint_url}/uploads/chunked.txt"
-    ok = await asyncio.to_thread(requests.put, url, data=framed(crc), headers=headers)
-    assert ok.status_code == 200, ok.text
+    ok = await http("PUT", url, framed(crc), headers)
+    assert ok.status == 200, ok.data
     got = await s3("get_object", Bucket="uploads", Key="chunked.txt")
     assert got["Data"] == data and "ContentEncoding" not in got
     bad = base64.b64encode(b"\x01\x02\x03\x04").decode()
-    refused = await asyncio.to_thread(requests.put, url, data=framed(bad), headers=headers)
-    assert "<Code>BadDigest</Code>" in refused.text
+    refused = await http("PUT", url, framed(bad), headers)
+    assert b"<Code>BadDigest</Code>" in refused.data
 
 
 # --- keys, links, errors --------------------------------------------------------------------
@@ -653,7 +747,11 @@ async def test_symlinks_are_not_objects(s3: S3, tmp_path: Path) -> None:
     with pytest.raises(s3.client.exceptions.NoSuchKey):
         await s3("get_object", Bucket="uploads", Key="link.txt")
     through = await s3.error("get_object", Bucket="uploads", Key="linkdir/secret.txt")
-    assert through["Error"]["Code"] == "InvalidKey"
+    assert (
+        through["Error"]["Code"] == "NoSuchKey" and "symbolic link" in through["Error"]["Message"]
+    )
+    await s3("delete_object", Bucket="uploads", Key="linkdir/secret.txt")  # 204, nothing done
+    assert secret.read_text() == "do not serve"
 
 
 async def test_unserved_operations_and_bad_requests_are_s3_errors(s3: S3) -> None:
@@ -663,16 +761,14 @@ async def test_unserved_operations_and_bad_requests_are_s3_errors(s3: S3) -> Non
     )  # fmt: skip
     bad = await s3.error("list_objects_v2", Bucket="uploads", MaxKeys=-1)
     assert bad["Error"]["Code"] == "InvalidArgument"
-    malformed = await asyncio.to_thread(
-        requests.post, f"{s3.sim.endpoint_url}/uploads?delete", data=b"<Delete><Object>"
-    )
-    assert malformed.status_code == 400 and "<Code>MalformedXML</Code>" in malformed.text
-    too_large = await asyncio.to_thread(
-        requests.put, f"{s3.sim.endpoint_url}/uploads/huge", data=b"",
-        headers={"x-amz-decoded-content-length": str(6 * 1024**3),
-                 "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"},
+    malformed = await http("POST", f"{s3.sim.endpoint_url}/uploads?delete", b"<Delete><Object>")
+    assert malformed.status == 400 and b"<Code>MalformedXML</Code>" in malformed.data
+    too_large = await http(
+        "PUT", f"{s3.sim.endpoint_url}/uploads/huge", b"",
+        {"x-amz-decoded-content-length": str(6 * 1024**3),
+         "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"},
     )  # fmt: skip
-    assert too_large.status_code == 400 and "<Code>EntityTooLarge</Code>" in too_large.text
+    assert too_large.status == 400 and b"<Code>EntityTooLarge</Code>" in too_large.data
 
 
 async def test_virtual_hosted_style(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:

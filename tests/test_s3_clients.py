@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,11 @@ async def test_the_aws_cli_copies_syncs_and_lists(
     (local / "one.txt").write_text("one")
     (local / "sub" / "two words.txt").write_text("two")
     (local / "big.bin").write_bytes(os.urandom(9 * 1024 * 1024))  # the CLI goes multipart
+    # `s3 sync` uploads a file newer than the object; S3's LastModified has whole seconds, so
+    # a file written in the second of its upload would look newer (as against S3): age them.
+    aged = time.time() - 60
+    for path in local.rglob("*"):
+        os.utime(path, (aged, aged))
 
     await aws("s3", "cp", str(local / "one.txt"), "s3://uploads/copied/one.txt")
     assert (tmp_path / "uploads" / "copied" / "one.txt").read_text() == "one"

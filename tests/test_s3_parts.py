@@ -1,5 +1,5 @@
-"""The pure parts of the S3 API, against tables: listing, ranges, conditions, digests, and
-the manifest's schema upgrade."""
+"""The pure parts of the S3 API, against tables: listing, ranges and parts, conditions,
+digests, and the manifest's schema upgrade."""
 
 from __future__ import annotations
 
@@ -15,8 +15,14 @@ import pytest
 from eventsim.errors import ApiError
 from eventsim.resources.listing import list_page
 from eventsim.resources.manifest import Entry, Manifest, after_prefix
-from eventsim.resources.objects import Digests, multipart_etag
-from eventsim.server.s3_headers import check_conditions, expected, metadata_from, parse_range
+from eventsim.resources.objects import Digests, Metadata, multipart_etag
+from eventsim.server.s3_headers import (
+    check_conditions,
+    expected,
+    metadata_from,
+    parse_range,
+    part_span,
+)
 from eventsim.state import APPLICATION_ID
 
 KEYS = ["a", "b/1", "b/2", "b/c/3", "b0", "c", "z", "é/x", "é/y"]  # UTF-8 byte order
@@ -49,7 +55,8 @@ def fake_page(keys: list[str]) -> Any:
         ({"delimiter": "/", "after": "b/"}, ["b0", "c", "z"], ["é/"], False),  # past a prefix
         ({"after": "b/1"}, KEYS[2:], [], False),
         ({"prefix": "é"}, ["é/x", "é/y"], [], False),
-        ({"max_keys": 0}, [], [], True),
+        ({"max_keys": 0}, [], [], False),  # S3: an empty page, IsTruncated false
+        ({"delimiter": "/", "max_keys": 0}, [], [], False),
         ({"prefix": "nothing"}, [], [], False),
     ],
 )
@@ -94,6 +101,40 @@ def test_unsatisfiable_ranges(header: str, size: int) -> None:
     with pytest.raises(ApiError) as refused:
         parse_range(header, size)
     assert (refused.value.code, refused.value.status) == ("InvalidRange", 416)
+
+
+@pytest.mark.parametrize(
+    ("text", "sizes", "size", "span"),
+    [
+        ("1", (5, 3), 8, (0, 4)), ("2", (5, 3), 8, (5, 7)), ("02", (5, 3), 8, (5, 7)),
+        ("1", (), 8, (0, 7)),  # not multipart: part 1 is the whole object
+        ("1", (), 0, None),  # an empty object: no span
+    ],
+)  # fmt: skip
+def test_part_spans(
+    text: str, sizes: tuple[int, ...], size: int, span: tuple[int, int] | None
+) -> None:
+    assert part_span(text, Metadata(part_sizes=sizes), size) == span
+
+
+@pytest.mark.parametrize(
+    ("text", "sizes", "code", "status"),
+    [
+        ("3", (5, 3), "InvalidPartNumber", 416), ("2", (), "InvalidPartNumber", 416),
+        ("0", (5,), "InvalidArgument", 400), ("10001", (5,), "InvalidArgument", 400),
+        ("x", (5,), "InvalidArgument", 400), ("\u00b2", (5,), "InvalidArgument", 400),
+    ],
+)  # fmt: skip
+def test_unsatisfiable_parts(text: str, sizes: tuple[int, ...], code: str, status: int) -> None:
+    with pytest.raises(ApiError) as refused:
+        part_span(text, Metadata(part_sizes=sizes), 8)
+    assert (refused.value.code, refused.value.status) == (code, status)
+
+
+def test_part_sizes_are_kept_with_the_metadata() -> None:
+    kept = Metadata(parts=2, part_sizes=(5, 3)).replace(tags={"a": "1"})
+    assert Metadata.from_json(kept.to_json()) == kept
+    assert Metadata.from_json('{"headers": {}, "parts": 2}').part_sizes == ()  # written before
 
 
 MODIFIED = datetime(2026, 1, 1, 12, 0, 0, 500000, tzinfo=UTC)

@@ -132,12 +132,17 @@ def open_regular(path: Path, whole: int) -> tuple[BinaryIO, os.stat_result, byte
         if exc.errno == errno.ELOOP:  # a symbolic link
             return None
         raise
-    file = os.fdopen(fd, "rb")
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            file.close()
-            return None
+    except BaseException:
+        os.close(fd)
+        raise
+    # A folder opens too (read-only, on POSIX): the prefix of other keys is not an object.
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return None
+    file = os.fdopen(fd, "rb")
+    try:
         body = file.read() if info.st_size <= whole else None
         if body is not None and len(body) != info.st_size:
             body = None  # it changed while being read: stream it instead

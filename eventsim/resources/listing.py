@@ -38,9 +38,12 @@ def list_page(
     after: str | None = None,
     max_keys: int = 1000,
 ) -> Listing:
-    """One page of at most ``max_keys`` keys and common prefixes after ``after``. A marker
-    that is itself a common prefix (as ``last`` may be) resumes after everything below it."""
+    """One page of at most ``max_keys`` keys and common prefixes after ``after`` (none, and
+    not truncated, for 0). A marker that is itself a common prefix (as ``last`` may be)
+    resumes after everything below it."""
     listing = Listing()
+    if max_keys == 0:  # S3 answers an empty page that is not truncated, whatever follows
+        return listing
     start = False
     if after is not None and delimiter and after.startswith(prefix):
         rest = after[len(prefix) :]

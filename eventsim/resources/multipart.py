@@ -142,7 +142,9 @@ class Uploads:
         files = [folder / str(part.number) for part in parts]
         await asyncio.to_thread(_concatenate, files, temporary)
         etag = multipart_etag(bytes.fromhex(part.etag) for part in parts)
-        metadata = upload.metadata.replace(parts=len(parts))
+        metadata = upload.metadata.replace(
+            parts=len(parts), part_sizes=tuple(part.size for part in parts)
+        )
         change = await self._bucket.commit(
             upload.key, temporary, etag, kind="CompleteMultipartUpload", metadata=metadata
         )

@@ -2,8 +2,9 @@
 
 ``Metadata`` is kept per object in the bucket's manifest (never in the folder): the standard
 headers (Content-Type, Content-Encoding...), the user's ``x-amz-meta-*``, the tags, the
-checksums a writer sent, and the number of parts of a multipart object. A file dropped into
-the folder by hand has none: its Content-Type is guessed from its name (``guess_type``).
+checksums a writer sent, and the number and sizes of the parts of a multipart object (so
+that ``?partNumber`` reads one). A file dropped into the folder by hand has none: its
+Content-Type is guessed from its name (``guess_type``).
 
 ``Digests`` computes, in one pass over a body, its MD5 (the ETag of a single PUT) and the
 checksums a client asked for (``x-amz-checksum-*``: CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
@@ -56,6 +57,8 @@ class Metadata:
     tags: dict[str, str] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
     parts: int | None = None
+    #: The size of each part, in order (a multipart object; ``?partNumber`` reads one).
+    part_sizes: tuple[int, ...] = ()
 
     @classmethod
     def guessed(cls, key: str) -> Metadata:
@@ -72,6 +75,8 @@ class Metadata:
             data["checksums"] = self.checksums
         if self.parts is not None:
             data["parts"] = self.parts
+        if self.part_sizes:
+            data["part_sizes"] = self.part_sizes
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -83,12 +88,14 @@ class Metadata:
             tags=dict(data.get("tags", {})),
             checksums=dict(data.get("checksums", {})),
             parts=data.get("parts"),
+            part_sizes=tuple(data.get("part_sizes", ())),
         )
 
     def replace(self, **changes: Any) -> Metadata:
         values = {
             "headers": self.headers, "user": self.user, "tags": self.tags,
-            "checksums": self.checksums, "parts": self.parts, **changes,
+            "checksums": self.checksums, "parts": self.parts, "part_sizes": self.part_sizes,
+            **changes,
         }  # fmt: skip
         return Metadata(**values)
 

@@ -1,5 +1,5 @@
-"""S3's object operations on the edge: GetObject, HeadObject, PutObject, CopyObject,
-DeleteObject, DeleteObjects and object tagging.
+"""S3's object operations on the edge: GetObject, HeadObject (a byte range or a part of a
+multipart object), PutObject, CopyObject, DeleteObject, DeleteObjects and object tagging.
 
 Bodies are streamed both ways: an upload goes to a temporary file in the bucket folder as it
 arrives (its MD5 and checksums computed on the way, ``BadDigest`` if they differ from what the
@@ -18,10 +18,10 @@ from typing import BinaryIO
 from aiohttp import web
 
 from ..errors import ApiError, InvalidKey
-from ..resources.bucket import WHOLE_BODY_BYTES, BucketSource, OpenObject
+from ..resources.bucket import WHOLE_BODY_BYTES, BucketSource, OpenObject, StoredObject
 from ..resources.objects import Digests, Metadata
 from .s3_body import chunks, declared_size, is_aws_chunked, read_small
-from .s3_call import Call, no_such_key
+from .s3_call import Call, no_such_key, not_held
 from .s3_headers import (
     Expected,
     check_conditions,
@@ -31,6 +31,7 @@ from .s3_headers import (
     metadata_from,
     object_headers,
     parse_range,
+    part_span,
 )
 from .s3_xml import (
     HOST_ID,
@@ -54,10 +55,18 @@ MAX_DELETE_KEYS = 1000
 
 
 async def _open(call: Call, whole: int = WHOLE_BODY_BYTES) -> OpenObject:
-    bucket = call.bucket()
-    opened = await bucket.open_object(call.object_key(), whole)
+    return await _open_in(call.bucket(), call.object_key(), whole)
+
+
+async def _open_in(bucket: BucketSource, key: str, whole: int = WHOLE_BODY_BYTES) -> OpenObject:
+    """``key`` opened for reading; ``NoSuchKey`` if there is no such object (or none can be:
+    see ``not_held``)."""
+    try:
+        opened = await bucket.open_object(key, whole)
+    except InvalidKey as exc:
+        raise not_held(key, exc) from None
     if opened is None:
-        raise no_such_key(call.object_key())
+        raise no_such_key(key)
     return opened
 
 
@@ -79,7 +88,9 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
             headers = {"ETag": f'"{obj.etag}"', "Last-Modified": http_time(obj.last_modified)}
             return web.Response(status=304, headers=headers)
         headers = object_headers(obj, request.query if with_body else None)
-        span = parse_range(request.headers.get("Range"), obj.size)
+        span = _span(call, obj)
+        if "partNumber" in request.query and obj.metadata.parts is not None:
+            headers["x-amz-mp-parts-count"] = str(obj.metadata.parts)
         first, last = span if span is not None else (0, obj.size - 1)
         length = last - first + 1 if obj.size else 0
         status = 206 if span is not None else 200
@@ -107,6 +118,19 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
     finally:
         if not streaming:
             opened.file.close()
+
+
+def _span(call: Call, obj: StoredObject) -> tuple[int, int] | None:
+    """The bytes a read asks for: a ``Range``, or a part (``?partNumber``), never both; None
+    for the whole object."""
+    part, wanted = call.request.query.get("partNumber"), call.request.headers.get("Range")
+    if part is None:
+        return parse_range(wanted, obj.size)
+    if wanted:
+        raise ApiError(
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+        )
+    return part_span(part, obj.metadata, obj.size)
 
 
 async def file_chunks(file: BinaryIO, start: int, length: int) -> AsyncIterator[bytes]:
@@ -203,9 +227,7 @@ def copy_source(call: Call) -> tuple[BucketSource, str]:
 async def open_source(call: Call) -> OpenObject:
     """The copy source, opened, its ``x-amz-copy-source-if-*`` conditions checked."""
     bucket, key = copy_source(call)
-    opened = await bucket.open_object(key)
-    if opened is None:
-        raise no_such_key(key)
+    opened = await _open_in(bucket, key)
     try:
         obj = opened.info
         check_conditions(call.request.headers, obj.etag, obj.last_modified, "x-amz-copy-source-")
@@ -269,9 +291,19 @@ async def copy_object(call: Call) -> web.StreamResponse:
 
 
 async def delete_object(call: Call) -> web.StreamResponse:
-    bucket = call.bucket()
-    await bucket.delete_object(call.object_key())
+    await _delete(call.bucket(), call.object_key())
     return web.Response(status=204)
+
+
+async def _delete(bucket: BucketSource, key: str) -> None:
+    """Delete ``key``; a key eventsim cannot hold names no object, so deleting it succeeds
+    and announces nothing, as deleting any absent key does in S3."""
+    try:
+        await bucket.delete_object(key)
+    except InvalidKey as exc:
+        error = not_held(key, exc)
+        if error.code != "NoSuchKey":
+            raise error from None
 
 
 async def delete_objects(call: Call) -> web.StreamResponse:
@@ -284,13 +316,17 @@ async def delete_objects(call: Call) -> web.StreamResponse:
     root = parse(raw, "Delete")
     quiet = (child_text(root, "Quiet") or "").strip().lower() == "true"
     keys = [child_text(node, "Key") or "" for node in root.findall("Object")]
-    if len(keys) > MAX_DELETE_KEYS:
-        raise ApiError("MalformedXML", f"DeleteObjects takes at most {MAX_DELETE_KEYS} keys")
+    if not keys or len(keys) > MAX_DELETE_KEYS:  # S3's schema: 1 to 1,000 Objects
+        raise ApiError(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our "
+            f"published schema (DeleteObjects takes 1 to {MAX_DELETE_KEYS} keys)",
+        )
     results = []
     for key in keys:
         try:
-            await bucket.delete_object(key)
-        except InvalidKey as exc:
+            await _delete(bucket, key)
+        except ApiError as exc:
             results.append(tag(
                 "Error", text_tag("Key", key), text_tag("Code", exc.code),
                 text_tag("Message", str(exc)),
