@@ -11,6 +11,12 @@ a ``truncated`` marker (their size and the start of their JSON). Past either cap
 entries go. Every query is indexed (by function, by function and outcome, by request id), and
 ``wait_for`` is woken only by records of its function.
 
+Each entry is numbered when it is recorded: ``Attempt.seq``, 0 for the first entry ever
+recorded, one more for each next. The number stays the entry's while the ledger holds it (an
+amendment keeps it), so it names the entry for pages, links and live views (``get(seq)``).
+Observers (``subscribe``) hear of each new entry, and separately of each amended one.
+Recording costs O(1) whatever the ledger holds.
+
 Example::
 
     result = await sim.invoke("hello", {"x": 1})
@@ -31,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from .errors import ValueRejected
 
 
 class Outcome(StrEnum):
@@ -103,6 +111,8 @@ class Attempt:
     code: Code | None = None  # the same, for machines
     records: tuple[RecordOutcome, ...] = ()  # per record, for batches
     size: int = field(default=0, compare=False, repr=False)  # bytes of event + payload, if known
+    #: The entry's number in its ledger (``Ledger.record`` sets it); -1 until recorded.
+    seq: int = field(default=-1, compare=False)
 
     @classmethod
     def dropped(
@@ -176,10 +186,14 @@ class Ledger:
         self._large: deque[_Slot] = deque()  # whole large entries, oldest first
         self._bytes = 0
         #: Attempts ever recorded per (function, outcome): what waiters count.
-        self._recorded: Counter[tuple[str, Outcome | None]] = Counter()
+        self._tally: Counter[tuple[str, Outcome | None]] = Counter()
         self._observers: list[Observer] = []
+        self._amend_observers: list[Observer] = []
         self._waiters: dict[tuple[str, Outcome | None], list[tuple[int, asyncio.Future[None]]]] = {}
+        #: Entries evicted so far (the oldest held entry's ``seq``).
         self.evicted = 0
+        #: Entries ever recorded: the next entry's ``seq``.
+        self.recorded = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -194,7 +208,10 @@ class Ledger:
 
     # --- recording --------------------------------------------------------------------------
 
-    def record(self, attempt: Attempt) -> None:
+    def record(self, attempt: Attempt) -> Attempt:
+        """Keep ``attempt`` as the next entry, numbered (``seq``); returns the entry kept."""
+        attempt = dataclasses.replace(attempt, seq=self.recorded)
+        self.recorded += 1
         slot = _Slot(attempt, (attempt.size or _json_size(attempt)) + _OVERHEAD)
         self._entries.append(slot)
         self._bytes += slot.bytes
@@ -205,11 +222,12 @@ class Ledger:
             while len(self._large) > self.keep_full:
                 self._truncate(self._large.popleft())
         self._trim()
-        self._recorded[(attempt.function, None)] += 1
-        self._recorded[(attempt.function, attempt.outcome)] += 1
+        self._tally[(attempt.function, None)] += 1
+        self._tally[(attempt.function, attempt.outcome)] += 1
         for observer in list(self._observers):
             observer(attempt)
         self._wake(attempt)
+        return attempt
 
     def _trim(self) -> None:
         while self.limit is not None and len(self._entries) > self.limit:
@@ -255,26 +273,60 @@ class Ledger:
 
     def amend(self, request_id: str, **changes: Any) -> Attempt | None:
         """Change the latest entry of ``request_id`` (what became of a batch's records is known
-        only once the handler returned); observers see the amended entry again. Returns it,
-        or None if the ledger no longer holds one."""
+        only once the handler returned); it keeps its ``seq``, and the ``on_amend`` observers
+        get it. Returns it, or None if the ledger no longer holds one."""
+        if "seq" in changes:
+            raise ValueRejected(
+                f"ledger.amend({request_id!r}): an amendment cannot renumber "
+                "an entry (seq is the ledger's)"
+            )
         held = self._by_request.get(request_id)
         if not held:
             return None
         slot = held[-1]
         slot.attempt = dataclasses.replace(slot.attempt, **changes)
-        for observer in list(self._observers):
+        for observer in list(self._amend_observers):
             observer(slot.attempt)
         return slot.attempt
 
-    def subscribe(self, observer: Observer) -> Callable[[], None]:
-        """Call ``observer`` with every new attempt; returns a function that unsubscribes."""
+    def subscribe(
+        self, observer: Observer, *, on_amend: Observer | None = None
+    ) -> Callable[[], None]:
+        """Call ``observer`` with every new entry, and ``on_amend`` (if given) with every entry
+        amended; returns a function that unsubscribes both.
+
+        Example::
+
+            unsubscribe = sim.ledger.subscribe(added.append, on_amend=changed.append)
+        """
         self._observers.append(observer)
-        return lambda: self._observers.remove(observer)
+        if on_amend is not None:
+            self._amend_observers.append(on_amend)
+
+        def unsubscribe() -> None:
+            self._observers.remove(observer)
+            if on_amend is not None:
+                self._amend_observers.remove(on_amend)
+
+        return unsubscribe
 
     # --- queries ----------------------------------------------------------------------------
 
     def all(self) -> list[Attempt]:
         return [slot.attempt for slot in self._entries]
+
+    def get(self, seq: int) -> Attempt | None:
+        """The entry numbered ``seq``; None once evicted (or not recorded yet)."""
+        if not self.evicted <= seq < self.recorded:
+            return None
+        # Numbers are consecutive and the oldest go first: the entry's place is known.
+        return self._entries[seq - self.evicted].attempt
+
+    def newest_first(self, before: int | None = None) -> Iterator[Attempt]:
+        """The entries from the newest back (from the one numbered below ``before``), without
+        copying the ledger; do not record while iterating."""
+        skip = 0 if before is None else max(0, self.recorded - max(before, self.evicted))
+        return (slot.attempt for slot in itertools.islice(reversed(self._entries), skip, None))
 
     def recent(self, limit: int, function: str | None = None) -> list[Attempt]:
         """The last ``limit`` attempts (of ``function``), oldest first, without copying the
@@ -338,7 +390,7 @@ class Ledger:
             waiters = self._waiters.get(key)
             if not waiters:
                 continue
-            reached = self._recorded[key]
+            reached = self._tally[key]
             for target, future in waiters:
                 if reached >= target and not future.done():
                     future.set_result(None)
@@ -358,7 +410,7 @@ class Ledger:
         if self.count(function, outcome) >= count:
             return self.for_function(function, outcome)
         # Counted from now on, as recorded: the waiter's target in the ever-recorded count.
-        target = self._recorded[key] + count - self.count(function, outcome)
+        target = self._tally[key] + count - self.count(function, outcome)
         waiter = (target, asyncio.get_running_loop().create_future())
         self._waiters.setdefault(key, []).append(waiter)
         try:

@@ -51,7 +51,7 @@ from .resources.tables import TableRegistry
 from .resources.topics import Topics
 from .runtime.environment import World
 from .runtime.logs import LogSink
-from .runtime.pool import Runtime
+from .runtime.pool import Concurrency, Runtime
 from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
 from .server.http_triggers import HttpTriggerServer
@@ -540,6 +540,20 @@ class Simulator(SimulatorResources):
         body, decoded = encode_event(event)
         assert self._invoker is not None
         return await self._invoker.invoke(spec, body, event=decoded, source=source)
+
+    def concurrency(self, function: str) -> Concurrency:
+        """How many environments of ``function`` run a request now, and the most at once
+        since start (both 0 before start); ``FunctionNotFound`` for an unknown name.
+
+        Example::
+
+            await asyncio.gather(*(sim.invoke("resize", {}) for _ in range(3)))
+            assert sim.concurrency("resize").peak <= 3
+        """
+        spec = self.function(function)
+        if self._runtime is None:
+            return Concurrency(0, 0)
+        return self._runtime.pools[spec.name].concurrency()
 
     # --- testing ----------------------------------------------------------------------------
 

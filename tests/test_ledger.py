@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from eventsim.ledger import TRUNCATED, Attempt, Code, Ledger, Outcome
+from eventsim.errors import ValueRejected
+from eventsim.ledger import TRUNCATED, Attempt, Code, Ledger, Outcome, RecordOutcome
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -107,3 +108,49 @@ async def test_a_waiter_that_times_out_lists_what_it_saw() -> None:
     ledger.record(attempt(1, outcome=Outcome.ERROR))
     with pytest.raises(TimeoutError, match="wanted 2 attempt"):
         await ledger.wait_for("f", count=2, timeout=0)
+
+
+def test_entries_are_numbered_as_recorded_and_keep_their_number() -> None:
+    ledger = Ledger(limit=4)
+    kept = [ledger.record(attempt(n)) for n in range(6)]
+    assert [a.seq for a in kept] == list(range(6)) and attempt(9).seq == -1
+    assert [a.seq for a in ledger.all()] == [2, 3, 4, 5] and ledger.recorded == 6
+    amended = ledger.amend("r4", records=(RecordOutcome("m1", "failed", 1),))
+    assert amended is not None and amended.seq == 4 and amended.records
+    assert ledger.get(4) is amended and ledger.get(5) is kept[5]
+    assert ledger.get(1) is None and ledger.get(6) is None  # evicted; not recorded yet
+    assert [a.seq for a in ledger.newest_first()] == [5, 4, 3, 2]
+    assert [a.seq for a in ledger.newest_first(before=4)] == [3, 2]
+    assert list(ledger.newest_first(before=2)) == [] and len(list(ledger.newest_first(9))) == 4
+    with pytest.raises(ValueRejected, match="renumber"):
+        ledger.amend("r5", seq=0)
+
+
+def test_numbers_survive_truncation_and_eviction_by_bytes() -> None:
+    ledger = Ledger(limit=None, max_bytes=20_000, keep_full=1)
+    for n in range(20):
+        ledger.record(attempt(n, event={"body": "x" * 5_000}))
+    assert ledger.evicted > 0
+    held = ledger.all()
+    assert [a.seq for a in held] == list(range(ledger.evicted, 20))
+    assert all(ledger.get(a.seq) is a for a in held)
+    assert TRUNCATED in held[0].event  # truncated, still numbered
+    assert [a.request_id for a in held] == [f"r{a.seq}" for a in held]
+
+
+def test_observers_tell_new_entries_from_amended_ones() -> None:
+    ledger = Ledger()
+    added: list[Attempt] = []
+    changed: list[Attempt] = []
+    plain: list[Attempt] = []
+    unsubscribe = ledger.subscribe(added.append, on_amend=changed.append)
+    ledger.subscribe(plain.append)
+    ledger.record(attempt(1))
+    ledger.record(attempt(2))
+    ledger.amend("r1", reason="per-record outcomes known")
+    assert [a.seq for a in added] == [0, 1] and [a.seq for a in plain] == [0, 1]
+    assert [(a.seq, a.reason) for a in changed] == [(0, "per-record outcomes known")]
+    unsubscribe()
+    ledger.record(attempt(3))
+    ledger.amend("r3", reason="later")
+    assert len(added) == 2 and len(changed) == 1 and len(plain) == 3

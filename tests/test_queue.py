@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from eventsim import Simulator
-from eventsim.errors import QueueError
+from eventsim.errors import QueueError, ValueRejected
 from eventsim.events.sqs import md5_of_body
 from eventsim.testing import SimulatorFactory
 
@@ -221,6 +221,7 @@ async def test_persisted_queues_survive_a_restart(
     second = await eventsim_factory(config, state_dir=state)
     kept = second.queue("kept")
     assert kept.snapshot() == {"visible": ["c"], "in_flight": ["b"], "delayed": []}
+    assert [(p.body, p.state) for p in kept.peek(5)] == [("b", "in_flight"), ("c", "visible")]
     [c] = await kept.receive_messages()
     assert c.message_attributes == blob
     assert second.queue("kept.fifo").snapshot()["visible"] == ["f1"]
@@ -253,3 +254,59 @@ async def test_persisted_messages_survive_a_killed_process(
     await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script], check=True, timeout=60)
     sim = await eventsim_factory({"queues": {"kept": {"persist": True}}}, state_dir=state)
     assert sim.queue("kept").snapshot()["visible"] == ["m0", "m1", "m2"]
+
+
+async def test_peek_shows_messages_as_they_stand_without_receiving(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    sim = await queues(eventsim_factory, jobs={"visibility_timeout": 30})
+    jobs = sim.queue("jobs")
+    kind = {"kind": {"DataType": "String", "StringValue": "resize"}}
+    first = jobs.send_message("first", attributes=kind)
+    jobs.send_message("second")
+    jobs.send_message("later", delay_seconds=60)
+    [received] = await jobs.receive_messages()
+    assert received.message_id == first
+    peeked = jobs.peek(10)
+    assert [(p.body, p.state, p.receive_count) for p in peeked] == [
+        ("first", "in_flight", 1), ("second", "visible", 0), ("later", "delayed", 0),
+    ]  # fmt: skip
+    assert peeked[0].message_id == first and peeked[0].attributes == kind
+    assert peeked[0].available_at == sim.clock.time() + 30 and peeked[1].available_at is None
+    assert peeked[1].sent_at == sim.clock.time() and peeked[0].group_id is None
+    peeked[0].attributes["kind"]["StringValue"] = "changed"  # a copy: the queue keeps its own
+    assert [p.body for p in jobs.peek(2)] == ["first", "second"] and jobs.peek(0) == []
+
+    # Nothing was received: the counts, and the next receive, are as without the peeks.
+    assert (jobs.counts().visible, jobs.counts().in_flight, jobs.counts().delayed) == (1, 1, 1)
+    [second] = await jobs.receive_messages()
+    assert second.body == "second" and second.attributes["ApproximateReceiveCount"] == "1"
+    await sim.advance(seconds=60)  # the delay ends, the visibility timeouts expire
+    assert [(p.body, p.state) for p in jobs.peek(3)] == [
+        ("first", "visible"), ("second", "visible"), ("later", "visible"),
+    ]  # fmt: skip
+    [again, *_] = await jobs.receive_messages(max_messages=3)
+    assert again.message_attributes == kind
+    with pytest.raises(ValueRejected, match="jobs: peek's limit"):
+        jobs.peek(-1)
+
+
+async def test_peek_reads_the_oldest_of_a_deep_queue_in_order(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    sim = await queues(eventsim_factory, deep={}, **{"deep.fifo": {}})
+    deep = sim.queue("deep")
+    deep.send_message_batch([{"body": "gone"}] * 10)
+    for start in range(0, 40_000, 10):  # past two of the queue's 16k-message shards
+        deep.send_message_batch([{"body": str(n)} for n in range(start, start + 10)])
+    # Take out the oldest 20,000 and 10 (the first shard and more): peek starts after them.
+    while len(deep) > 20_000:
+        for message in await deep.receive_messages(max_messages=10):
+            deep.delete_message(message.receipt_handle)
+    assert [p.body for p in deep.peek(3)] == ["20000", "20001", "20002"]
+    assert len(deep.peek(1000)) == 1000 and deep.peek(1000)[-1].body == "20999"
+
+    fifo = sim.queue("deep.fifo")
+    for n in range(4):
+        fifo.send_message(f"m{n}", group_id="ab"[n % 2], deduplication_id=str(n))
+    assert [(p.body, p.group_id) for p in fifo.peek(3)] == [("m0", "a"), ("m1", "b"), ("m2", "a")]

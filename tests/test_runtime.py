@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import json
 import os
 import re
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import structlog
 
-from eventsim import Outcome
+from eventsim import FunctionNotFound, Outcome
 from eventsim.runtime import logs
+from eventsim.runtime.pool import Concurrency
 
 from .helpers import FUNCTIONS, MakeSim, function
 
@@ -378,3 +383,88 @@ async def test_a_reload_runs_the_saved_code_even_at_the_same_size_and_second(
     sim.reload()
     assert (await sim.invoke("f")).payload == "v2"
     assert not (tmp_path / "__pycache__").exists()  # nothing written into the code folder
+
+
+GATE = """
+import threading
+
+entered = threading.Semaphore(0)
+release = threading.Event()
+
+
+def handler(event, context):
+    entered.release()
+    release.wait(30)
+    return "done"
+"""
+
+
+@pytest.mark.timeout(60)
+async def test_concurrency_counts_running_environments_and_the_peak(
+    make_sim: MakeSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"gate_{uuid.uuid4().hex}"  # thread isolation shares sys.modules: a fresh module
+    (tmp_path / f"{name}.py").write_text(GATE)
+    spec = importlib.util.spec_from_file_location(name, tmp_path / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
+    monkeypatch.setitem(sys.modules, name, gate)  # the handler's import finds this one
+    sim = await make_sim(
+        {"g": {"handler": f"{name}.handler", "code": str(tmp_path), "isolation": "thread"},
+         "idle": function("echo")}
+    )  # fmt: skip
+    assert sim.concurrency("g") == Concurrency(now=0, peak=0)
+    running = [asyncio.create_task(sim.invoke("g")) for _ in range(3)]
+    for _ in running:  # each handler says it runs (from its own thread)
+        await asyncio.to_thread(gate.entered.acquire)
+    assert sim.concurrency("g") == Concurrency(now=3, peak=3)
+    gate.release.set()
+    assert [r.payload for r in await asyncio.gather(*running)] == ["done"] * 3
+    assert sim.concurrency("g") == Concurrency(now=0, peak=3)
+    await sim.invoke("g")  # one at a time: the peak stays
+    assert sim.concurrency("g") == Concurrency(now=0, peak=3)
+    assert sim.concurrency("idle") == Concurrency(now=0, peak=0)
+    with pytest.raises(FunctionNotFound):
+        sim.concurrency("nope")
+
+
+SPLIT_WRITES = """
+import logging
+import sys
+
+
+def handler(event, context):
+    print("a", 1)
+    print("b", "c", sep="-", end="|")
+    print("d")
+    sys.stdout.write("one\\ntwo\\nthr")
+    sys.stdout.write("ee\\n")
+    logging.getLogger().warning("logged")
+    sys.stderr.write("no newline at the end")
+    return "ok"
+"""
+
+
+async def test_print_gives_the_same_log_lines_in_both_isolations(
+    make_sim: MakeSim, tmp_path: Path
+) -> None:
+    name = f"split_{uuid.uuid4().hex}"
+    (tmp_path / f"{name}.py").write_text(SPLIT_WRITES)
+    config = {"handler": f"{name}.handler", "code": str(tmp_path)}
+    sim = await make_sim(
+        {"p": {**config, "isolation": "process"}, "t": {**config, "isolation": "thread"}}
+    )
+    printed = {}
+    for function_name in ("p", "t"):
+        result = await sim.invoke(function_name)
+        lines = result.log_tail.splitlines()
+        start = lines.index(f"START RequestId: {result.request_id} Version: $LATEST")
+        end = lines.index(f"END RequestId: {result.request_id}")
+        printed[function_name] = [
+            re.sub(r"\t.*\t", "\t(time and id)\t", line) for line in lines[start + 1 : end]
+        ]
+    assert printed["t"] == printed["p"] == [
+        "a 1", "b-c|d", "one", "two", "three", "[WARNING]\t(time and id)\tlogged",
+        "no newline at the end",
+    ]  # fmt: skip

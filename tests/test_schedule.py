@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from eventsim import Outcome, Simulator
 from eventsim.testing import SimulatorFactory
+from eventsim.triggers.schedule import ScheduleBinding
 
 from .helpers import function
 
@@ -153,3 +154,29 @@ async def test_failing_scheduled_function_retries(eventsim_factory: SimulatorFac
     assert [(a.started_at - START).total_seconds() for a in attempts] == [86400, 86460, 86580]
     assert json.dumps(attempts[0].event)  # the Scheduled Event, unchanged across retries
     assert attempts[0].event == attempts[2].event
+
+
+async def test_fire_now_is_a_firing_like_a_due_one(eventsim_factory: SimulatorFactory) -> None:
+    sim = await scheduled(
+        eventsim_factory, {"expression": "rate(1 day)", "name": "daily"}, handler="fail"
+    )
+    [binding] = [b for b in sim.bindings if isinstance(b, ScheduleBinding)]
+    before = binding.next_times(2)
+    request_id, event = binding.fire()
+    assert binding.next_times(2) == before  # the schedule's own instants do not move
+    await sim.advance(minutes=3)  # asynchronous: Lambda's two retries, 1 and 2 minutes apart
+    fired = sim.ledger.for_function("tick")
+    assert [(a.request_id, a.attempt, a.outcome) for a in fired] == [
+        (request_id, 1, Outcome.ERROR), (request_id, 2, Outcome.ERROR),
+        (request_id, 3, Outcome.ERROR),
+    ]  # fmt: skip
+    assert [(a.started_at - START).total_seconds() for a in fired] == [0, 60, 180]
+    assert fired[0].event == event and event["time"] == "2026-01-05T00:00:00Z"
+
+    await sim.advance(days=1)  # the due firing, for comparison
+    due = [a for a in sim.ledger.for_function("tick") if a.request_id != request_id]
+    assert len(due) == 3
+    shape = {(a.source, a.invocation_type, a.attempt) for a in due}
+    assert shape == {(a.source, a.invocation_type, a.attempt) for a in fired}
+    assert shape == {("schedule:daily", "Event", n) for n in (1, 2, 3)}
+    assert due[0].event.keys() == event.keys()

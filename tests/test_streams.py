@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 from eventsim import Outcome, Simulator
 from eventsim.ledger import Code
 from eventsim.testing import SimulatorFactory
+from eventsim.triggers.dynamodb import StreamBinding
 
 from .helpers import demo, function
 
@@ -407,3 +408,25 @@ async def test_the_demo_stock_function_takes_decimal_counts(
     [attempt] = await sim.ledger.wait_for("stock", count=1)
     assert attempt.outcome is Outcome.SUCCESS, attempt.payload
     assert "stock INSERT pear: None -> 2.5\n" in attempt.log_tail  # DynamoDB drops the 0
+
+
+async def test_the_mapping_shows_its_live_checkpoint(eventsim_factory: SimulatorFactory) -> None:
+    sim = await mapped(
+        eventsim_factory, "report_poison",
+        {"report_batch_item_failures": True, "maximum_retry_attempts": 2, "batch_size": 5},
+    )  # fmt: skip
+    [binding] = [b for b in sim.mappings() if isinstance(b, StreamBinding)]
+    store = sim.table("orders").store
+    assert binding.checkpoint == store.checkpoint(binding.key) == 0  # TRIM_HORIZON
+    for n in range(5):
+        put(sim, f"a{n}", **({"poison": True} if n == 2 else {}))
+    await sim.settle()  # a0, a1 are done; a2..a4 wait for their retry, blocking the shard
+    [first] = [a for a in sim.ledger.for_function("worker") if a.ran]
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in first.event["Records"]]
+    assert binding.checkpoint == numbers[1]  # live: past a0 and a1 already
+    assert store.checkpoint(binding.key) == numbers[0] - 1  # saved once the batch is settled
+    await sim.advance(minutes=2)  # the retries fail too: a2..a4 are discarded
+    assert binding.checkpoint == store.checkpoint(binding.key) == numbers[4]
+    await binding.set_enabled(False)
+    put(sim, "b0")
+    assert binding.checkpoint == numbers[4]  # paused: the saved position

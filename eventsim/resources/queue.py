@@ -25,7 +25,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..config import QueueConfig
-from ..errors import QueueError
+from ..errors import QueueError, ValueRejected
 from ..events import ids
 from ..events.sqs import queue_arn
 from .messages import (
@@ -41,7 +41,7 @@ from .messages import (
     invalid,
     receive_limits,
 )
-from .queue_receive import Receipts, latest, view, wait_for_change
+from .queue_receive import Peeked, Receipts, latest, peeked, view, wait_for_change
 from .queue_send import DEDUP_WINDOW_S, Deduplication, check_batch, check_send
 from .queue_states import States
 from .queue_store import QueueStore
@@ -432,8 +432,26 @@ class Queue:
         delayed, visible, in_flight = self._states.counts
         return Counts(visible, in_flight, delayed)
 
+    def peek(self, limit: int = 10) -> list[Peeked]:
+        """The ``limit`` oldest messages as they stand (id, body, attributes, receive count,
+        state), in queue order, without receiving them: nothing changes, no handle is made.
+        Reads those messages only, however deep the queue.
+
+        Example::
+
+            [first] = sim.queue("jobs").peek(1)
+            assert first.state == "visible" and first.receive_count == 0
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueRejected(
+                f"{self.name}: peek's limit must be a whole number >= 0, not {limit!r}"
+            )
+        self._states.apply_due(self._clock.time())
+        return [peeked(message) for message in self._states.oldest(limit)]
+
     def snapshot(self) -> dict[str, list[str]]:
-        """Bodies by state, in queue order, for tests."""
+        """Bodies by state, in queue order, for tests (reads every message: ``peek`` reads
+        only the oldest few)."""
         self._states.apply_due(self._clock.time())
         state: dict[str, list[str]] = {"visible": [], "in_flight": [], "delayed": []}
         names = {DELAYED: "delayed", VISIBLE: "visible", IN_FLIGHT: "in_flight"}

@@ -1,5 +1,5 @@
 """Receiving: a message as ReceiveMessage returns it, its receipt handle, and the long poll's
-wait.
+wait; and a message as it stands, for a look that receives nothing (``Peeked``).
 
 A standard queue honours every handle it issued for a message still there (SQS does: an old
 handle deletes the message, or changes its visibility); a FIFO queue only the latest, and only
@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ..clock import Clock
 from ..errors import QueueError
 from ..events import ids
 from ..events.sqs import md5_of_body, md5_of_message_attributes, system_attributes
-from .messages import IN_FLIGHT, Message, _Extra, _Message
+from .messages import DELAYED, IN_FLIGHT, VISIBLE, Message, _Extra, _Message
+
+#: ``Peeked.state``: waiting for its delay, visible, or received and not yet deleted.
+PeekState = Literal["delayed", "visible", "in_flight"]
+_STATE_NAMES: dict[int, PeekState] = {DELAYED: "delayed", VISIBLE: "visible",
+                                      IN_FLIGHT: "in_flight"}  # fmt: skip
 
 
 class Receipts:
@@ -84,6 +91,39 @@ def view(message: _Message, handle: str) -> Message:
         message_attributes=message.attributes or {},
         md5_of_body=md5_of_body(message.body),
         md5_of_message_attributes=md5_of_message_attributes(message.attributes or {}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Peeked:
+    """A message as it stands in its queue, looked at without receiving it (``Queue.peek``).
+
+    ``attributes`` are its message attributes as sent; ``receive_count`` how many times it was
+    received; ``available_at`` (clock seconds) when its delay or visibility timeout ends, None
+    for a visible one."""
+
+    message_id: str
+    body: str
+    attributes: dict[str, dict[str, Any]]
+    receive_count: int
+    state: PeekState
+    sent_at: float
+    available_at: float | None
+    group_id: str | None
+
+
+def peeked(message: _Message) -> Peeked:
+    """``message`` as ``Queue.peek`` shows it (a copy: the queue's own stays untouched)."""
+    state = _STATE_NAMES[message.state]
+    return Peeked(
+        message_id=message.id,
+        body=message.body,
+        attributes={name: dict(value) for name, value in (message.attributes or {}).items()},
+        receive_count=message.receive_count,
+        state=state,
+        sent_at=message.sent_at,
+        available_at=None if state == "visible" else message.available_at,
+        group_id=message.group_id,
     )
 
 

@@ -206,6 +206,22 @@ class States:
         for key in sorted(self._shards):
             yield from self._shards[key].values()
 
+    def oldest(self, limit: int) -> list[_Message]:
+        """The ``limit`` oldest messages, oldest first, reading no others.
+
+        Shards and the messages in a shard are dicts in insertion order, and that is send
+        order: a message's ``seq`` is above every earlier one's, so a shard is made after every
+        lower one and (emptied and deleted) is only made again as the newest. A dict skips
+        the deleted entries before its first live one: at most a shard's size, whatever the
+        depth."""
+        found: list[_Message] = []
+        for shard in self._shards.values():
+            for message in shard.values():
+                if len(found) == limit:
+                    return found
+                found.append(message)
+        return found
+
     def clear(self) -> None:
         """Every message goes (each becomes GONE)."""
         for message in self:

@@ -6,6 +6,10 @@ idle, and refuses work beyond the function's reserved concurrency or the account
 ``max_environments`` environments of a function run at once: further requests wait for one.
 ``Runtime`` holds every pool and retires environments that stayed idle for ``idle_timeout``
 seconds of clock time.
+
+A pool counts its function's concurrency as Lambda does: the requests that hold an environment
+now (``busy``, cold starts included) and the most at once since it was made (``peak``);
+``concurrency()`` gives both.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 
 import structlog
 
@@ -30,6 +35,20 @@ from .thread import ThreadEnvironment, ThreadHost
 log = structlog.get_logger("eventsim.runtime")
 
 
+@dataclass(frozen=True, slots=True)
+class Concurrency:
+    """A function's concurrency: the requests running in an environment ``now`` (INIT
+    included), and the most at once since the simulator started (``peak``).
+
+    Example::
+
+        assert sim.concurrency("resize") == Concurrency(now=0, peak=3)
+    """
+
+    now: int
+    peak: int
+
+
 class FunctionPool:
     """The execution environments of one function."""
 
@@ -38,7 +57,8 @@ class FunctionPool:
         self._runtime = runtime
         self.idle: list[Environment] = []  # most recently used last
         self.live: set[Environment] = set()
-        self.busy = 0
+        self.busy = 0  # requests holding an environment now
+        self.peak = 0  # the most ``busy`` has been
         self._slots = asyncio.Semaphore(runtime.max_environments)
         #: Bumped by ``recycle()``: environments of an older generation are not reused.
         self.generation = 0
@@ -95,7 +115,11 @@ class FunctionPool:
                 "ConcurrentInvocationLimitExceeded",
             )
         self.busy += 1
+        self.peak = max(self.peak, self.busy)
         self._runtime.busy += 1
+
+    def concurrency(self) -> Concurrency:
+        return Concurrency(self.busy, self.peak)
 
     def _create(self) -> Environment:
         runtime = self._runtime

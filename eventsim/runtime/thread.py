@@ -50,12 +50,30 @@ _NOT_SET_IN_PROCESS = frozenset({"TZ", "LANG"})
 
 
 class _Routed(threading.local):
+    """Where the current thread's output goes: its invocation's log, a line at a time."""
+
     sink: LogLine | None = None
     request_id: str = ""
+    partial: str = ""  # written since the last newline, not yet a line
+
+    def write(self, text: str) -> None:
+        """Pass on the complete lines of what was written so far; keep the rest, as the
+        process child does (``print("a", 1)`` is one line, not four writes)."""
+        assert self.sink is not None
+        head, newline, self.partial = (self.partial + text).rpartition("\n")
+        if newline:
+            self.sink(head + newline)
+
+    def flush(self) -> None:
+        """A trailing partial line becomes a line (a flush, or the invocation ended)."""
+        partial, self.partial = self.partial, ""
+        if partial and self.sink is not None:
+            self.sink(partial)
 
 
 class _RoutedStream(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr: handler threads write to their invocation's log."""
+    """Stands in for sys.stdout/sys.stderr: handler threads write to their invocation's log,
+    complete lines only (stdout and stderr share the partial line, as in the process child)."""
 
     def __init__(self, routed: _Routed, original: TextIO) -> None:
         self._routed = routed
@@ -65,15 +83,16 @@ class _RoutedStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        sink = self._routed.sink
-        if sink is None:
+        if self._routed.sink is None:
             return self.original.write(text)
-        sink(text)
+        self._routed.write(text)
         return len(text)
 
     def flush(self) -> None:
         if self._routed.sink is None:
             self.original.flush()
+        else:
+            self._routed.flush()
 
 
 class _RoutedLogHandler(logging.Handler):
@@ -90,10 +109,9 @@ class _RoutedLogHandler(logging.Handler):
         self.setFormatter(formatter)
 
     def emit(self, record: logging.LogRecord) -> None:
-        sink = self._routed.sink
-        if sink is not None:
+        if self._routed.sink is not None:
             record.aws_request_id = self._routed.request_id
-            sink(self.format(record) + "\n")
+            self._routed.write(self.format(record) + "\n")
 
 
 class ThreadHost:
@@ -145,8 +163,15 @@ class ThreadHost:
             os.environ[key] = value
 
     def route(self, sink: LogLine | None, request_id: str = "") -> None:
+        """Send the calling thread's output to ``sink`` (None: back to the real streams); the
+        partial line of the previous sink is flushed to it first."""
+        self._routed.flush()
         self._routed.sink = sink
         self._routed.request_id = request_id
+
+    def write(self, text: str) -> None:
+        """Write to the calling thread's invocation log, after its partial line."""
+        self._routed.write(text)
 
 
 class ThreadEnvironment(Environment):
@@ -197,7 +222,7 @@ class ThreadEnvironment(Environment):
             return bootstrap.load_handler(self.spec.handler), None
         except Exception as exc:
             error = bootstrap.error_object(exc, "")
-            sink(bootstrap.error_log_text(error) + "\n")
+            self._host.write(bootstrap.error_log_text(error) + "\n")
             return None, error
         finally:
             self._host.route(None)
@@ -247,7 +272,7 @@ class ThreadEnvironment(Environment):
             return exited(request, code, elapsed_ms, None)
         except Exception as exc:
             error = bootstrap.error_object(exc, request.request_id, skip_frames=1)
-            sink(bootstrap.error_log_text(error) + "\n")
+            self._host.write(bootstrap.error_log_text(error) + "\n")
             status, error_type = Status.ERROR, error["errorType"]
             payload = json.dumps(error).encode()
         finally:

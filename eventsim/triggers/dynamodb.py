@@ -113,6 +113,20 @@ class StreamBinding(EventSourceMapping):
         if self._inner is not None:
             await self._inner.set_enabled(enabled)
 
+    @property
+    def checkpoint(self) -> int | None:
+        """The mapping's position in its table's current stream: every record up to this
+        sequence number is done. Live while it runs (ahead of the saved one while a batch is
+        split or partly retried), else the saved one; None without a table with a stream, or
+        before the mapping first started.
+
+        Example::
+
+            [mapping] = [m for m in sim.mappings() if m.source == "dynamodb:orders"]
+            lag = sim.table("orders").store.last_seq() - (mapping.checkpoint or 0)
+        """
+        return self._inner.checkpoint if self._inner is not None else None
+
     def describe(self) -> str:
         if self._inner is not None:
             return self._inner.describe()

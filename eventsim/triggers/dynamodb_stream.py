@@ -6,8 +6,9 @@ position moves past them; the ledger says so) and hands each record to a *lane*
 (``dynamodb_lanes.py``, which delivers them): one lane per ``parallelization_factor``, chosen by
 the item's key, so order is kept per item.
 
-The checkpoint (in the table's SQLite file) is the highest sequence number below which every
-record is done; it is saved after every batch, so a restart resumes there (at-least-once).
+The checkpoint is the highest sequence number up to which every record is done. ``checkpoint``
+is the live one (the lanes' heads while the mapping runs); it is saved in the table's SQLite
+file after every batch, so a restart resumes there (at-least-once).
 """
 
 from __future__ import annotations
@@ -96,8 +97,15 @@ class StreamMapping(EventSourceMapping):
         return f"dynamodb {self._table.name} -> {self._spec.name} ({position})"
 
     @property
-    def checkpoint(self) -> int:
-        """Every record up to this sequence number is done."""
+    def checkpoint(self) -> int | None:
+        """Every record up to this sequence number is done: the live position while the
+        mapping runs, else the one saved in the table's file (None: it never started)."""
+        if self._running:
+            return self._live()
+        return None if self._table.closed else self._table.store.checkpoint(self.key)
+
+    def _live(self) -> int:
+        """The sequence number before the oldest record a lane still holds (or the last read)."""
         heads = [lane.pending[0].seq - 1 for lane in self._lanes if lane.pending]
         return min(heads) if heads else self._position
 
@@ -202,7 +210,7 @@ class StreamMapping(EventSourceMapping):
         return int.from_bytes(hashlib.md5(keys).digest()[:4], "big") % len(self._lanes)
 
     def _save(self) -> None:
-        checkpoint = self.checkpoint
+        checkpoint = self._live()
         if checkpoint != self._saved:
             self._table.store.save_checkpoint(self.key, checkpoint)
             self._saved = checkpoint

@@ -10,6 +10,10 @@ What the function receives: ``style: rule``: the EventBridge "Scheduled Event", 
 constant ``input`` in its place (a rule target's Input); ``style: scheduler``: the input
 verbatim with the ``<aws.scheduler.*>`` placeholders filled.
 
+``ScheduleBinding.fire()`` fires once now, exactly as a due firing does (the same event,
+submitted asynchronously with the function's retries, under the schedule's ``source``), and
+leaves the schedule's own instants as they were.
+
 Config::
 
     triggers:
@@ -25,7 +29,7 @@ import json
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
@@ -108,6 +112,13 @@ class ScheduleTimes:
         return list(itertools.islice(self.instants(after), count))
 
 
+class Firing(NamedTuple):
+    """One firing submitted: the asynchronous request's id and the event it carries."""
+
+    request_id: str
+    event: Any
+
+
 def schedule_name(ref: TriggerRef) -> str:
     """The rule or schedule name: ``name`` if set, else ``eventsim-<function>-<index>``."""
     return ref.spec.name or f"eventsim-{ref.function}-{ref.index}"
@@ -188,10 +199,26 @@ class ScheduleBinding(Binding):
             self._fire(scheduled)
         log.info("schedule.ended", function=self._spec.name, schedule=self.name)
 
-    def _fire(self, scheduled: datetime, attempt: int = 1) -> None:
+    def fire(self, scheduled: datetime | None = None) -> Firing:
+        """Fire once, for the instant ``scheduled`` (default: now), as a due firing does: the
+        event goes to the function's asynchronous queue, with its retries and max event age,
+        recorded under this schedule's ``source``. The schedule's next instants do not move,
+        and a disabled schedule fires too (this is an explicit request).
+
+        Example::
+
+            [binding] = [b for b in sim.bindings if b.source == "schedule:nightly"]
+            request_id, event = binding.fire()
+        """
+        event = self.event((scheduled or self._clock.now()).astimezone(UTC))
+        request_id = self._submit(
+            self._spec, json.dumps(event).encode(), event=event, source=self.source
+        )
+        return Firing(request_id, event)
+
+    def _fire(self, scheduled: datetime) -> None:
         try:
-            event = self.event(scheduled.astimezone(UTC), attempt)
-            self._submit(self._spec, json.dumps(event).encode(), event=event, source=self.source)
+            self.fire(scheduled)
         except Exception as exc:  # noqa: BLE001 - this firing is lost: say so, keep the schedule
             self._tasks.report(self.part, exc)
 

@@ -75,10 +75,20 @@ async def test_attempts_arrive_as_they_are_recorded_and_amended(
 
         sim.queue("orders").send_message(json.dumps({"id": 1, "total": -1}))
         sim.queue("orders").send_message(json.dumps({"id": 2, "total": 3}))
-        amended = await events.until("attempts", lambda batch: any(e.get("amended") for e in batch))
+        sent: list[dict[str, Any]] = []
+        amended = await events.until(
+            "attempts", lambda batch: sent.extend(batch) or any(e.get("amended") for e in batch)
+        )
         [orders] = [e for e in amended if e.get("amended")]
         assert orders["function"] == "orders" and orders["records"] == {"failed": 1, "succeeded": 1}
-        assert sim.ledger.all()[orders["seq"]].request_id == orders["request_id"]
+        # Sent first as recorded (no records yet), then amended under the same number.
+        mine = [e for e in sent if e["request_id"] == orders["request_id"]]
+        assert [(e["seq"], e.get("amended", False)) for e in mine][:2] == [
+            (orders["seq"], False), (orders["seq"], True),
+        ]  # fmt: skip
+        assert mine[0]["records"] == {}
+        held = sim.ledger.get(orders["seq"])
+        assert held is not None and held.request_id == orders["request_id"]
         later = await events.until("state", lambda s: s["ledger"]["total"] == len(sim.ledger))
         assert later["ledger"]["held"] == len(sim.ledger)
         events.response.close()

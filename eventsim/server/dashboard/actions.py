@@ -2,7 +2,8 @@
 
 Invoke a function, send to a queue, purge it, redrive a dead-letter queue, upload an object,
 fire a schedule. Each goes through the same Python API a test would use, so each does what
-that does (an upload fires the bucket's trigger; a redrive is SQS's message move task).
+that does (an upload fires the bucket's trigger; a redrive is SQS's message move task; a
+schedule fires through ``ScheduleBinding.fire``, asynchronously, as when it is due).
 
 Only ``POST``, and like every request to the edge only from loopback ``Host``\\ s with no
 foreign ``Origin`` (server/guard.py): a page of another site cannot use them. As one more
@@ -169,23 +170,19 @@ class Actions:
                       "event": change.event_name})  # fmt: skip
 
     async def fire(self, request: web.Request) -> web.Response:
-        """Fire a schedule once now: its function gets the event this firing would send."""
+        """Fire a schedule once now, as a due firing does: the event is queued for its
+        function asynchronously (with its retries); the attempt appears in the ledger."""
         name = request.match_info["name"]
         found = [b for b in schedule_bindings(self.sim) if b.name == name]
         if not found:
             raise not_found("schedule", name, [b.name for b in schedule_bindings(self.sim)])
         _refuse_simple(request)
-        binding = found[0]
-        event = binding.event(self.sim.clock.now())
-        # ScheduleBinding offers no public "fire now" that queues the event as a firing does;
-        # invoke_for runs it once under the schedule's own source label instead.
         try:
-            result = await self.sim.invoke_for(binding.source, binding.functions[0], event)
+            firing = found[0].fire()
         except EventsimError as exc:
-            raise Refused(429 if isinstance(exc, TooManyRequests) else 400,
-                          type(exc).__name__, str(exc)) from None  # fmt: skip
-        return reply({"request_id": result.request_id, "function_error": result.function_error,
-                      "payload": result.payload, "event": event})  # fmt: skip
+            raise Refused(400, type(exc).__name__, str(exc)) from None
+        return reply({"request_id": firing.request_id, "status_code": 202,
+                      "event": firing.event})  # fmt: skip
 
 
 def _refuse_simple(request: web.Request) -> None:

@@ -133,7 +133,7 @@ class ReadApi:
     def _all_stats(self) -> dict[str, entries.Stats]:
         """Per-function stats, recomputed only when the ledger changed (a pass over a full
         ledger of 100k entries takes about 0.1 s; the page asks at most once a second)."""
-        key = (self.hub.version, entries.total(self.sim.ledger))
+        key = (self.hub.version, self.sim.ledger.recorded)
         if self._stats is None or self._stats[0] != key:
             self._stats = (key, entries.stats(self.sim.ledger))
         return self._stats[1]
@@ -146,12 +146,12 @@ class ReadApi:
             kinds[t.kind].summary(t.spec) if t.kind in kinds else t.kind
             for t in (settings.triggers if settings is not None else [])
         ]
+        concurrency = self.sim.concurrency(name)
         return {
             "name": name, "handler": spec.handler, "memory_mb": spec.memory_mb,
             "timeout_s": spec.timeout_s, "isolation": spec.isolation,
             "reserved_concurrency": spec.reserved_concurrency, "triggers": triggers,
-            # Not known per function: the simulator exposes no count of running handlers.
-            "concurrency_now": None,
+            "concurrency_now": concurrency.now, "peak_concurrency": concurrency.peak,
             **stats.get(name, entries.Stats()).as_dict(),
         }  # fmt: skip
 
@@ -194,13 +194,13 @@ class ReadApi:
         text = request.match_info["seq"]
         if not text.isdigit():
             raise Refused(400, "InvalidParameter", f"an entry number is an integer, not {text!r}")
-        seq = int(text)
-        found = entries.entry(self.sim.ledger, seq)
+        ledger = self.sim.ledger
+        found = ledger.get(int(text))
         if found is None:
-            raise Refused(404, "NotFound", f"entry {seq} is not in the ledger (it holds "
-                          f"{self.sim.ledger.evicted}..{entries.total(self.sim.ledger) - 1}; "
-                          "older entries were evicted)")  # fmt: skip
-        return reply(entries.detail(seq, found))
+            raise Refused(404, "NotFound", f"entry {text} is not in the ledger (it holds the "
+                          f"newest {len(ledger)} of {ledger.recorded} entries; older ones were "
+                          "evicted)")  # fmt: skip
+        return reply(entries.detail(found))
 
     async def timeline(self, request: web.Request) -> web.Response:
         now = int(self.sim.clock.time() * 1000)
@@ -241,18 +241,27 @@ class ReadApi:
         return reply(found)
 
     async def messages(self, request: web.Request) -> web.Response:
-        """Peek: the bodies by state, oldest first, without receiving them."""
+        """Peek: the ``limit`` oldest messages, without receiving them, and their bodies by
+        state (the counts are the whole queue's)."""
         name = request.match_info["name"]
         queue = self.sim.queues.get(name)
         if queue is None:
             raise not_found("queue", name, list(self.sim.queues))
         limit = integer(request, "limit", 50, 1, MAX_ITEMS)
-        # Queue.snapshot() reads every message: the only way to look without receiving.
-        snapshot = queue.snapshot()
-        return reply({
-            state: {"count": len(bodies), "bodies": bodies[:limit]}
-            for state, bodies in snapshot.items()
-        })  # fmt: skip
+        peeked = queue.peek(limit)  # reads those messages only, however deep the queue
+        counts = queue.counts()
+        found: dict[str, Any] = {
+            state: {"count": count, "bodies": [m.body for m in peeked if m.state == state]}
+            for state, count in (("visible", counts.visible), ("in_flight", counts.in_flight),
+                                 ("delayed", counts.delayed))
+        }  # fmt: skip
+        found["messages"] = [
+            {"id": m.message_id, "body": m.body, "attributes": m.attributes,
+             "receive_count": m.receive_count, "state": m.state,
+             "sent": datetime.fromtimestamp(m.sent_at, UTC).isoformat(), "group_id": m.group_id}
+            for m in peeked
+        ]  # fmt: skip
+        return reply(found)
 
     # --- tables -----------------------------------------------------------------------------
 
@@ -265,8 +274,7 @@ class ReadApi:
             mappings = []
             for mapping in self.sim.mappings():
                 if isinstance(mapping, StreamBinding) and mapping.source == f"dynamodb:{name}":
-                    # The position saved after every batch, in the table's own file.
-                    checkpoint = store.checkpoint(mapping.key)
+                    checkpoint = mapping.checkpoint  # live while it runs
                     mappings.append({
                         "function": mapping.functions[0], "uuid": mapping.uuid,
                         "enabled": mapping.enabled, "checkpoint": checkpoint,
@@ -375,17 +383,16 @@ class ReadApi:
         what: dict[str, Any] = (
             {"key": key} if key else {"message_id": message} if message else {"item": item}
         )
-        held = list(entries.newest_first(self.sim.ledger))
-        held.reverse()  # oldest first: the life in order
-        found = {id(a) for a in explain.find((a for _, a in held), **what)}
-        text = explain.explain((a for _, a in held), **what)
-        life = [entries.summary(seq, a) for seq, a in held if id(a) in found]
+        held = self.sim.ledger.all()  # oldest first: the life in order
+        found = {a.seq for a in explain.find(held, **what)}
+        text = explain.explain(held, **what)
+        mine = [a for a in held if a.seq in found]
+        life = [entries.summary(a) for a in mine]
         lines = text.splitlines()[1:]  # one line per entry found, in the same order
         for entry, line in zip(life, lines if len(lines) == len(life) else [], strict=False):
             entry["line"] = line.strip()
         if message:
-            for entry, (_, attempt) in zip(life, ((s, a) for s, a in held if id(a) in found),
-                                           strict=True):  # fmt: skip
+            for entry, attempt in zip(life, mine, strict=True):
                 own = next((r for r in attempt.records if r.id == message), None)
                 if own is not None:
                     entry["record"] = {"outcome": own.outcome, "attempt": own.attempt}

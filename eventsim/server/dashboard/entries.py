@@ -1,21 +1,16 @@
-"""The ledger as the dashboard reads it: entries numbered, summarised, paged, windowed and
-counted per function.
+"""The ledger as the dashboard reads it: entries summarised, paged, windowed and counted per
+function.
 
-The ledger holds its entries oldest first and evicts from the front, counting what went
-(``evicted``). So an entry's number, ``seq`` (0 for the first entry ever recorded), is
-``evicted`` plus its place, and names the entry for as long as the ledger holds it: page
-cursors, timeline bars, the event stream and a click on a bar all use it. Nothing here keeps a
-copy of the ledger: every answer is read from it when asked.
+Every entry carries its number, ``Attempt.seq``, given by the ledger when it was recorded (0
+for the first ever) and kept while the ledger holds it: page cursors, timeline bars, the event
+stream and a click on a bar all name entries by it. Nothing here keeps a copy of the ledger:
+every answer is read from it when asked.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
-import operator
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,48 +25,15 @@ MAX_BARS = 5000
 LONGEST_S = 900
 
 
-def total(ledger: Ledger) -> int:
-    """How many entries were ever recorded: the next entry's ``seq``."""
-    return ledger.evicted + len(ledger)
-
-
-def newest_first(ledger: Ledger, before: int | None = None) -> Iterator[tuple[int, Attempt]]:
-    """``(seq, attempt)`` from the newest entry back (from the one before ``before``)."""
-    entries = ledger.all()  # references only: about a millisecond per 100k entries
-    base = ledger.evicted
-    end = len(entries) if before is None else max(0, min(len(entries), before - base))
-    for index in range(end - 1, -1, -1):
-        yield base + index, entries[index]
-
-
-def entry(ledger: Ledger, seq: int) -> Attempt | None:
-    """The entry ``seq``; None once evicted (or not recorded yet)."""
-    newest = total(ledger)
-    if not ledger.evicted <= seq < newest:
-        return None
-    return ledger.recent(newest - seq)[0]
-
-
-def find_seq(ledger: Ledger, attempt: Attempt, within: int = 512) -> int | None:
-    """The ``seq`` of ``attempt`` (an entry just amended), looked for among the newest
-    ``within`` entries."""
-    newest = total(ledger)
-    held = ledger.recent(within)
-    for offset, candidate in enumerate(reversed(held), start=1):
-        if candidate is attempt:
-            return newest - offset
-    return None
-
-
 def millis(attempt: Attempt) -> int:
     return int(attempt.started_at.timestamp() * 1000)
 
 
-def summary(seq: int, attempt: Attempt) -> dict[str, Any]:
+def summary(attempt: Attempt) -> dict[str, Any]:
     """An entry without its event, result and log: what lists, bars and the stream carry."""
     outcomes = Counter(record.outcome for record in attempt.records)
     return {
-        "seq": seq,
+        "seq": attempt.seq,
         "function": attempt.function,
         "request_id": attempt.request_id,
         "source": attempt.source,
@@ -91,10 +53,10 @@ def summary(seq: int, attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def detail(seq: int, attempt: Attempt) -> dict[str, Any]:
+def detail(attempt: Attempt) -> dict[str, Any]:
     """An entry whole: its summary, the event, the result or error, the log and each record."""
     return {
-        **summary(seq, attempt),
+        **summary(attempt),
         "event": attempt.event,
         "payload": attempt.payload,
         "log": attempt.log_tail,
@@ -134,16 +96,16 @@ def page(
     limit = max(1, min(limit, MAX_PAGE))
     found: list[dict[str, Any]] = []
     cursor = None
-    for seq, attempt in newest_first(ledger, before):
+    for attempt in ledger.newest_first(before):
         if matches(attempt, function, outcome, source):
             if len(found) == limit:
                 cursor = found[-1]["seq"]  # there is at least one more
                 break
-            found.append(summary(seq, attempt))
+            found.append(summary(attempt))
     return {
         "entries": found,
         "next": cursor,
-        "total": total(ledger),
+        "total": ledger.recorded,
         "held": len(ledger),
         "evicted": ledger.evicted,
     }
@@ -156,7 +118,7 @@ def window(ledger: Ledger, start_ms: int, end_ms: int, limit: int = MAX_BARS) ->
     bars: list[dict[str, Any]] = []
     truncated = False
     stop = start_ms - LONGEST_S * 1000
-    for seq, attempt in newest_first(ledger):
+    for attempt in ledger.newest_first():
         at = millis(attempt)
         if at < stop:
             break
@@ -164,7 +126,7 @@ def window(ledger: Ledger, start_ms: int, end_ms: int, limit: int = MAX_BARS) ->
             if len(bars) == limit:
                 truncated = True
                 break
-            bars.append(summary(seq, attempt))
+            bars.append(summary(attempt))
     return {"from": start_ms, "to": end_ms, "bars": bars, "truncated": truncated}
 
 
@@ -176,7 +138,8 @@ _RAN = frozenset({Outcome.SUCCESS, Outcome.ERROR, Outcome.TIMEOUT, Outcome.CRASH
 
 @dataclass
 class Stats:
-    """What the functions view shows of one function, from the entries the ledger holds."""
+    """What the functions view shows of one function from the entries the ledger holds (its
+    concurrency comes from the runtime: ``sim.concurrency``)."""
 
     invocations: int = 0  # attempts a handler ran
     errors: int = 0  # of those, failed (error, timeout, crash)
@@ -184,8 +147,6 @@ class Stats:
     dropped: int = 0  # dropped or moved: no handler ran
     cold_starts: int = 0
     durations: list[float] = field(default_factory=list)
-    starts: list[float] = field(default_factory=list)  # ms since the epoch
-    ends: list[float] = field(default_factory=list)
     last: datetime | None = None
 
     @classmethod
@@ -194,7 +155,6 @@ class Stats:
         milliseconds)."""
         outcomes = Counter(a.outcome for a in attempts)
         ran = [a for a in attempts if a.outcome in _RAN]
-        starts = [a.started_at.timestamp() * 1000 for a in ran]
         return cls(
             invocations=len(ran),
             errors=len(ran) - outcomes[Outcome.SUCCESS],
@@ -202,12 +162,6 @@ class Stats:
             dropped=len(attempts) - len(ran) - outcomes[Outcome.THROTTLED],
             cold_starts=sum(1 for a in ran if a.init_duration_ms is not None),
             durations=[a.duration_ms for a in ran],
-            starts=starts,
-            # From the request to the result: a cold start's INIT comes before the handler.
-            ends=[
-                s + (a.init_duration_ms or 0.0) + a.duration_ms
-                for s, a in zip(starts, ran, strict=True)
-            ],
             last=attempts[-1].started_at if attempts else None,
         )
 
@@ -221,7 +175,6 @@ class Stats:
             "cold_starts": self.cold_starts,
             "p50_ms": percentile(ordered, 0.50),
             "p99_ms": percentile(ordered, 0.99),
-            "peak_concurrency": peak(self.starts, self.ends),
             "last": self.last.isoformat() if self.last is not None else None,
         }
 
@@ -231,17 +184,6 @@ def percentile(ordered: list[float], q: float) -> float | None:
     if not ordered:
         return None
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def peak(starts: list[float], ends: list[float]) -> int:
-    """The most runs at once, given when each started and ended (one that ends as another
-    starts does not overlap it): at the i-th start, i + 1 runs began and those whose end is
-    not later have ended."""
-    if not starts:
-        return 0
-    ordered_ends = sorted(ends)
-    ended = map(bisect.bisect_right, itertools.repeat(ordered_ends), sorted(starts))
-    return int(max(map(operator.sub, range(1, len(starts) + 1), ended)))
 
 
 def stats(ledger: Ledger) -> dict[str, Stats]:

@@ -4,7 +4,8 @@
 
 * ``hello``: on connect (and reconnect): the ledger's totals; the page reloads what it shows;
 * ``attempts``: entries recorded or amended since the last message, as summaries
-  (``entries.summary``), each with ``"amended": true`` when it replaces one already sent;
+  (``entries.summary``, named by their ``seq``), an amended one with ``"amended": true`` (the
+  ledger tells its observers which is which);
 * ``state``: queue depths, the clock, health and the ledger's totals, sent when they changed
   (after any entry or queue send, and checked every ``KEEPALIVE_S`` otherwise);
 * ``gap``: more entries came than a slow page took (``MAX_PENDING``): it reloads instead.
@@ -62,26 +63,26 @@ class Hub:
         self._sim = sim
         self._ledger = sim.ledger
         self._clients: set[_Client] = set()
-        self._seen = entries.total(self._ledger)
         self._closing = False
         #: Bumped by every entry recorded or amended (what cached answers are keyed on).
         self.version = 0
-        self._unsubscribe = self._ledger.subscribe(self._observe)
+        self._unsubscribe = self._ledger.subscribe(self._recorded, on_amend=self._amended)
         self._queues_watched: set[str] = set()
 
-    def _observe(self, attempt: Attempt) -> None:
-        # Called inside Ledger.record(): it must never raise into the code that records.
+    def _recorded(self, attempt: Attempt) -> None:
+        self._observe(attempt, amended=False)
+
+    def _amended(self, attempt: Attempt) -> None:
+        self._observe(attempt, amended=True)
+
+    def _observe(self, attempt: Attempt, *, amended: bool) -> None:
+        # Called inside Ledger.record() and amend(): it must never raise into their callers.
         try:
             self.version += 1
-            now = entries.total(self._ledger)
-            recorded, self._seen = now != self._seen, now
             if not self._clients:
                 return
-            seq = now - 1 if recorded else entries.find_seq(self._ledger, attempt)
-            if seq is None:
-                return  # amended long after: the next reload shows it
-            item = entries.summary(seq, attempt)
-            if not recorded:
+            item = entries.summary(attempt)
+            if amended:
                 item["amended"] = True
             for client in self._clients:
                 client.push(item)
@@ -124,7 +125,7 @@ class Hub:
             "now": sim.clock.now().isoformat(),
             "health": sim.health()["status"],
             "in_flight": sim.activity.pending().get("invoke", 0),
-            "ledger": {"total": entries.total(ledger), "held": len(ledger),
+            "ledger": {"total": ledger.recorded, "held": len(ledger),
                        "evicted": ledger.evicted},
             "queues": queues,
         }  # fmt: skip
@@ -141,12 +142,12 @@ class Hub:
         last_state = ""
         try:
             await response.write(b"retry: 1000\n\n")
-            await _send(response, "hello", {"total": entries.total(self._ledger)})
+            await _send(response, "hello", {"total": self._ledger.recorded})
             while not self._closing:
                 client.wake.clear()  # what happens while writing sets it again
                 if client.lost:
                     client.lost = False
-                    await _send(response, "gap", {"total": entries.total(self._ledger)})
+                    await _send(response, "gap", {"total": self._ledger.recorded})
                 if client.pending:
                     batch = list(client.pending)
                     client.pending.clear()

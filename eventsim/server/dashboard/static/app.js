@@ -291,8 +291,8 @@ async function loadFunctions(withDetail) {
     el("td", { class: "num cold" }, f.cold_starts),
     el("td", { class: "num p50" }, ms(f.p50_ms)),
     el("td", { class: "num p99" }, ms(f.p99_ms)),
-    el("td", { class: "num concurrency", title: "now: not exposed per function by the simulator; peak: from the ledger's attempts" },
-      `${f.concurrency_now === null ? "—" : f.concurrency_now} / ${f.peak_concurrency}`),
+    el("td", { class: "num concurrency", title: "environments running a request now / the most at once since start" },
+      `${f.concurrency_now} / ${f.peak_concurrency}`),
     el("td", {}, time(f.last)))))));
   if (!app.selected.function && functions.length) app.selected.function = functions[0].name;
   if (withDetail) loadFunction();
@@ -587,10 +587,17 @@ async function peek(name) {
   try {
     const found = await api(`/queues/${encodeURIComponent(name)}/messages?limit=50`);
     panel.querySelector(".panel").replaceChildren(el("h2", {}, `${name}: messages (peeked, not received)`),
-      ...Object.entries(found).map(([state, { count, bodies }]) => el("div", { class: `peek-state state-${state}` },
-        el("h3", {}, `${state.replace("_", " ")}: ${count}`),
-        bodies.length ? el("ol", { class: "bodies" }, bodies.map((b) => el("li", {}, el("code", {}, b)))) : null,
-        count > bodies.length ? message("info", `and ${count - bodies.length} more`) : null)));
+      ...["visible", "in_flight", "delayed"].map((state) => {
+        const { count } = found[state];
+        const mine = found.messages.filter((m) => m.state === state);
+        return el("div", { class: `peek-state state-${state}` },
+          el("h3", {}, `${state.replace("_", " ")}: ${count}`),
+          mine.length ? el("ol", { class: "bodies" }, mine.map((m) => el("li", {
+            title: `${m.id} — received ${m.receive_count} time(s), sent ${m.sent}` +
+              (Object.keys(m.attributes).length ? ` — attributes: ${JSON.stringify(m.attributes)}` : ""),
+          }, el("code", {}, m.body)))) : null,
+          count > mine.length ? message("info", `and ${count - mine.length} more`) : null);
+      }));
   } catch (error) {
     failed(panel, error);
   }
@@ -853,8 +860,8 @@ async function fire(name) {
   result.textContent = `firing ${name}…`;
   try {
     const fired = await post(`/schedules/${encodeURIComponent(name)}/fire`);
-    result.className = fired.function_error ? "note error" : "note good";
-    result.textContent = `${name} fired: request ${fired.request_id}` + (fired.function_error ? " (the function failed)" : " (succeeded)");
+    result.className = "note good";
+    result.textContent = `${name} fired: request ${fired.request_id} queued, as a due firing is (its attempts appear in the timeline)`;
   } catch (error) {
     result.className = "note error";
     result.textContent = error.message;
