@@ -28,7 +28,7 @@ from _rounds import number
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["invoke", "sqs", "dynamodb", "schedule", "s3_latency", "recovery", "s3_api", "edge",
-           "scale"]  # fmt: skip
+           "soak", "scale"]  # fmt: skip
 
 
 def machine() -> dict[str, Any]:
@@ -56,15 +56,25 @@ def run(bench: str, rows: Path) -> tuple[float, int]:
 
 
 def summary(rows: list[dict[str, Any]], times: dict[str, tuple[float, int]]) -> None:
-    print(f"\n{'summary':<58}{'eventsim':>10}{'floor':>10}   ratio min / median / max")
+    print(f"\n{'summary (medians)':<62}{'eventsim':>10}{'floor':>10}   ratio min / median / max")
     for bench, (elapsed, status) in times.items():
         print(f"{bench} ({elapsed:.0f} s{'' if status == 0 else ', FAILED'})")
         for row in (r for r in rows if r["bench"] == bench):
+            label = str(row.get("label", "")).strip()[:60]
             if "ratios" in row:
                 low, mid, high = (number(v) for v in _spread(row["ratios"]))
-                print(f"  {row['label'][:56]:<56}{number(statistics.median(row['ours'])):>10}"
+                print(f"  {label:<60}{number(statistics.median(row['ours'])):>10}"
                       f"{number(statistics.median(row['floor'])):>10}   {low} / {mid} / {high}"
                       f"  ({row['unit']}; vs {row['floor_name']})")  # fmt: skip
+            elif "vs_smallest" in row:
+                print(f"  {label:<60}{number(statistics.median(row['values'])):>10}{'':>10}   "
+                      f"{row['vs_smallest']:.2f}x the smallest size ({row['unit']}); stall "
+                      f"{row['stall_ms']:.1f} ms, rss {row['rss_mb']:.0f} MB")  # fmt: skip
+            elif "values" in row:
+                print(
+                    f"  {label:<60}{number(statistics.median(row['values'])):>10}{'':>10}   "
+                    f"({row['unit']})"
+                )
             elif "target" in row:
                 print(f"  target {'met   ' if row['met'] else 'MISSED'} {row['target']}")
 

@@ -223,8 +223,8 @@ def main(rounds_: int, ops: int, depths: list[int], invokes: int) -> None:
     table(
         "Lambda invoke",
         [
-            measure(f"boto3 invoke through the edge (warm; median of {invokes}; the peer's "
-                    f"of {calls})", "ms", "python-lambda-local call()", invoke),
+            measure(f"boto3 invoke via the edge, warm ({invokes}/round; peer {calls})", "ms",
+                    "python-lambda-local call()", invoke),
             measure("command line, one invoke", "ms", "python-lambda-local CLI", cli),
         ],
     )  # fmt: skip

@@ -1,6 +1,6 @@
 """Warm invoke rate and cold start, each next to its floor, in paired rounds.
 
-    python bench/invoke.py [--n 1000] [--rounds 9] [--cold 9]
+    python bench/invoke.py [--n 2000] [--rounds 9] [--cold 9]
 
 In paired interleaved rounds (eventsim, floor, eventsim, floor...) in this one process, each
 printed as min / median / max over the rounds with the per-round ratio (``bench/_rounds.py``):
@@ -168,7 +168,7 @@ async def main(n: int, rounds: int, cold: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000, help="invocations per round")
+    parser.add_argument("--n", type=int, default=2000, help="invocations per round")
     parser.add_argument("--rounds", type=int, default=9, help="paired rounds of warm invokes")
     parser.add_argument("--cold", type=int, default=9, help="paired rounds of cold starts")
     args = parser.parse_args()
