@@ -14,7 +14,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Activity",
     "Attempt",
+    "BusError",
     "Clock",
+    "Concurrency",
     "Config",
     "ConfigError",
     "ConfigIssue",
@@ -24,14 +26,22 @@ __all__ = [
     "InvokeError",
     "InvokeResult",
     "Ledger",
+    "NoSuchKey",
     "Outcome",
+    "QueueError",
     "RealClock",
     "RequestTooLarge",
+    "ServiceError",
     "Simulator",
     "SimulatorStateError",
     "StartupError",
+    "StateError",
+    "StateLocked",
+    "TableError",
     "TooManyRequests",
+    "TopicError",
     "UnknownResourceError",
+    "ValueRejected",
     "VirtualClock",
     "load_config",
 ]
@@ -39,7 +49,9 @@ __all__ = [
 _HOMES = {
     "Activity": "activity",
     "Attempt": "ledger",
+    "BusError": "errors",
     "Clock": "clock",
+    "Concurrency": "runtime.pool",
     "Config": "config",
     "ConfigError": "errors",
     "ConfigIssue": "errors",
@@ -49,14 +61,22 @@ _HOMES = {
     "InvokeError": "errors",
     "InvokeResult": "invocation.sync",
     "Ledger": "ledger",
+    "NoSuchKey": "errors",
     "Outcome": "ledger",
+    "QueueError": "errors",
     "RealClock": "clock",
     "RequestTooLarge": "errors",
+    "ServiceError": "errors",
     "Simulator": "simulator",
     "SimulatorStateError": "errors",
     "StartupError": "errors",
+    "StateError": "errors",
+    "StateLocked": "errors",
+    "TableError": "errors",
     "TooManyRequests": "errors",
+    "TopicError": "errors",
     "UnknownResourceError": "errors",
+    "ValueRejected": "errors",
     "VirtualClock": "clock",
     "load_config": "config",
 }
@@ -66,20 +86,30 @@ if TYPE_CHECKING:
     from .clock import Clock, RealClock, VirtualClock
     from .config import Config, load_config
     from .errors import (
+        BusError,
         ConfigError,
         ConfigIssue,
         EventsimError,
         FunctionNotFound,
         InvalidRequestContent,
         InvokeError,
+        NoSuchKey,
+        QueueError,
         RequestTooLarge,
+        ServiceError,
         SimulatorStateError,
         StartupError,
+        StateError,
+        StateLocked,
+        TableError,
         TooManyRequests,
+        TopicError,
         UnknownResourceError,
+        ValueRejected,
     )
     from .invocation.sync import InvokeResult
     from .ledger import Attempt, Ledger, Outcome
+    from .runtime.pool import Concurrency
     from .simulator import Simulator
 
 
