@@ -13,8 +13,8 @@ median / max with the per-block ratio eventsim / floor (``bench/_rounds.py``):
 
 * invokes/s per block. Floor: the same calls of the handler through ``loop.run_in_executor``
   (what thread isolation needs at least);
-* RSS after each block of the second half, as a ratio to the RSS when the ledger first held
-  ``--attempts`` entries (what the flat-memory target is about).
+* RSS after each block of the second half, as a ratio to the RSS after the first half, when
+  the ledger is full (what the flat-memory target is about).
 
 Target (issue #16): memory flat within +-10% over the second ``--attempts`` attempts, once the
 ledger is full.
