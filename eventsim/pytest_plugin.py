@@ -140,8 +140,9 @@ if pytest_asyncio is not None:
 
     @pytest_asyncio.fixture
     async def eventsim_factory(tmp_path: Path) -> AsyncIterator[SimulatorFactory]:
-        """Start simulators on demand; every one is closed at teardown."""
-        factory = SimulatorFactory(state_root=tmp_path / "eventsim")
+        """Start simulators on demand; every one is closed at teardown. Relative paths in a
+        config dict (bucket folders...) resolve in the test's own ``tmp_path``."""
+        factory = SimulatorFactory(state_root=tmp_path / "eventsim", base_dir=tmp_path)
         try:
             yield factory
         finally:

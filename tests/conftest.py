@@ -14,18 +14,22 @@ from eventsim.testing import SimulatorFactory
 from .helpers import REPO, MakeSim
 from .test_up_s3 import Up
 
-#: The demo's own folders in the checkout: the suite must never create or use them.
-DEMO_STATE = (REPO / ".eventsim", REPO / "data")
+#: What tools (not tests) may create at the top of the checkout.
+TOOL_FOLDERS = {".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__", ".hypothesis"}
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _demo_folders_untouched() -> Iterator[None]:
-    """Fails the run if a test created the demo's state or data folder in the checkout (on a
-    clean checkout, as in CI; a developer's running demo is left alone)."""
-    absent = [folder for folder in DEMO_STATE if not folder.exists()]
+def _checkout_untouched() -> Iterator[None]:
+    """Fails the run if a test created anything at the top of the checkout — the demo's state
+    or data folder, a bucket folder resolved against the current folder — on a clean checkout,
+    as in CI (a developer's running demo and own files are left alone)."""
+    before = {entry.name for entry in REPO.iterdir()}
     yield
-    created = [str(folder) for folder in absent if folder.exists()]
-    assert not created, f"a test wrote into the demo's folders: {created}; use helpers.demo()"
+    created = sorted({entry.name for entry in REPO.iterdir()} - before - TOOL_FOLDERS)
+    assert not created, (
+        f"a test wrote into the checkout: {created}; tests work in tmp_path (helpers.demo() "
+        "for the demo)"
+    )
 
 
 @pytest.fixture(autouse=True)
