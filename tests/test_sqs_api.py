@@ -340,6 +340,10 @@ async def test_aws_words_for_common_refusals(eventsim_factory: SimulatorFactory)
             {"Id": str(n), "ReceiptHandle": "h"} for n in range(20)]},
          "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
          "Maximum number of entries per request are 10. You have sent 20."),
+        # the first entry whose id came before, not the first id that repeats
+        (client.send_message_batch, {"Entries": [
+            {"Id": i, "MessageBody": "x"} for i in ("id_1", "id_2", "id_2", "id_1")]},
+         "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "Id id_2 repeated."),
     ]  # fmt: skip
     for method, kwargs, code, message in cases:
         error = await sqs.refused(method, QueueUrl=url, **kwargs)
@@ -491,6 +495,25 @@ async def test_tags(eventsim_factory: SimulatorFactory) -> None:
     }
     await sqs(client.untag_queue, QueueUrl=url, TagKeys=["team", "MyTag", "mytag", "empty", "no"])
     assert "Tags" not in await sqs(client.list_queue_tags, QueueUrl=url)
+
+
+async def test_more_than_50_tags_are_refused_in_sqs_words(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, sqs, client = await start(eventsim_factory)
+    many = {f"k{n}": "v" for n in range(51)}
+    error = await sqs.refused(client.create_queue, QueueName="crowded", tags=many)
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterValue", "Too many tags added for queue crowded.")
+    url = (await sqs(client.create_queue, QueueName="tagged", tags={"k": "v"}))["QueueUrl"]
+    fifty = {f"k{n}": "v" for n in range(50)}  # k0..k49 and the k it has: 51
+    error = await sqs.refused(client.tag_queue, QueueUrl=url, Tags=fifty)
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterValue", "Too many tags added for queue tagged.")
+    assert (await sqs(client.list_queue_tags, QueueUrl=url))["Tags"] == {"k": "v"}
+    del fifty["k0"]
+    await sqs(client.tag_queue, QueueUrl=url, Tags=fifty)  # 50 with the one it has
+    assert len((await sqs(client.list_queue_tags, QueueUrl=url))["Tags"]) == 50
 
 
 async def test_list_queues_pages_and_dead_letter_sources(

@@ -47,6 +47,7 @@ _CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
 #: byte of it in up to three (``\u00e9`` for the two bytes of an é).
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MAX_BATCH_BYTES = 1024 * 1024
+MAX_TAGS = 50
 
 Operation = Callable[["SqsApi", dict[str, Any], "Call"], Awaitable[dict[str, Any]]]
 
@@ -195,6 +196,7 @@ class SqsApi:
         name = _required(body, "QueueName")
         attributes = _string_map(body, "Attributes")
         tags = _string_map(body, "tags")
+        _check_tag_count(name, tags)
         queue = self.queues.create(name, attributes, tags, region=call.region)
         return {"QueueUrl": self.url(call, queue)}
 
@@ -222,7 +224,9 @@ class SqsApi:
         queue = self._queue(body, call)
         if not body.get("Tags"):
             raise _missing("Tags")
-        self.queues.tag(queue, _string_map(body, "Tags"))
+        tags = _string_map(body, "Tags")
+        _check_tag_count(queue.name, {**queue.config.tags, **tags})
+        self.queues.tag(queue, tags)
         return {}
 
     async def untag_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -480,6 +484,12 @@ def _string_map(body: dict[str, Any], name: str) -> dict[str, str]:
     return values
 
 
+def _check_tag_count(queue: str, tags: dict[str, str]) -> None:
+    """SQS's refusal of more than 50 tags on a queue (counting those it has)."""
+    if len(tags) > MAX_TAGS:
+        raise ApiError("InvalidParameterValue", f"Too many tags added for queue {queue}.")
+
+
 def _visibility(body: dict[str, Any]) -> int:
     if body.get("VisibilityTimeout") is None:
         raise _missing("VisibilityTimeout")
@@ -526,9 +536,11 @@ def _entries(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
             raise ApiError("InvalidBatchEntryId", "A batch entry id can only contain "
                            "alphanumeric characters, hyphens and underscores. It can be at most "
                            "80 letters long.")  # fmt: skip
-    if len(set(ids)) != len(ids):
-        repeated = next(i for i in ids if ids.count(i) > 1)
-        raise ApiError("BatchEntryIdsNotDistinct", f"Id {repeated} repeated.")
+    seen: set[str] = set()
+    for entry_id in ids:  # SQS names the first entry whose id came before
+        if entry_id in seen:
+            raise ApiError("BatchEntryIdsNotDistinct", f"Id {entry_id} repeated.")
+        seen.add(entry_id)
     return entries
 
 
