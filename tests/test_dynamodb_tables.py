@@ -214,6 +214,30 @@ async def test_create_table_is_checked_as_dynamodb_checks_it(
         ({"TableName": "ab"},
          "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: "
          "Member must have length greater than or equal to 3"),
+        ({"KeySchema": [{"AttributeName": "id", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"}]},
+         "Invalid KeySchema: Some index key attribute have no definition"),
+        ({"KeySchema": [{"AttributeName": "id", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "SORT"}]},
+         "1 validation error detected: Value 'SORT' at 'keySchema.2.member.keyType' failed to "
+         "satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]"),
+        ({"GlobalSecondaryIndexes": [{"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                      "KeySchema": [{"AttributeName": "u", "KeyType": "HASH"},
+                                                    {"AttributeName": "v", "KeyType": "SORT"}]}]},
+         "1 validation error detected: Value 'SORT' at "
+         "'globalSecondaryIndexes.1.member.keySchema.2.member.keyType' failed to satisfy "
+         "constraint: Member must satisfy enum value set: [HASH, RANGE]"),
+        ({"GlobalSecondaryIndexes": []},
+         "One or more parameter values were invalid: List of GlobalSecondaryIndexes is empty"),
+        ({"LocalSecondaryIndexes": []},
+         "One or more parameter values were invalid: List of LocalSecondaryIndexes is empty"),
+        ({"AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"}
+                                   for n in ("id", "user", "created")],
+          "GlobalSecondaryIndexes": [{"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                      "KeySchema": [{"AttributeName": "user",
+                                                     "KeyType": "HASH"}]}]},
+         "One or more parameter values were invalid: Some AttributeDefinitions are not used. "
+         "AttributeDefinitions: [created, id, user], keys used: [id, user]"),
     ]  # fmt: skip
     for change, message in cases:
         error = await refused(ddb.create_table, **{**base, **change})

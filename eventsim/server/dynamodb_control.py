@@ -103,9 +103,13 @@ class TableControl:
         partition, sort = _key_schema(require(body, "KeySchema", list), definitions, "table")
         billing = optional(body, "BillingMode", str, "PROVISIONED")
         settings = _billing(body, billing)
+        for kind in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+            if optional(body, kind, list) == []:
+                raise invalid(f"{_INVALID}: List of {kind} is empty")
         globals_: dict[str, GlobalIndexConfig] = {}
-        for index in optional(body, "GlobalSecondaryIndexes", list, []):
-            index_name, global_index = _global_index(index, definitions, billing)
+        for n, index in enumerate(optional(body, "GlobalSecondaryIndexes", list, []), 1):
+            at = f"globalSecondaryIndexes.{n}.member."
+            index_name, global_index = _global_index(index, definitions, billing, at)
             if index_name in globals_:
                 raise invalid(f"{_INVALID}: Duplicate index name: {index_name}")
             globals_[index_name] = global_index
@@ -114,13 +118,14 @@ class TableControl:
                     index["ProvisionedThroughput"]
                 )
         locals_: dict[str, LocalIndexConfig] = {}
-        for index in optional(body, "LocalSecondaryIndexes", list, []):
+        for n, index in enumerate(optional(body, "LocalSecondaryIndexes", list, []), 1):
             if not isinstance(index, dict):
                 raise invalid(f"{_INVALID}: an index is an object")
             index_name = require(index, "IndexName")
             index_partition, index_sort = _key_schema(
-                require(index, "KeySchema", list), definitions, f"index {index_name}"
-            )
+                require(index, "KeySchema", list), definitions, f"index {index_name}",
+                f"localSecondaryIndexes.{n}.member.",
+            )  # fmt: skip
             if index_partition[0] != partition[0]:
                 raise invalid(
                     f"{_INVALID}: Index KeySchema does not have the same leading hash key as "
@@ -144,6 +149,11 @@ class TableControl:
         for g in globals_.values():
             used |= {g.partition_key, *([g.sort_key] if g.sort_key else [])}
         used |= {i.sort_key for i in locals_.values()}
+        if set(definitions) != used and (globals_ or locals_):
+            raise invalid(
+                f"{_INVALID}: Some AttributeDefinitions are not used. AttributeDefinitions: "
+                f"[{', '.join(sorted(definitions))}], keys used: [{', '.join(sorted(used))}]"
+            )
         if set(definitions) != used:
             raise invalid(
                 f"{_INVALID}: Number of attributes in KeySchema does not exactly match number of "
@@ -430,41 +440,47 @@ def _attribute_definitions(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _key_schema(
-    schema: list[Any], definitions: dict[str, str], what: str
+    schema: list[Any], definitions: dict[str, str], what: str, at: str = ""
 ) -> tuple[tuple[str, str], tuple[str, str] | None]:
+    """A KeySchema's partition and sort key (name, type); ``at`` is where it is in the request
+    (``globalSecondaryIndexes.1.member.``), as DynamoDB names it in its refusals."""
     if not 1 <= len(schema) <= 2:
         raise invalid(
-            "1 validation error detected: Value at 'keySchema' failed to satisfy constraint: "
-            "Member must have length less than or equal to 2"
+            f"1 validation error detected: Value at '{at}keySchema' failed to satisfy "
+            "constraint: Member must have length less than or equal to 2"
             if schema
-            else "1 validation error detected: Value at 'keySchema' failed to satisfy "
+            else f"1 validation error detected: Value at '{at}keySchema' failed to satisfy "
             "constraint: Member must have length greater than or equal to 1"
         )
     elements = []
-    for element in schema:
+    for n, element in enumerate(schema, 1):
         if not isinstance(element, dict):
             raise invalid(f"{_INVALID}: a KeySchemaElement is an object")
         name = require(element, "AttributeName")
         kind = require(element, "KeyType")
         if kind not in ("HASH", "RANGE"):
             raise invalid(
-                f"1 validation error detected: Value '{kind}' at 'keySchema.member.keyType' "
-                "failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]"
+                f"1 validation error detected: Value '{kind}' at "
+                f"'{at}keySchema.{n}.member.keyType' failed to satisfy constraint: Member must "
+                "satisfy enum value set: [HASH, RANGE]"
             )
         elements.append((name, kind))
-    if elements[0][1] != "HASH":
-        raise invalid("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    if len(elements) == 2 and elements[1][1] != "RANGE":
-        raise invalid("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
-    if len(elements) == 2 and elements[0][0] == elements[1][0]:
-        raise invalid(f"{_INVALID}: Both the Hash Key and the Range Key element in the "
-                      f"KeySchema have the same name")  # fmt: skip
+    # In DynamoDB's order: the request's constraints (above), then definitions, then kinds.
+    if what == "table" and len(elements) > len(definitions):
+        raise invalid("Invalid KeySchema: Some index key attribute have no definition")
     missing = [name for name, _ in elements if name not in definitions]
     if missing:
         raise invalid(
             f"{_INVALID}: Some index key attributes are not defined in AttributeDefinitions. "
             f"Keys: [{', '.join(missing)}], AttributeDefinitions: [{', '.join(definitions)}]"
         )
+    if len(elements) == 2 and elements[0][0] == elements[1][0]:
+        raise invalid(f"{_INVALID}: Both the Hash Key and the Range Key element in the "
+                      f"KeySchema have the same name")  # fmt: skip
+    if elements[0][1] != "HASH":
+        raise invalid("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    if len(elements) == 2 and elements[1][1] != "RANGE":
+        raise invalid("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
     for name, _ in elements:
         if '"' in name or "\\" in name:
             raise invalid(f"{_INVALID}: eventsim cannot store a key attribute named {name!r} "
@@ -493,12 +509,13 @@ def _projection(index: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def _global_index(
-    index: Any, definitions: dict[str, str], billing: str
+    index: Any, definitions: dict[str, str], billing: str, at: str = ""
 ) -> tuple[str, GlobalIndexConfig]:
     if not isinstance(index, dict):
         raise invalid(f"{_INVALID}: an index is an object")
     name = require(index, "IndexName")
-    partition, sort = _key_schema(require(index, "KeySchema", list), definitions, f"index {name}")
+    schema = require(index, "KeySchema", list)
+    partition, sort = _key_schema(schema, definitions, f"index {name}", at)
     projection, include = _projection(index)
     if billing == "PROVISIONED" and index.get("ProvisionedThroughput") is None:
         raise invalid(f"{_INVALID}: ProvisionedThroughput must be specified for index: {name}")
