@@ -195,9 +195,11 @@ def _pick(value: AV, tree: dict[Any, Any] | None) -> AV | None:
 
 @dataclass(frozen=True)
 class Condition:
-    """A parsed condition (ConditionExpression, FilterExpression)."""
+    """A parsed condition (ConditionExpression, FilterExpression); ``attributes`` are the
+    top-level attributes it reads."""
 
     test: Predicate
+    attributes: frozenset[str] = frozenset()
 
     def evaluate(self, item: Item | None) -> bool:
         return self.test(item or {})

@@ -55,7 +55,8 @@ from .expression_eval import (
 from .expression_words import RESERVED_WORDS
 
 __all__ = [
-    "AV", "MISSING_OPERAND", "Condition", "ExpressionError", "Item", "KeyCondition", "Operand",
+    "AV", "KEY_SCHEMA_REFUSALS", "MISSING_OPERAND", "Condition", "ExpressionError", "Item",
+    "KeyCondition", "Operand",
     "Parser", "Path", "check_paths", "contains", "get_path", "parse_condition",
     "parse_key_condition", "parse_projection", "project", "remove_path", "set_path", "tag_of",
 ]  # fmt: skip
@@ -73,32 +74,57 @@ _TOKEN = re.compile(
 )
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+def _tokens(text: str) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
+    """The tokens of ``text`` and where each is in it (start, end)."""
     tokens: list[tuple[str, str]] = []
+    spans: list[tuple[int, int]] = []
     position = 0
     text = text.rstrip()
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise ExpressionError(f"invalid syntax near {text[position : position + 20]!r}")
+            start = position + len(text[position:]) - len(text[position:].lstrip())
+            before = spans[-1][0] if spans else start
+            raise ExpressionError(
+                f'Syntax error; token: "{text[start]}", near: "{text[before : start + 1]}"'
+            )
         kind = match.lastgroup
         assert kind is not None
         tokens.append((kind, match.group(kind)))
+        spans.append(match.span(kind))
         position = match.end()
-    return tokens
+    return tokens, spans
 
 
 class Parser:
     def __init__(self, text: str, names: Mapping[str, str], values: Mapping[str, AV]) -> None:
         if not text.strip():
             raise ExpressionError("The expression can not be empty;")
-        self.tokens = _tokens(text)
+        self.text = text
+        self.tokens, self.spans = _tokens(text)
         self.at = 0
         self.names = names
         self.values = values
         self.used_names: set[str] = set()
         self.used_values: set[str] = set()
+        #: The first attribute name of every document path read (what a filter touches).
+        self.heads: set[str] = set()
         self.depth = 0
+
+    def syntax_error(self, index: int | None = None) -> ExpressionError:
+        """DynamoDB's refusal of the token at ``index`` (default: the next one): the token,
+        and the text from the token before it to the token after it."""
+        at = self.at if index is None else index
+        if at >= len(self.tokens):
+            last = self.spans[-1] if self.spans else (0, 0)
+            return ExpressionError(
+                f'Syntax error; token: "<EOF>", near: "{self.text[last[0] : last[1]]}"'
+            )
+        start = self.spans[max(at - 1, 0)][0]
+        end = self.spans[min(at + 1, len(self.spans) - 1)][1]
+        return ExpressionError(
+            f'Syntax error; token: "{self.tokens[at][1]}", near: "{self.text[start:end]}"'
+        )
 
     def enter(self) -> None:
         """One level deeper (a parenthesis, a NOT, a function call); see ``leave``."""
@@ -119,7 +145,7 @@ class Parser:
     def take(self) -> tuple[str, str]:
         token = self.peek()
         if token is None:
-            raise ExpressionError("the expression ends too early")
+            raise self.syntax_error()
         self.at += 1
         return token
 
@@ -133,11 +159,11 @@ class Parser:
     def expect(self, op: str) -> None:
         kind, text = self.take()
         if text != op or kind != "op":
-            raise ExpressionError(f"expected {op!r}, found {text!r}")
+            raise self.syntax_error(self.at - 1)
 
     def done(self) -> None:
         if self.peek() is not None:
-            raise ExpressionError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+            raise self.syntax_error()
 
     # --- operands ---------------------------------------------------------------------
 
@@ -150,9 +176,10 @@ class Parser:
             else:
                 kind, text = self.take()
                 if kind != "int":
-                    raise ExpressionError(f"a list index is a number, found {text!r}")
+                    raise self.syntax_error(self.at - 1)
                 parts.append(int(text))
                 self.expect("]")
+        self.heads.add(str(parts[0]))
         return tuple(parts)
 
     def name(self) -> str:
@@ -171,12 +198,12 @@ class Parser:
                     f"Attribute name is a reserved keyword; reserved keyword: {text}"
                 )
             return text
-        raise ExpressionError(f"expected an attribute name, found {text!r}")
+        raise self.syntax_error(self.at - 1)
 
     def value(self) -> AV:
         kind, text = self.take()
         if kind != "value":
-            raise ExpressionError(f"expected a :value, found {text!r}")
+            raise self.syntax_error(self.at - 1)
         if text not in self.values:
             raise ExpressionError(
                 "An expression attribute value used in expression is not defined; "
@@ -188,7 +215,7 @@ class Parser:
     def operand(self) -> Operand:
         token = self.peek()
         if token is None:
-            raise ExpressionError("the expression ends too early")
+            raise self.syntax_error()
         if token[0] == "value":
             constant = self.value()
             return lambda item: constant
@@ -254,7 +281,7 @@ def _comparison(p: Parser) -> Predicate:
     if p.keyword("BETWEEN"):
         low = p.operand()
         if not p.keyword("AND"):
-            raise ExpressionError("BETWEEN needs 'AND'")
+            raise p.syntax_error()
         high = p.operand()
         return lambda item: between(left(item), low(item), high(item))
     if p.keyword("IN"):
@@ -267,7 +294,7 @@ def _comparison(p: Parser) -> Predicate:
         return lambda item: (v := left(item)) is not None and any(v == o(item) for o in options)
     kind, op = p.take()
     if op not in COMPARE or kind != "op":
-        raise ExpressionError(f"expected a comparison, found {op!r}")
+        raise p.syntax_error(p.at - 1)
     right = p.operand()
     test = COMPARE[op]
     return lambda item: test(left(item), right(item))
@@ -283,7 +310,7 @@ def _function(p: Parser) -> Predicate:
             return lambda item: get_path(item, path) is not None
         return lambda item: get_path(item, path) is None
     if name not in ("attribute_type", "begins_with", "contains"):
-        raise ExpressionError(f"unknown function {name!r}")
+        raise ExpressionError(f"Invalid function name; function: {name}")
     path = p.path()
     p.expect(",")
     argument = p.operand()
@@ -345,7 +372,7 @@ def parse_condition(
     p = Parser(text, names or {}, values or {})
     test = _condition(p)
     p.done()
-    return Condition(test)
+    return Condition(test, frozenset(p.heads))
 
 
 def parse_projection(text: str, names: Mapping[str, str] | None = None) -> list[Path]:
@@ -394,10 +421,12 @@ def parse_key_condition(
     values: Mapping[str, AV] | None = None,
 ) -> KeyCondition:
     """``pk = :v`` optionally ``AND`` one of ``sk = < <= > >= :v``, ``sk BETWEEN :a AND :b``,
-    ``begins_with(sk, :v)``, in either order, with parentheses as boto3 writes them."""
+    ``begins_with(sk, :v)``, in either order, with parentheses as boto3 writes them.
+
+    As DynamoDB does, the conditions are read first and then held against the key schema: a
+    missing partition key is named before anything else is said of the conditions."""
     p = Parser(text, names or {}, values or {})
-    partition: AV | None = None
-    sort: tuple[str, tuple[AV, ...]] | None = None
+    conditions: dict[str, tuple[str, tuple[AV, ...]]] = {}
     depth = 0
     while True:
         while p.peek() == ("op", "("):
@@ -409,62 +438,70 @@ def parse_key_condition(
             p.expect("(")
             name = _key_name(p)
             p.expect(",")
-            prefix = p.value()
+            found: tuple[str, tuple[AV, ...]] = ("begins_with", (_key_value(p),))
             p.expect(")")
-            if name != sort_key:
-                raise ExpressionError(_UNSUPPORTED_KEY)
-            found: tuple[str, tuple[AV, ...]] = ("begins_with", (prefix,))
         else:
             name = _key_name(p)
             if p.keyword("BETWEEN"):
-                low = p.value()
+                low = _key_value(p)
                 if not p.keyword("AND"):
-                    raise ExpressionError("BETWEEN needs 'AND'")
-                found = ("BETWEEN", (low, p.value()))
+                    raise p.syntax_error()
+                found = ("BETWEEN", (low, _key_value(p)))
             else:
                 kind, op = p.take()
-                if kind != "op" or op not in COMPARE or op == "<>":
+                if kind != "op":
+                    raise p.syntax_error(p.at - 1)
+                if op not in COMPARE or op == "<>":
                     raise ExpressionError(_UNSUPPORTED_KEY)
-                found = (op, (p.value(),))
-            if name == partition_key:
-                if found[0] != "=":
-                    raise ExpressionError(_UNSUPPORTED_KEY)
-                if partition is not None:
-                    raise ExpressionError(
-                        "KeyConditionExpressions must only contain one condition per key"
-                    )
-                partition = found[1][0]
-                found = ("", ())
-            elif name != sort_key:
-                raise ExpressionError(
-                    f"Query condition missed key schema element: {sort_key}"
-                    if sort_key is not None
-                    else _UNSUPPORTED_KEY
-                )
-        if found[0]:
-            if sort is not None:
-                raise ExpressionError(
-                    "KeyConditionExpressions must only contain one condition per key"
-                )
-            sort = found
+                found = (op, (_key_value(p),))
+        if name in conditions:
+            raise ExpressionError("KeyConditionExpressions must only contain one condition per key")
+        conditions[name] = found
         while depth and p.peek() == ("op", ")"):
             p.take()
             depth -= 1
         if not p.keyword("AND"):
             break
     if depth:
-        raise ExpressionError("unbalanced parentheses")
+        raise p.syntax_error()
     if p.peek() is not None:
         raise ExpressionError(_UNSUPPORTED_KEY)
-    if partition is None:
-        raise ExpressionError("Query condition missed key schema element: " + partition_key)
-    if sort is None:
-        return KeyCondition(partition)
-    return KeyCondition(partition, sort[0], sort[1])
+    if sort_key is None and len(conditions) > 1:
+        raise ExpressionError(_UNSUPPORTED_KEY)
+    if partition_key not in conditions:
+        raise ExpressionError(_MISSED + partition_key)
+    op, operands = conditions.pop(partition_key)
+    if op != "=":
+        raise ExpressionError(_UNSUPPORTED_KEY)
+    if not conditions:
+        return KeyCondition(operands[0])
+    if sort_key not in conditions:
+        raise ExpressionError(_MISSED + str(sort_key))
+    op, bounds = conditions[sort_key]
+    return KeyCondition(operands[0], op, bounds)
+
+
+_MISSED = "Query condition missed key schema element: "
+
+
+def _key_value(p: Parser) -> AV:
+    """The value a key is compared with: a ``:value`` (two names in one condition are
+    DynamoDB's "Multiple attribute names")."""
+    token = p.peek()
+    if token is not None and token[0] in ("name", "word"):
+        raise ExpressionError(
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one "
+            "condition"
+        )
+    return p.value()
 
 
 def _key_name(p: Parser) -> str:
     path = p.path()
     if len(path) != 1 or not isinstance(path[0], str):
-        raise ExpressionError(_UNSUPPORTED_KEY)
+        raise ExpressionError("KeyConditionExpressions cannot have conditions on nested attributes")
     return path[0]
+
+
+#: KeyConditionExpression refusals DynamoDB words without "Invalid KeyConditionExpression: ".
+KEY_SCHEMA_REFUSALS = (_MISSED, _UNSUPPORTED_KEY)

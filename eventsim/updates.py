@@ -43,7 +43,7 @@ def _set_value(p: Parser) -> Operand:
     token = p.peek()
     if token is not None and token[1] in ("+", "-") and token[0] == "op":
         p.take()
-        right = _set_operand(p)
+        right = _operand_of(p, token[1], "N")
         sign = 1 if token[1] == "+" else -1
         return lambda item: _arithmetic(left(item), right(item), sign)
     return left
@@ -61,6 +61,8 @@ def _set_operand(p: Parser) -> Operand:
 
 def _function(p: Parser) -> Operand:
     _, name = p.take()
+    if name not in ("if_not_exists", "list_append"):
+        raise ExpressionError(f"Invalid function name; function: {name}")
     p.expect("(")
     if name == "if_not_exists":
         path = p.path()
@@ -68,27 +70,50 @@ def _function(p: Parser) -> Operand:
         fallback = _set_operand(p)
         p.expect(")")
         return lambda item: v if (v := get_path(item, path)) is not None else fallback(item)
-    if name == "list_append":
-        first = _set_operand(p)
-        p.expect(",")
-        second = _set_operand(p)
-        p.expect(")")
-        return lambda item: _list_append(first(item), second(item))
-    raise ExpressionError(f"unknown function {name!r} in an update expression")
+    first = _operand_of(p, "list_append", "L")
+    p.expect(",")
+    second = _operand_of(p, "list_append", "L")
+    p.expect(")")
+    return lambda item: _list_append(first(item), second(item))
+
+
+def _operand_of(p: Parser, function: str, tag: str) -> Operand:
+    """An operand of ``function``, refused at once if it is a ``:value`` of another type than
+    ``tag`` (an attribute's type is known only when the update runs)."""
+    token = p.peek()
+    operand = _set_operand(p)
+    value = operand({}) if token is not None and token[0] == "value" else None
+    if value is not None and (kind := tag_of(value)) != tag:
+        raise ExpressionError(
+            "Incorrect operand type for operator or function; operator or function: "
+            f"{function}, operand type: {kind}"
+        )
+    return operand
 
 
 def _arithmetic(a: AV | None, b: AV | None, sign: int) -> AV:
     if a is None or b is None:
         raise ExpressionError(MISSING_OPERAND)
     if tag_of(a) != "N" or tag_of(b) != "N":
-        raise ExpressionError("An operand in the update expression has an incorrect data type")
+        raise ExpressionError(INCORRECT_TYPE)
     return {"N": number(Decimal(a["N"]) + sign * Decimal(b["N"]))}
 
 
 def _list_append(a: AV | None, b: AV | None) -> AV:
-    if a is None or b is None or tag_of(a) != "L" or tag_of(b) != "L":
-        raise ExpressionError("list_append takes two lists")
+    if a is None or b is None:
+        raise ExpressionError(MISSING_OPERAND)
+    if tag_of(a) != "L" or tag_of(b) != "L":
+        raise ExpressionError(INCORRECT_TYPE)
     return {"L": [*a["L"], *b["L"]]}
+
+
+#: What DynamoDB says when an attribute the update reads is of the wrong type.
+INCORRECT_TYPE = "An operand in the update expression has an incorrect data type"
+#: DynamoDB's names of the types, in "Incorrect operand type" refusals of ADD and DELETE.
+_TYPE_NAMES = {
+    "S": "STRING", "N": "NUMBER", "B": "BINARY", "BOOL": "BOOLEAN", "NULL": "NULL",
+    "M": "MAP", "L": "LIST",
+}  # fmt: skip
 
 
 Action = Callable[[Item], None]
@@ -101,14 +126,12 @@ def _add(path: Path, operand: AV) -> Action:
         if tag == "N":
             base = current if current is not None else {"N": "0"}
             set_path(item, path, _arithmetic(base, operand, 1))
-        elif tag in ("SS", "NS", "BS"):
+        else:
             if current is not None and tag_of(current) != tag:
-                raise ExpressionError("ADD needs a set of the same type as the attribute")
+                raise ExpressionError(INCORRECT_TYPE)
             members = list(current[tag]) if current is not None else []
             members += [m for m in operand[tag] if not contains({tag: members}, {tag[0]: m})]
             set_path(item, path, {tag: members})
-        else:
-            raise ExpressionError("ADD takes a number or a set")
 
     return act
 
@@ -117,12 +140,10 @@ def _delete(path: Path, operand: AV) -> Action:
     def act(item: Item) -> None:
         current = get_path(item, path)
         tag = tag_of(operand)
-        if tag not in ("SS", "NS", "BS"):
-            raise ExpressionError("DELETE takes a set")
         if current is None:
             return
         if tag_of(current) != tag:
-            raise ExpressionError("DELETE needs a set of the same type as the attribute")
+            raise ExpressionError(INCORRECT_TYPE)
         kept = [m for m in current[tag] if not contains(operand, {tag[0]: m})]
         if kept:
             set_path(item, path, {tag: kept})
@@ -173,9 +194,11 @@ def _update(p: Parser) -> Update:
         _, word = p.take()
         clause = word.upper()
         if clause not in ("SET", "REMOVE", "ADD", "DELETE"):
-            raise ExpressionError(f"expected SET, REMOVE, ADD or DELETE, found {word!r}")
+            raise p.syntax_error(p.at - 1)
         if clause in seen:
-            raise ExpressionError(f"the {clause} clause appears more than once")
+            raise ExpressionError(
+                f'The "{clause}" section can only be used once in an update expression;'
+            )
         seen.add(clause)
         while True:
             path = p.path()
@@ -187,6 +210,13 @@ def _update(p: Parser) -> Update:
                 removals.append(path)
             else:
                 operand = p.value()
+                allowed = ("N", "SS", "NS", "BS") if clause == "ADD" else ("SS", "NS", "BS")
+                if (kind := tag_of(operand)) not in allowed:
+                    raise ExpressionError(
+                        "Incorrect operand type for operator or function; operator: "
+                        f"{clause}, operand type: {_TYPE_NAMES[kind]}, typeSet: "
+                        f"ALLOWED_FOR_{clause}_OPERAND"
+                    )
                 actions.append((_add if clause == "ADD" else _delete)(path, operand))
             token = p.peek()
             if token is None or token[1] != ",":

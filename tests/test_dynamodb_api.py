@@ -60,6 +60,8 @@ def N(number: int | str) -> dict[str, str]:  # noqa: N802 - DynamoDB's tag
 
 
 KEY = {"pk": S("a"), "sk": S("1")}
+#: How DynamoDB words PutItem's, UpdateItem's and DeleteItem's refusals of their expressions.
+DETECTED = "1 validation error detected: "
 
 
 async def test_legacy_conditions_are_applied_not_ignored(
@@ -206,22 +208,23 @@ async def test_validation_with_dynamodbs_words(eventsim_factory: SimulatorFactor
     _, ddb = await started(eventsim_factory)
     cases: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
         (ddb.update_item, {"Key": KEY, "UpdateExpression": ""},
-         "Invalid UpdateExpression: The expression can not be empty;"),
+         f"{DETECTED}Invalid UpdateExpression: The expression can not be empty;"),
         (ddb.put_item, {"Item": KEY, "ReturnValues": "ALL_NEW"},
          "ReturnValues can only be ALL_OLD or NONE"),
         (ddb.update_item, {"Key": KEY, "UpdateExpression": "SET status = :v",
                            "ExpressionAttributeValues": {":v": S("x")}},
-         "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: "
-         "status"),
+         f"{DETECTED}Invalid UpdateExpression: Attribute name is a reserved keyword; reserved "
+         "keyword: status"),
         (ddb.put_item, {"Item": KEY, "ConditionExpression": "attribute_exists(a.#b)",
                         "ExpressionAttributeNames": {"#c": "c"}},
-         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#c}"),
+         f"{DETECTED}Value provided in ExpressionAttributeNames unused in expressions: keys: "
+         "{#c}"),
         (ddb.put_item, {"Item": KEY, "ConditionExpression": "attribute_exists(#b)"},
-         "Invalid ConditionExpression: An expression attribute name used in the document path "
-         "is not defined; attribute name: #b"),
+         f"{DETECTED}Invalid ConditionExpression: An expression attribute name used in the "
+         "document path is not defined; attribute name: #b"),
         (ddb.put_item, {"Item": KEY, "ConditionExpression": "x = :v"},
-         "Invalid ConditionExpression: An expression attribute value used in expression is not "
-         "defined; attribute value: :v"),
+         f"{DETECTED}Invalid ConditionExpression: An expression attribute value used in "
+         "expression is not defined; attribute value: :v"),
         (ddb.put_item, {"Item": {"pk": S(""), "sk": S("1")}},
          "One or more parameter values are not valid. The AttributeValue for a key attribute "
          "cannot contain an empty string value. Key: pk"),
@@ -229,8 +232,8 @@ async def test_validation_with_dynamodbs_words(eventsim_factory: SimulatorFactor
          "The provided key element does not match the schema"),
         (ddb.update_item, {"Key": KEY, "UpdateExpression": "SET a = :v, a.b = :v",
                            "ExpressionAttributeValues": {":v": S("x")}},
-         "Invalid UpdateExpression: Two document paths overlap with each other; must remove or "
-         "rewrite one of these paths; path one: [a], path two: [a, b]"),
+         f"{DETECTED}Invalid UpdateExpression: Two document paths overlap with each other; must "
+         "remove or rewrite one of these paths; path one: [a], path two: [a, b]"),
     ]  # fmt: skip
     for method, kwargs, message in cases:
         error = await refused(method, TableName="orders", **kwargs)
@@ -310,3 +313,216 @@ async def test_every_response_carries_the_crc32_of_its_body(
             ) as response:  # fmt: skip
                 raw = await response.read()
                 assert response.headers["x-amz-crc32"] == str(zlib.crc32(raw)), operation
+
+
+async def test_expression_refusals_of_writes_are_request_validation_errors(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    """PutItem, UpdateItem and DeleteItem word their expressions' refusals "1 validation error
+    detected: ..."; GetItem, Scan and the transactions word the same ones without it."""
+    _, ddb = await started(eventsim_factory)
+    unused = "Value provided in ExpressionAttributeNames unused in expressions: keys: {#count}"
+    names = {"#count": "count"}
+    for method, kwargs in [
+        (ddb.put_item, {"Item": KEY, "ConditionExpression": "attribute_not_exists(b)"}),
+        (ddb.delete_item, {"Key": KEY, "ConditionExpression": "attribute_not_exists(b)"}),
+        (ddb.update_item, {"Key": KEY, "UpdateExpression": "REMOVE b"}),
+    ]:
+        error = await refused(method, TableName="orders", ExpressionAttributeNames=names,
+                              **kwargs)  # fmt: skip
+        assert error["Message"] == DETECTED + unused, method
+    error = await refused(ddb.get_item, TableName="orders", Key=KEY, ProjectionExpression="pk",
+                          ExpressionAttributeNames=names)  # fmt: skip
+    assert error["Message"] == unused
+    error = await refused(ddb.scan, TableName="orders", FilterExpression="#h = :h",
+                          ExpressionAttributeNames={"#h": "pk", **names},
+                          ExpressionAttributeValues={":h": S("v")})  # fmt: skip
+    assert error["Message"] == unused
+    error = await refused(ddb.transact_write_items, TransactItems=[{"Put": {
+        "TableName": "orders", "Item": KEY, "ConditionExpression": "attribute_not_exists(b)",
+        "ExpressionAttributeNames": names}}])  # fmt: skip
+    assert error["Message"] == unused
+    error = await refused(ddb.update_item, TableName="orders", Key=KEY,
+                          UpdateExpression="SET #d = :s", ExpressionAttributeNames={"#d": "d"},
+                          ExpressionAttributeValues={})  # fmt: skip
+    assert error["Message"] == DETECTED + "ExpressionAttributeValues must not be empty"
+
+
+async def test_attribute_values_are_refused_in_dynamodbs_words(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    invalid = "One or more parameter values were invalid"
+    cases = [
+        ({"SS": []}, f"{DETECTED}{invalid}: An string set  may not be empty"),
+        ({"NS": []}, f"{DETECTED}{invalid}: An number set  may not be empty"),
+        ({"SS": ["a", "a"]}, f"{DETECTED}{invalid}: Input collection [a, a] contains duplicates."),
+        ({"NS": ["1", "1.0"]}, f"{DETECTED}Input collection contains duplicates"),
+        ({"NULL": False}, f"{invalid}: Null attribute value types must have the value of true"),
+        (N("foo"), "The parameter cannot be converted to a numeric value: foo"),
+        (N(" 1.23"), "The parameter cannot be converted to a numeric value:  1.23"),
+        (N("Infinity"), "The parameter cannot be converted to a numeric value: Infinity"),
+        (N("1.7976931348623157e+150"), "Number overflow. Attempting to store a number with "
+                                       "magnitude larger than supported range"),
+        (N("2.2250738585072014e-150"), "Number underflow. Attempting to store a number with "
+                                       "magnitude smaller than supported range"),
+        (N("1" * 39), "Attempting to store more than 38 significant digits in a Number"),
+        ({"M": {"deep": {"L": [{"SS": []}]}}}, f"{DETECTED}{invalid}: An string set  may not be "
+                                                "empty"),
+    ]  # fmt: skip
+    for value, message in cases:
+        error = await refused(ddb.put_item, TableName="orders", Item={**KEY, "v": value})
+        assert error == {"Code": "ValidationException", "Message": message}, value
+    error = await refused(ddb.update_item, TableName="orders", Key=KEY,
+                          UpdateExpression="ADD s :e",
+                          ExpressionAttributeValues={":e": {"SS": []}})  # fmt: skip
+    assert error["Message"] == f"{DETECTED}{invalid}: An string set  may not be empty"
+    for fine in ["42", "42.0", "1e-003", "+1E6", "-0.0", "0" * 40 + ".42"]:
+        await call(ddb.put_item, TableName="orders", Item={**KEY, "v": N(fine)})
+
+
+async def test_update_expressions_are_refused_in_dynamodbs_words(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    await call(ddb.put_item, TableName="orders", Item={**KEY, "l": {"L": []}, "s": S("x")})
+    cases = [
+        ("SET a = :v SET b = :v",
+         'Invalid UpdateExpression: The "SET" section can only be used once in an update '
+         "expression;"),
+        ("REMOVE a SET b = :v REMOVE c",
+         'Invalid UpdateExpression: The "REMOVE" section can only be used once in an update '
+         "expression;"),
+        ("SET a = :v, b = :v,",
+         'Invalid UpdateExpression: Syntax error; token: "<EOF>", near: ","'),
+        ("SET a = list_append(l, 0)",
+         'Invalid UpdateExpression: Syntax error; token: "0", near: ", 0)"'),
+        ("SET a = :v = :v", 'Invalid UpdateExpression: Syntax error; token: "=", near: ":v = :v"'),
+        ("SET a = nope(b)", "Invalid UpdateExpression: Invalid function name; function: nope"),
+        ("SET a = list_append(l, :v)",
+         "Invalid UpdateExpression: Incorrect operand type for operator or function; operator "
+         "or function: list_append, operand type: N"),
+        ("ADD l :l", "Invalid UpdateExpression: Incorrect operand type for operator or "
+                     "function; operator: ADD, operand type: LIST, typeSet: "
+                     "ALLOWED_FOR_ADD_OPERAND"),
+        ("DELETE s :v", "Invalid UpdateExpression: Incorrect operand type for operator or "
+                        "function; operator: DELETE, operand type: NUMBER, typeSet: "
+                        "ALLOWED_FOR_DELETE_OPERAND"),
+    ]  # fmt: skip
+    for expression, message in cases:
+        values = {":v": N(1), ":l": {"L": [N(1)]}}
+        used = {k: v for k, v in values.items() if k in expression}
+        error = await refused(ddb.update_item, TableName="orders", Key=KEY,
+                              UpdateExpression=expression,
+                              **({"ExpressionAttributeValues": used} if used else {}))  # fmt: skip
+        assert error["Message"] == DETECTED + message, expression
+    # What the item holds is known only when the update runs: no "Invalid UpdateExpression".
+    for expression, message in [
+        ("SET a = list_append(nothere, :l)",
+         "The provided expression refers to an attribute that does not exist in the item"),
+        ("SET a = list_append(s, :l)",
+         "An operand in the update expression has an incorrect data type"),
+        ("ADD s :n", "An operand in the update expression has an incorrect data type"),
+    ]:  # fmt: skip
+        values = {":l": {"L": [N(1)]}, ":n": N(1)}
+        used = {k: v for k, v in values.items() if k in expression}
+        error = await refused(ddb.update_item, TableName="orders", Key=KEY,
+                              UpdateExpression=expression,
+                              ExpressionAttributeValues=used)  # fmt: skip
+        assert error["Message"] == message, expression
+
+
+async def test_expression_parameters_are_checked_before_the_expressions(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    error = await refused(ddb.scan, TableName="orders", FilterExpression="attr = loc",
+                          ExpressionAttributeValues={"loc": S("x")})  # fmt: skip
+    assert error["Message"] == (
+        'ExpressionAttributeValues contains invalid key: Syntax error; key: "loc"'
+    )
+    error = await refused(ddb.get_item, TableName="orders", Key=KEY, ProjectionExpression="a",
+                          ExpressionAttributeNames={"a": "b"})  # fmt: skip
+    assert error["Message"] == (
+        'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
+    )
+    error = await refused(ddb.query, TableName="orders", KeyConditions={
+        "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]}},
+        ExpressionAttributeValues={":a": S("x")})  # fmt: skip
+    assert error["Message"] == (
+        "ExpressionAttributeValues can only be specified when using expressions: "
+        "FilterExpression and KeyConditionExpression are null"
+    )
+    error = await refused(ddb.query, TableName="orders", KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": S("p")},
+                          ProjectionExpression="")  # fmt: skip
+    assert error["Message"] == "Invalid ProjectionExpression: The expression can not be empty;"
+
+
+async def test_queries_are_refused_in_dynamodbs_words(eventsim_factory: SimulatorFactory) -> None:
+    _, ddb = await started(eventsim_factory, indexed={
+        "partition_key": "pk", "sort_key": "sk",
+        "global_indexes": {"by_g": {"partition_key": "g"}}})  # fmt: skip
+    key = {":p": S("p")}
+    cases = [
+        ("orders", None, "spare = :p", key, "Query condition missed key schema element: pk"),
+        ("orders", None, "pk = :p AND spare = :p", key,
+         "Query condition missed key schema element: sk"),
+        ("indexed", "by_g", "pk = :p", key, "Query condition missed key schema element: g"),
+        ("orders", None, "#p = some_value", {},
+         "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple "
+         "attribute names used in one condition"),
+        ("orders", None, "pk = :p AND begins_with sk, :p", key,
+         'Invalid KeyConditionExpression: Syntax error; token: "sk", near: "begins_with sk,"'),
+    ]  # fmt: skip
+    for table, index, condition, values, message in cases:
+        request: dict[str, Any] = {"TableName": table, "KeyConditionExpression": condition}
+        if index:
+            request["IndexName"] = index
+        if values:
+            request["ExpressionAttributeValues"] = values
+        if "#p" in condition:
+            request["ExpressionAttributeNames"] = {"#p": "pk"}
+        error = await refused(ddb.query, **request)
+        assert error == {"Code": "ValidationException", "Message": message}, condition
+    error = await refused(ddb.query, TableName="orders", KeyConditionExpression="pk = :p",
+                          FilterExpression="sk = :p", ExpressionAttributeValues=key)  # fmt: skip
+    assert error["Message"] == (
+        "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk"
+    )
+    for condition, start, message in [
+        ("pk = :p", {"pk": S("q"), "sk": S("1")},
+         "The provided starting key is outside query boundaries based on provided conditions"),
+        ("pk = :p AND sk > :s", {"pk": S("p"), "sk": S("1")},
+         "The provided starting key does not match the range key predicate"),
+        ("pk = :p AND sk > :s", {"pk": S("q"), "sk": S("5")},
+         "The query can return at most one row and cannot be restarted"),
+    ]:  # fmt: skip
+        values = {**key, ":s": S("2")} if ":s" in condition else key
+        error = await refused(ddb.query, TableName="orders", KeyConditionExpression=condition,
+                              ExpressionAttributeValues=values,
+                              ExclusiveStartKey=start)  # fmt: skip
+        assert error["Message"] == message, (condition, start)
+
+
+async def test_select_is_refused_in_dynamodbs_words(eventsim_factory: SimulatorFactory) -> None:
+    """Query words its Select refusals as request validation errors, Scan does not."""
+    _, ddb = await started(eventsim_factory)
+    expression = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": S("p")}}
+    legacy = {"KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("p")]}}}
+    cases = [
+        ("SPECIFIC_ATTRIBUTES", {}, "Must specify the AttributesToGet or ProjectionExpression "
+                                    "when choosing to get SPECIFIC_ATTRIBUTES"),
+        ("COUNT", {"ProjectionExpression": "pk"},
+         "Cannot specify the ProjectionExpression when choosing to get only the Count"),
+        ("ALL_ATTRIBUTES", {"AttributesToGet": ["pk"]},
+         "Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES"),
+        ("ALL_PROJECTED_ATTRIBUTES", {},
+         "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"),
+    ]  # fmt: skip
+    for select, more, message in cases:
+        key = legacy if "AttributesToGet" in more else expression
+        error = await refused(ddb.query, TableName="orders", Select=select, **key, **more)
+        assert error["Message"] == DETECTED + message, select
+        error = await refused(ddb.scan, TableName="orders", Select=select, **more)
+        assert error["Message"] == message, select

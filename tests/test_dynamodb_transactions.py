@@ -85,6 +85,11 @@ async def test_one_item_once_per_transaction(eventsim_factory: SimulatorFactory)
         "Code": "ValidationException",
         "Message": "Transaction request cannot include multiple operations on one item",
     }
+    error = await refused(ddb.transact_write_items, TransactItems=[
+        {"Put": {"TableName": "accounts", "Item": key},
+         "Delete": {"TableName": "accounts", "Key": key}},
+    ])  # fmt: skip
+    assert error["Message"] == "TransactItems can only contain one of Check, Put, Update or Delete"
 
 
 async def test_a_token_makes_a_retry_harmless_for_ten_minutes(

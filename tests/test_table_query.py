@@ -84,7 +84,7 @@ async def test_pages_end_at_the_limit_and_resume_after_any_key(
     eventsim_factory: SimulatorFactory,
 ) -> None:
     _, t = await table(eventsim_factory, "N")
-    t.batch_write(put=[{"pk": "p", "sk": n} for n in range(0, 20, 2)])
+    t.batch_write(put=[{"pk": "p", "sk": n, "v": n} for n in range(0, 20, 2)])
     values = {":p": {"S": "p"}}
     page = t.query_page("pk = :p", values=values, limit=3)
     assert [i["sk"]["N"] for i in page.items] == ["0", "2", "4"]
@@ -105,7 +105,7 @@ async def test_pages_end_at_the_limit_and_resume_after_any_key(
     assert beyond.items == [] and beyond.last_key is None
     # Limit counts the items read, before the filter.
     filtered = t.query_page("pk = :p", values={**values, ":x": {"N": "2"}}, limit=3,
-                            filter="sk > :x")  # fmt: skip
+                            filter="v > :x")  # fmt: skip
     assert filtered.scanned_count == 3 and len(filtered.items) == 1
     with pytest.raises(TableError, match="starting key is invalid"):
         t.query_page("pk = :p", values=values, start_key={"pk": {"S": "p"}})
@@ -164,11 +164,11 @@ async def test_reads_are_ranges_of_an_index(eventsim_factory: SimulatorFactory) 
     statements: list[str] = []
     t.store._db.set_trace_callback(statements.append)
     values = {":p": {"S": "p"}, ":a": {"N": "1"}}
-    start = {"pk": {"S": "p"}, "sk": {"N": "1"}}
+    start = {"pk": {"S": "p"}, "sk": {"N": "2"}}  # within the sort key's condition
     t.query_page("pk = :p AND sk > :a", values=values, limit=10, start_key=start)
     t.query_page("pk = :p", values={":p": {"S": "p"}}, forward=False, limit=10)
     t.query_page("kind = :p AND ts > :a", values=values, index="by_kind", limit=10,
-                 start_key={**start, "kind": {"S": "p"}, "ts": {"N": "1"}})  # fmt: skip
+                 start_key={**start, "kind": {"S": "p"}, "ts": {"N": "2"}})  # fmt: skip
     t.scan_page(limit=10, start_key=start)
     t.scan_page(limit=10, segment=(1, 3))
     t.scan_page(limit=10, index="by_kind")

@@ -281,7 +281,7 @@ class Table(TableReads, TableStream):
     ) -> Item | None:  # fmt: skip
         key = canonical(key)
         columns = key_columns(self.config, key, exact=True)
-        paths = projection_paths(projection, names) if projection else None
+        paths = projection_paths(projection, names) if projection is not None else None
         found = self.store.item(*columns)
         if usage is not None:
             usage.read_bytes(self.name, item_size(found) if found else 0)

@@ -14,8 +14,10 @@ Example::
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from typing import Any, Literal
 
 from ..config import GlobalIndexConfig, LocalIndexConfig, TableConfig
@@ -34,6 +36,7 @@ ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 INVALID = "One or more parameter values were invalid"
 NOT_VALID = "One or more parameter values are not valid"
+_WIDE = Context(prec=1000)
 
 
 def invalid(message: str) -> TableError:
@@ -47,10 +50,96 @@ def canonical(item: Mapping[str, Any]) -> Item:
     """A DynamoDB JSON item validated and normalised (numbers in canonical form)."""
     if not isinstance(item, Mapping):
         raise invalid(f"an item is a map of attribute names to values, got {item!r}")
+    check_values(item)
     try:
         return marshal_item(unmarshal_item(item))
     except ValueRejected as exc:
         raise invalid(str(exc)) from None
+
+
+def check_values(values: Mapping[str, Any]) -> None:
+    """Refuse the AttributeValues DynamoDB refuses, in its words: empty or duplicate sets,
+    numbers it cannot store, ``NULL: false``. (Values that are not AttributeValues at all are
+    left to ``canonical``.)"""
+    stack = list(values.values())[::-1]  # depth first, in order, as DynamoDB reports
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, Mapping):
+            continue
+        if len(value) != 1:
+            what = "is empty" if not value else "has more than one datatypes set"
+            raise invalid(
+                f"Supplied AttributeValue {what}, must contain exactly one of the supported "
+                "datatypes"
+            )
+        ((tag, data),) = value.items()
+        if tag == "N" and isinstance(data, str):
+            _check_number(data)
+        elif tag == "NULL" and data is False:
+            raise invalid(f"{INVALID}: Null attribute value types must have the value of true")
+        elif tag in _SETS and isinstance(data, list):
+            _check_set(tag, data)
+        elif tag == "M" and isinstance(data, Mapping):
+            stack.extend(list(data.values())[::-1])
+        elif tag == "L" and isinstance(data, list):
+            stack.extend(reversed(data))
+
+
+#: What DynamoDB's words call each set, empty.
+_SETS = {
+    "SS": f"{INVALID}: An string set  may not be empty",
+    "NS": f"{INVALID}: An number set  may not be empty",
+    "BS": f"{INVALID}: Binary sets should not be empty",
+}
+#: A request's values are checked before anything else: DynamoDB reports what it finds there
+#: as a validation error of the request.
+_DETECTED = "1 validation error detected: "
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _check_number(text: str) -> None:
+    if not text:
+        raise invalid("The parameter cannot be converted to a numeric value")
+    if not _NUMBER.fullmatch(text):
+        raise invalid(f"The parameter cannot be converted to a numeric value: {text}")
+    decimal = Decimal(text)
+    if decimal.is_zero():
+        return
+    normal = decimal.normalize(_WIDE)
+    if normal.adjusted() > 125:
+        raise invalid(
+            "Number overflow. Attempting to store a number with magnitude larger than supported "
+            "range"
+        )
+    if normal.adjusted() < -130:
+        raise invalid(
+            "Number underflow. Attempting to store a number with magnitude smaller than "
+            "supported range"
+        )
+    if len(normal.as_tuple().digits) > 38:
+        raise invalid("Attempting to store more than 38 significant digits in a Number")
+
+
+def _check_set(tag: str, members: list[Any]) -> None:
+    if not members:
+        raise invalid(_DETECTED + _SETS[tag])
+    if tag == "NS":
+        for member in members:
+            if isinstance(member, str):
+                _check_number(member)
+    if not all(isinstance(member, str) for member in members):
+        return  # not an AttributeValue: ``canonical`` says what is wrong with it
+    distinct = {Decimal(m) for m in members} if tag == "NS" else set(members)
+    if len(distinct) != len(members):
+        shown = "[" + ", ".join(members) + "]"
+        raise invalid(
+            _DETECTED
+            + {
+                "SS": f"{INVALID}: Input collection {shown} contains duplicates.",
+                "NS": "Input collection contains duplicates",
+                "BS": f"{INVALID}: Input collection {shown}of type BS contains duplicates.",
+            }[tag]
+        )
 
 
 def canon_values(values: Mapping[str, Any] | None) -> dict[str, AV]:

@@ -24,7 +24,16 @@ from typing import Any
 from ..config import TableConfig
 from ..errors import ExpressionError
 from ..events.dynamodb_json import unmarshal_item
-from ..expressions import AV, Item, parse_condition, parse_key_condition, project
+from ..expressions import (
+    AV,
+    KEY_SCHEMA_REFUSALS,
+    Condition,
+    Item,
+    KeyCondition,
+    parse_condition,
+    parse_key_condition,
+    project,
+)
 from .table_checks import (
     INVALID,
     Index,
@@ -91,6 +100,8 @@ class TableReads:
                 key_condition, partition_key[0], sort_key[0] if sort_key else None, names, values
             )
         except ExpressionError as exc:
+            if str(exc).startswith(KEY_SCHEMA_REFUSALS):
+                raise invalid(str(exc)) from None
             raise invalid(f"Invalid KeyConditionExpression: {exc}") from None
         kind = partition_key[1]
         if next(iter(keys.partition)) != kind or any(
@@ -99,11 +110,21 @@ class TableReads:
             raise invalid(f"{INVALID}: Condition parameter type does not match schema type")
         bounds = _bounds(keys.sort_op, keys.sort_values, sort_key[1] if sort_key else "S")
         after = self._position(start_key, found, scan=False) if start_key else None
+        if start_key:
+            _check_start(canonical(start_key), keys, partition_key[0], sort_key)
+        test = _filter(filter, names, values)
+        key_attributes = [partition_key[0], *([sort_key[0]] if sort_key else [])]
+        for attribute in key_attributes:
+            if test is not None and attribute in test.attributes:
+                raise invalid(
+                    "Filter Expression can only contain non-primary key attributes: Primary key "
+                    f"attribute: {attribute}"
+                )
         rows = self.store.rows(
             access, partition=key_text(kind, keys.partition[kind]), bounds=bounds, after=after,
             forward=forward, limit=limit or PAGE_ROWS,
         )  # fmt: skip
-        return self._page(rows, found, filter, names, values, projection, limit, select, usage)
+        return self._page(rows, found, test, names, projection, limit, select, usage)
 
     def scan_page(
         self,
@@ -126,8 +147,8 @@ class TableReads:
         after = self._position(start_key, found, scan=True) if start_key else None
         hashes = segment_range(*segment) if segment is not None else None
         rows = self.store.rows(access, after=after, hashes=hashes, limit=limit or PAGE_ROWS)
-        values = canon_values(values)
-        return self._page(rows, found, filter, names, values, projection, limit, select, usage)
+        test = _filter(filter, names, canon_values(values))
+        return self._page(rows, found, test, names, projection, limit, select, usage)
 
     def _position(self, start: Mapping[str, AV], index: Index | None, *, scan: bool) -> list[Any]:
         """An ExclusiveStartKey as the values of the read's order columns."""
@@ -164,19 +185,14 @@ class TableReads:
         self,
         rows: Iterator[str],
         index: Index | None,
-        filter: str | None,
+        test: Condition | None,
         names: Mapping[str, str] | None,
-        values: Mapping[str, AV],
         projection: str | None,
         limit: int | None,
         select: str | None,
         usage: Usage | None,
     ) -> Page:
-        try:
-            test = parse_condition(filter, names, values) if filter is not None else None
-        except ExpressionError as exc:
-            raise invalid(f"Invalid FilterExpression: {exc}") from None
-        paths = projection_paths(projection, names) if projection else None
+        paths = projection_paths(projection, names) if projection is not None else None
         if limit is not None and limit < 1:
             raise invalid("Limit must be at least 1")
         # An index shows its projected attributes; a local index fetches the others from the
@@ -236,6 +252,33 @@ class TableReads:
             if page.last_key is None:
                 return items
             start = page.last_key
+
+
+def _filter(
+    text: str | None, names: Mapping[str, str] | None, values: Mapping[str, AV]
+) -> Condition | None:
+    """A FilterExpression parsed (None: no filter)."""
+    try:
+        return parse_condition(text, names, values) if text is not None else None
+    except ExpressionError as exc:
+        raise invalid(f"Invalid FilterExpression: {exc}") from None
+
+
+def _check_start(
+    start: Item, keys: KeyCondition, partition: str, sort: tuple[str, KeyType] | None
+) -> None:
+    """An ExclusiveStartKey of a Query must lie where its key condition reads, as DynamoDB
+    checks it: within the sort key's condition, in the partition."""
+    if keys.sort_op is None:
+        if start[partition] != keys.partition:
+            raise invalid(
+                "The provided starting key is outside query boundaries based on provided conditions"
+            )
+        return
+    if sort is not None and not keys.matches_sort(start[sort[0]]):
+        raise invalid("The provided starting key does not match the range key predicate")
+    if start[partition] != keys.partition:
+        raise invalid("The query can return at most one row and cannot be restarted")
 
 
 def _read_keys(

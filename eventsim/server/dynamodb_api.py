@@ -12,6 +12,7 @@ is answered with capacity units computed from the sizes of the items read and wr
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -43,9 +44,38 @@ _EXPRESSIONS = (
     "ProjectionExpression",
 )  # fmt: skip
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
+_NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
+_VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
 _SELECT = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 
 Operation = Callable[["DynamoDbApi", dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+_DETECTED = "1 validation error detected: "
+#: What PutItem, UpdateItem and DeleteItem check of the request itself (its expressions and
+#: their names and values) before reading the table: DynamoDB words these refusals as request
+#: validation errors, "1 validation error detected: ...". GetItem, Query, Scan, the batches and
+#: the transactions word the same refusals without it.
+_REQUEST_CHECKS = (
+    "Invalid UpdateExpression: ", "Invalid ConditionExpression: ", "Value provided in ",
+    "ExpressionAttributeNames ", "ExpressionAttributeValues ",
+)  # fmt: skip
+
+
+def _request_checks_detected(operation: Operation) -> Operation:
+    """``operation`` with its refusals of the request's expressions worded as DynamoDB words
+    them for PutItem, UpdateItem and DeleteItem."""
+
+    @functools.wraps(operation)
+    async def checked(api: DynamoDbApi, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await operation(api, body)
+        except (ApiError, TableError) as exc:
+            if exc.code == "ValidationException" and str(exc).startswith(_REQUEST_CHECKS):
+                exc.args = (_DETECTED + str(exc),)
+            raise
+
+    return checked
 
 
 class DynamoDbApi:
@@ -85,8 +115,9 @@ class DynamoDbApi:
 
     # --- items ----------------------------------------------------------------------------
 
+    @_request_checks_detected
     async def put_item(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = rewrite(body)
+        body = _rewritten(body, "ConditionExpression")
         table = self._table(body)
         item = _item(body, "Item")
         options = _write_options(body, "ConditionExpression")
@@ -95,7 +126,7 @@ class DynamoDbApi:
         return _capacity(body, usage, {"Attributes": old} if old else {})
 
     async def get_item(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = rewrite(body)
+        body = _rewritten(body, "ProjectionExpression")
         table = self._table(body)
         key = _item(body, "Key")
         _check_expressions(body, "ProjectionExpression")
@@ -106,8 +137,9 @@ class DynamoDbApi:
         )  # fmt: skip
         return _capacity(body, usage, {"Item": item} if item is not None else {})
 
+    @_request_checks_detected
     async def delete_item(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = rewrite(body)
+        body = _rewritten(body, "ConditionExpression")
         table = self._table(body)
         key = _item(body, "Key")
         options = _write_options(body, "ConditionExpression")
@@ -115,8 +147,9 @@ class DynamoDbApi:
         old = _on_failure(body, lambda: table.delete(key, **options, usage=usage))
         return _capacity(body, usage, {"Attributes": old} if old else {})
 
+    @_request_checks_detected
     async def update_item(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = rewrite(body)
+        body = _rewritten(body, "UpdateExpression", "ConditionExpression")
         table = self._table(body)
         key = _item(body, "Key")
         options = _write_options(body, "UpdateExpression", "ConditionExpression")
@@ -126,12 +159,12 @@ class DynamoDbApi:
         return _capacity(body, usage, {"Attributes": result} if result else {})
 
     async def query(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = rewrite(body)
+        legacy = "AttributesToGet" in body
+        expressions = ("FilterExpression", "KeyConditionExpression", "ProjectionExpression")
+        body = _rewritten(body, *expressions)
         table = self._table(body)
-        _check_expressions(
-            body, "KeyConditionExpression", "FilterExpression", "ProjectionExpression"
-        )
-        index, select, usage = _read_options(body, table)
+        _check_expressions(body, *expressions)
+        index, select, usage = _read_options(body, table, query=True, legacy=legacy)
         page = table.query_page(
             require(body, "KeyConditionExpression"),
             names=body.get("ExpressionAttributeNames"),
@@ -148,10 +181,11 @@ class DynamoDbApi:
         return _capacity(body, usage, _page(page, select))
 
     async def scan(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = rewrite(body)
+        legacy = "AttributesToGet" in body
+        body = _rewritten(body, "FilterExpression", "ProjectionExpression")
         table = self._table(body)
         _check_expressions(body, "FilterExpression", "ProjectionExpression")
-        index, select, usage = _read_options(body, table)
+        index, select, usage = _read_options(body, table, query=False, legacy=legacy)
         page = table.scan_page(
             filter=optional(body, "FilterExpression"),
             names=body.get("ExpressionAttributeNames"),
@@ -266,10 +300,7 @@ class DynamoDbApi:
             if kind not in ("ConditionCheck", "Put", "Delete", "Update") or not isinstance(
                 spec, dict
             ):
-                raise _invalid(
-                    "TransactItems: each is one of ConditionCheck, Put, Delete or Update (an "
-                    "object)"
-                )
+                raise _invalid("TransactItems can only contain one of Check, Put, Update or Delete")
             table = self._table(spec)
             expressions = ["ConditionExpression"] + (["UpdateExpression"] if kind == "Update"
                                                      else [])  # fmt: skip
@@ -375,8 +406,13 @@ def _return_values_on_failure(body: dict[str, Any]) -> None:
         )
 
 
-def _read_options(body: dict[str, Any], table: Table) -> tuple[str | None, str | None, Usage]:
-    """A read's IndexName, Select and capacity counter, checked as DynamoDB checks them."""
+def _read_options(
+    body: dict[str, Any], table: Table, *, query: bool, legacy: bool
+) -> tuple[str | None, str | None, Usage]:
+    """A read's IndexName, Select and capacity counter, checked as DynamoDB checks them.
+    ``legacy``: the request named its attributes with AttributesToGet (now rewritten as a
+    ProjectionExpression). DynamoDB words Query's Select refusals as request validation
+    errors ("1 validation error detected: "), Scan's not."""
     index_name = optional(body, "IndexName")
     index = table.index(index_name)
     consistent = optional(body, "ConsistentRead", bool, False)
@@ -386,24 +422,23 @@ def _read_options(body: dict[str, Any], table: Table) -> tuple[str | None, str |
     projection = optional(body, "ProjectionExpression")
     if select is not None and select not in _SELECT:
         raise _invalid(
-            f"1 validation error detected: Value '{select}' at 'select' failed to satisfy "
+            f"{_DETECTED}Value '{select}' at 'select' failed to satisfy "
             "constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, "
             "ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         )
+    detected = _DETECTED if query else ""
     if select == "SPECIFIC_ATTRIBUTES" and projection is None:
         raise _invalid(
-            f"{_INVALID_PARAMETERS}: Select type SPECIFIC_ATTRIBUTES requires a "
-            "ProjectionExpression or AttributesToGet"
+            f"{detected}Must specify the AttributesToGet or ProjectionExpression when choosing "
+            "to get SPECIFIC_ATTRIBUTES"
         )
     if select in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "COUNT") and projection:
-        raise _invalid(
-            f"{_INVALID_PARAMETERS}: Cannot specify the ProjectionExpression when choosing to "
-            f"get {select}"
-        )
+        named = "AttributesToGet" if legacy else "ProjectionExpression"
+        chosen = "only the Count" if select == "COUNT" else select
+        raise _invalid(f"{detected}Cannot specify the {named} when choosing to get {chosen}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise _invalid(
-            f"{_INVALID_PARAMETERS}: Select type ALL_PROJECTED_ATTRIBUTES is only supported "
-            "when querying an index"
+            f"{detected}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
         )
     if select == "ALL_ATTRIBUTES" and index is not None and not index.local:
         if index.projection != "ALL":
@@ -462,7 +497,12 @@ def _check_expressions(body: dict[str, Any], *expressions: str) -> None:
                 )
             texts.append(text)
     used = {token for text in texts for token in _PLACEHOLDER.findall(text)}
-    for field, kind in (("ExpressionAttributeNames", str), ("ExpressionAttributeValues", dict)):
+    _check_placeholders(body, expressions)
+    fields = (
+        ("ExpressionAttributeNames", str, _NAME_KEY),
+        ("ExpressionAttributeValues", dict, _VALUE_KEY),
+    )
+    for field, kind, key in fields:
         given = optional(body, field, dict)
         if given is None:
             continue
@@ -470,8 +510,9 @@ def _check_expressions(body: dict[str, Any], *expressions: str) -> None:
             raise _invalid(f"{field} must not be empty")
         if not all(isinstance(v, kind) for v in given.values()):
             raise _invalid(f"{field} maps placeholders to {'names' if kind is str else 'values'}")
-        if not texts:
-            raise _invalid(f"{field} can only be specified when using expressions")
+        wrong = next((k for k in given if not key.fullmatch(k)), None)
+        if wrong is not None:
+            raise _invalid(f'{field} contains invalid key: Syntax error; key: "{wrong}"')
         if kind is dict:
             _check_nesting(given)
         unused = sorted(set(given) - used)
@@ -479,6 +520,34 @@ def _check_expressions(body: dict[str, Any], *expressions: str) -> None:
             raise _invalid(
                 f"Value provided in {field} unused in expressions: keys: {{{', '.join(unused)}}}"
             )
+
+
+def _check_placeholders(body: dict[str, Any], expressions: tuple[str, ...]) -> None:
+    """ExpressionAttributeNames and Values need expressions to be used in: DynamoDB names the
+    ones the operation takes (in its order) when there is none."""
+    if body.get("ExpressionAttributeNames") is not None and all(
+        body.get(name) is None for name in expressions
+    ):
+        raise _invalid("ExpressionAttributeNames can only be specified when using expressions")
+    conditions = [name for name in expressions if name != "ProjectionExpression"]
+    if (
+        body.get("ExpressionAttributeValues") is not None
+        and conditions
+        and all(body.get(name) is None for name in conditions)
+    ):
+        verb = "are" if len(conditions) > 1 else "is"
+        raise _invalid(
+            "ExpressionAttributeValues can only be specified when using expressions: "
+            f"{' and '.join(conditions)} {verb} null"
+        )
+
+
+def _rewritten(body: dict[str, Any], *expressions: str) -> dict[str, Any]:
+    """``body`` with its legacy parameters rewritten as expressions (``dynamodb_legacy``),
+    once its placeholders are known to have expressions of their own (``expressions``: the
+    ones the operation takes)."""
+    _check_placeholders(body, expressions)
+    return rewrite(body)
 
 
 def _limit(body: dict[str, Any], default: int | None) -> Any:
