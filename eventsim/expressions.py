@@ -433,6 +433,14 @@ def parse_key_condition(
             p.take()
             depth += 1
         token = p.peek()
+        if token is not None and token[0] == "word" and token[1].upper() == "NOT":
+            raise ExpressionError(_INVALID_OPERATOR + "NOT")
+        if token is not None and token[0] == "word" and token[1] != "begins_with" and p.is_call():
+            if token[1] == "size":
+                raise ExpressionError("KeyConditionExpressions cannot contain nested operations")
+            if token[1] in _FUNCTIONS:
+                raise ExpressionError(_INVALID_OPERATOR + token[1])
+            raise ExpressionError(f"Invalid function name; function: {token[1]}")
         if token is not None and token[0] == "word" and token[1] == "begins_with" and p.is_call():
             p.take()
             p.expect("(")
@@ -442,6 +450,8 @@ def parse_key_condition(
             p.expect(")")
         else:
             name = _key_name(p)
+            if p.keyword("IN"):
+                raise ExpressionError(_INVALID_OPERATOR + "IN")
             if p.keyword("BETWEEN"):
                 low = _key_value(p)
                 if not p.keyword("AND"):
@@ -449,10 +459,10 @@ def parse_key_condition(
                 found = ("BETWEEN", (low, _key_value(p)))
             else:
                 kind, op = p.take()
-                if kind != "op":
+                if kind != "op" or op not in COMPARE:
                     raise p.syntax_error(p.at - 1)
-                if op not in COMPARE or op == "<>":
-                    raise ExpressionError(_UNSUPPORTED_KEY)
+                if op == "<>":
+                    raise ExpressionError(_INVALID_OPERATOR + op)
                 found = (op, (_key_value(p),))
         if name in conditions:
             raise ExpressionError("KeyConditionExpressions must only contain one condition per key")
@@ -464,8 +474,9 @@ def parse_key_condition(
             break
     if depth:
         raise p.syntax_error()
-    if p.peek() is not None:
-        raise ExpressionError(_UNSUPPORTED_KEY)
+    if p.keyword("OR"):
+        raise ExpressionError(_INVALID_OPERATOR + "OR")
+    p.done()
     if sort_key is None and len(conditions) > 1:
         raise ExpressionError(_UNSUPPORTED_KEY)
     if partition_key not in conditions:
@@ -482,6 +493,9 @@ def parse_key_condition(
 
 
 _MISSED = "Query condition missed key schema element: "
+_INVALID_OPERATOR = "Invalid operator used in KeyConditionExpression: "
+#: The condition functions a key condition may not use (begins_with is the one it may).
+_FUNCTIONS = ("attribute_exists", "attribute_not_exists", "attribute_type", "contains")
 
 
 def _key_value(p: Parser) -> AV:

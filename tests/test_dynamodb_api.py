@@ -472,6 +472,8 @@ async def test_queries_are_refused_in_dynamodbs_words(eventsim_factory: Simulato
         ("orders", None, "#p = some_value", {},
          "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple "
          "attribute names used in one condition"),
+        ("orders", None, "pk = :p OR sk = :p", key,
+         "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR"),
         ("orders", None, "pk = :p AND begins_with sk, :p", key,
          'Invalid KeyConditionExpression: Syntax error; token: "sk", near: "begins_with sk,"'),
     ]  # fmt: skip

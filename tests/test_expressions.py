@@ -113,11 +113,20 @@ def test_key_conditions(text: str, expected: KeyCondition) -> None:
     [
         ("sk = :s", "Query condition missed key schema element: pk"),
         ("pk = :p AND pk = :s", "KeyConditionExpressions must only contain one condition per key"),
-        ("pk = :p AND sk <> :s", "Query key condition not supported"),
-        ("pk = :p OR sk = :s", "Query key condition not supported"),
+        ("pk = :p AND sk <> :s", "Invalid operator used in KeyConditionExpression: <>"),
+        ("pk = :p OR sk = :s", "Invalid operator used in KeyConditionExpression: OR"),
+        ("pk = :p AND NOT sk = :s", "Invalid operator used in KeyConditionExpression: NOT"),
+        ("pk = :p AND sk IN (:s)", "Invalid operator used in KeyConditionExpression: IN"),
+        ("pk = :p AND attribute_exists(sk)",
+         "Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("pk = :p AND size(sk) > :s", "KeyConditionExpressions cannot contain nested operations"),
+        ("pk = :p AND sk.x = :s",
+         "KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("pk = sk", "Multiple attribute names used in one condition"),
+        ("pk = :p AND sk = :s sk", 'Syntax error; token: "sk", near: ":s sk"'),
         ("pk = :p AND spare = :s", "Query condition missed key schema element: sk"),
     ],
-)
+)  # fmt: skip
 def test_key_conditions_refused(text: str, message: str) -> None:
     with pytest.raises(ExpressionError, match=message):
         parse_key_condition(text, "pk", "sk", values={":p": n(1), ":s": n(2)})
