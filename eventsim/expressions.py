@@ -313,8 +313,11 @@ def _function(p: Parser) -> Predicate:
         raise ExpressionError(f"Invalid function name; function: {name}")
     path = p.path()
     p.expect(",")
+    given = p.peek()
     argument = p.operand()
     p.expect(")")
+    if name == "attribute_type" and given is not None and given[0] == "value":
+        _check_type_name(argument({}))
     if name == "attribute_type":
         return lambda item: (
             (v := get_path(item, path)) is not None and tag_of(v) == text_of(argument(item))
@@ -322,6 +325,22 @@ def _function(p: Parser) -> Predicate:
     if name == "begins_with":
         return lambda item: begins_with(get_path(item, path), argument(item))
     return lambda item: contains(get_path(item, path), argument(item))
+
+
+def _check_type_name(value: AV | None) -> None:
+    """attribute_type's second operand, a :value: the name of a type, as DynamoDB wants it."""
+    if value is None:
+        return
+    if tag_of(value) != "S":
+        raise ExpressionError(
+            "Incorrect operand type for operator or function; operator or function: "
+            f"attribute_type, operand type: {tag_of(value)}"
+        )
+    if value["S"] not in ("S", "N", "B", "NULL", "SS", "BOOL", "L", "BS", "NS", "M"):
+        raise ExpressionError(
+            f"Invalid attribute type name found; type: {value['S']}, valid types: "
+            "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+        )
 
 
 # --- paths --------------------------------------------------------------------------------

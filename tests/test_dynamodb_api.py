@@ -342,6 +342,13 @@ async def test_expression_refusals_of_writes_are_request_validation_errors(
         "TableName": "orders", "Item": KEY, "ConditionExpression": "attribute_not_exists(b)",
         "ExpressionAttributeNames": names}}])  # fmt: skip
     assert error["Message"] == unused
+    error = await refused(ddb.put_item, TableName="orders", Item=KEY,
+                          ConditionExpression="attribute_type(a, :t)",
+                          ExpressionAttributeValues={":t": S("X")})  # fmt: skip
+    assert error["Message"] == (
+        f"{DETECTED}Invalid ConditionExpression: Invalid attribute type name found; type: X, "
+        "valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+    )
     error = await refused(ddb.update_item, TableName="orders", Key=KEY,
                           UpdateExpression="SET #d = :s", ExpressionAttributeNames={"#d": "d"},
                           ExpressionAttributeValues={})  # fmt: skip
