@@ -18,7 +18,8 @@ no test using ``eventsim_aws_env`` can reach real AWS.
 Options, most specific first: the marker
 ``@pytest.mark.eventsim(config=..., virtual_time=..., isolation=..., edge=...)``, then the ini
 options ``eventsim_config`` (a path from the rootdir, of an eventsim config or a SAM or
-CloudFormation template; default ``config/eventsim.yaml``),
+CloudFormation template; default: found in the rootdir as the CLI finds it, ``eventsim.yaml``,
+``config/eventsim.yaml``, ``template.yaml``, ``template.yml``),
 ``eventsim_virtual_time`` (default true) and ``eventsim_isolation`` (``process`` or ``thread``:
 every function's isolation). Each simulator has its own state folder under the test's
 ``tmp_path``, and its buckets' folders live there too (``sim.bucket(name).root``), so tests
@@ -35,14 +36,15 @@ share no files; teardown closes it and kills every child process it started::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from . import __version__
-from .config import DEFAULT_CONFIG_PATH
+from .config import find_config
+from .errors import ConfigError
 from .simulator import Simulator
 from .testing import ConfigSource, SimulatorFactory, SyncSimulator, aws_environment
 
@@ -52,13 +54,15 @@ except ImportError:  # pragma: no cover - eventsim's async fixtures need pytest-
     pytest_asyncio = None  # type: ignore[assignment]  # checked below
 
 _ISOLATIONS = ("", "process", "thread")
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "eventsim_config",
-        "eventsim: the config file (or SAM template) of the eventsim fixtures, from the rootdir",
-        default=str(DEFAULT_CONFIG_PATH),
+        "eventsim: the config file (or SAM template) of the eventsim fixtures, from the rootdir "
+        "(default: eventsim.yaml, config/eventsim.yaml, template.yaml, as the CLI finds it)",
+        default="",
     )
     parser.addini(
         "eventsim_virtual_time", "eventsim: run the fixtures on virtual time", type="bool",
@@ -80,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     isolation = config.getini("eventsim_isolation") or "per function"
     return (
-        f"eventsim {__version__}: config={config.getini('eventsim_config')}, "
+        f"eventsim {__version__}: config={config.getini('eventsim_config') or '(found)'}, "
         f"virtual_time={config.getini('eventsim_virtual_time')}, isolation={isolation}"
     )
 
@@ -110,7 +114,27 @@ def _options(request: pytest.FixtureRequest, config: ConfigSource) -> dict[str, 
 @pytest.fixture
 def eventsim_config(request: pytest.FixtureRequest) -> ConfigSource:
     """The config the ``eventsim`` fixtures use: override to choose another."""
-    return Path(request.config.rootpath) / str(request.config.getini("eventsim_config"))
+    root = Path(request.config.rootpath)
+    marker = request.node.get_closest_marker("eventsim")
+    named = str(request.config.getini("eventsim_config"))
+    if (marker is not None and "config" in marker.kwargs) or named:
+        return root / named  # the marker's config wins in _options
+    try:
+        return find_config(root)
+    except ConfigError as exc:
+        problem = exc.issues[0].message
+    pytest.fail(f"eventsim: {problem} (or set eventsim_config in the pytest configuration, or "
+                "override the eventsim_config fixture)", pytrace=False)  # fmt: skip
+
+
+def _start(start: Callable[[], T]) -> T:
+    """``start()``; a config the fixtures cannot use fails the test in one message, not a
+    traceback."""
+    try:
+        return start()
+    except ConfigError as exc:
+        problem = str(exc)
+    pytest.fail(f"eventsim: {problem}", pytrace=False)
 
 
 @pytest.fixture
@@ -119,7 +143,8 @@ def eventsim_sync(
 ) -> Iterator[SyncSimulator]:
     """A started simulator for plain ``def`` tests: every method blocks until done."""
     options = _options(request, eventsim_config)
-    sim = SyncSimulator(options.pop("config"), state_dir=tmp_path / "eventsim-sync", **options)
+    config = options.pop("config")
+    sim = _start(lambda: SyncSimulator(config, state_dir=tmp_path / "eventsim-sync", **options))
     try:
         yield sim
     finally:
@@ -156,7 +181,12 @@ if pytest_asyncio is not None:
     ) -> Simulator:
         """A started simulator built from ``eventsim_config`` and the options."""
         options = _options(request, eventsim_config)
-        return await eventsim_factory(options.pop("config"), **options)
+        config = options.pop("config")
+        try:
+            return await eventsim_factory(config, **options)
+        except ConfigError as exc:
+            problem = str(exc)
+        pytest.fail(f"eventsim: {problem}", pytrace=False)
 
 else:  # pragma: no cover
 

@@ -213,7 +213,7 @@ class Simulator(SimulatorResources):
         try:
             self._start_invokers()
             await self._start_sources()
-        except (StateError, StateLocked):
+        except (StateError, StateLocked, StartupError):
             await self.close()
             raise
         except (OSError, sqlite3.Error, EventsimError) as exc:

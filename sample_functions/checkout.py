@@ -2,7 +2,7 @@
 OrderPlaced event on the default event bus, with plain boto3. eventsim points every handler's
 SDK at its edge (AWS_ENDPOINT_URL), so nothing here knows about eventsim.
 
-    eventsim invoke checkout --event '{"id": 7, "total": 42.5, "shipping": "express"}'
+    echo '{"id": 7, "total": 42.5, "shipping": "express"}' | eventsim invoke checkout --event -
 """
 
 import json

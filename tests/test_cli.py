@@ -204,5 +204,6 @@ def test_a_port_in_use_is_one_error_line(tmp_path: Path, flag: str, key: str) ->
         done = eventsim("up", flag, port, other, "0", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     [line] = [text for text in done.stderr.splitlines() if text.startswith("error:")]
+    assert line.startswith(f"error: the {'edge' if flag == '--port' else 'HTTP triggers'}")
     assert f"port {port} on 127.0.0.1 is in use" in line and key in line and flag in line
     assert "Traceback" not in done.stderr

@@ -49,6 +49,44 @@ def test_fixtures_in_a_strict_mode_project(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3, failed=1)
 
 
+def test_the_fixtures_find_the_config_as_the_cli_does(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", eventsim=CONFIG)  # ./eventsim.yaml, not config/eventsim.yaml
+    pytester.makeini("[pytest]\nasyncio_mode = strict\n")
+    pytester.makepyfile(
+        test_user="""
+        def test_found(eventsim_sync):
+            assert eventsim_sync.invoke("echo", {"a": 1}).payload == {"a": 1}
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_missing_or_broken_config_fails_in_one_message(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = strict\n")
+    pytester.makepyfile(
+        test_user="""
+        import pytest
+
+        def test_none(eventsim_sync):
+            pass
+
+        @pytest.mark.eventsim(config="broken.yaml")
+        def test_broken(eventsim_sync):
+            pass
+        """
+    )
+    pytester.makefile(".yaml", broken="functions:\n  f: {handler: app.handler, timeout: 0}\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([
+        "*eventsim: no config: looked for */eventsim.yaml, */config/eventsim.yaml, *",
+        "*eventsim: 1 error in config*",
+        "*/broken.yaml:2:*: functions.f.timeout: Input should be greater than or equal to 1*",
+    ])  # fmt: skip
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
 def test_overriding_eventsim_config(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         f"""
