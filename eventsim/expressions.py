@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ExpressionError
@@ -102,6 +103,14 @@ class Parser:
             raise ExpressionError("The expression can not be empty;")
         self.text = text
         self.tokens, self.spans = _tokens(text)
+        #: Where each "(" is closed: {index of "(": index of its ")"}.
+        self.closing: dict[int, int] = {}
+        opened: list[int] = []
+        for index, token in enumerate(self.tokens):
+            if token == ("op", "("):
+                opened.append(index)
+            elif token == ("op", ")") and opened:
+                self.closing[opened.pop()] = index
         self.at = 0
         self.names = names
         self.values = values
@@ -266,65 +275,206 @@ def _negation(p: Parser) -> Predicate:
     return _comparison(p)
 
 
+@dataclass(frozen=True)
+class _Term:
+    """An operand of a condition and what it is: a document ``path``, a ``:value``
+    (``constant``), or a ``function`` call (``size`` gives a number; the condition functions
+    are conditions, not operands)."""
+
+    read: Operand
+    path: Path | None = None
+    constant: AV | None = None
+    function: str | None = None
+    operands: tuple[_Term, ...] = ()
+
+
+#: The functions of conditions and how many operands each takes.
+_ARITY = {
+    "attribute_exists": 1, "attribute_not_exists": 1, "attribute_type": 2, "begins_with": 2,
+    "contains": 2, "size": 1,
+}  # fmt: skip
+
+
 def _comparison(p: Parser) -> Predicate:
     token = p.peek()
     if token is not None and token[1] == "(":
+        opening = p.at
         p.take()
         p.enter()
         inner = _condition(p)
         p.expect(")")
         p.leave()
+        if p.tokens[opening + 1][1] == "(" and p.closing.get(opening + 1) == p.at - 2:
+            raise ExpressionError("The expression has redundant parentheses;")
         return inner
-    if token is not None and token[0] == "word" and p.is_call() and token[1] != "size":
-        return _function(p)
-    left = p.operand()
+    left = _term(p)
+    following = p.peek()
+    comparing = following is not None and (
+        (following[0] == "op" and following[1] in COMPARE)
+        or (following[0] == "word" and following[1].upper() in ("BETWEEN", "IN"))
+    )
+    if left.function is not None and left.function != "size":
+        if comparing:
+            raise _misused(left.function)
+        return _function(left)
+    if left.function == "size" and not comparing:
+        raise _misused("size")
     if p.keyword("BETWEEN"):
-        low = p.operand()
+        low = _operand_term(p)
         if not p.keyword("AND"):
             raise p.syntax_error()
-        high = p.operand()
-        return lambda item: between(left(item), low(item), high(item))
+        high = _operand_term(p)
+        if low.constant is not None and high.constant is not None:
+            _check_bounds(low.constant, high.constant)
+        return lambda item: between(left.read(item), low.read(item), high.read(item))
     if p.keyword("IN"):
         p.expect("(")
-        options = [p.operand()]
+        options = [_operand_term(p)]
         while (t := p.peek()) is not None and t[1] == ",":
             p.take()
-            options.append(p.operand())
+            options.append(_operand_term(p))
         p.expect(")")
-        return lambda item: (v := left(item)) is not None and any(v == o(item) for o in options)
+        return lambda item: (
+            (v := left.read(item)) is not None and any(v == o.read(item) for o in options)
+        )
     kind, op = p.take()
     if op not in COMPARE or kind != "op":
         raise p.syntax_error(p.at - 1)
-    right = p.operand()
+    right = _operand_term(p)
+    _check_distinct(op, [left, right])
     test = COMPARE[op]
-    return lambda item: test(left(item), right(item))
+    return lambda item: test(left.read(item), right.read(item))
 
 
-def _function(p: Parser) -> Predicate:
-    _, name = p.take()
-    p.expect("(")
-    if name in ("attribute_exists", "attribute_not_exists"):
-        path = p.path()
+def _term(p: Parser) -> _Term:
+    """A path, a :value, or a function call with its operands checked."""
+    token = p.peek()
+    if token is None:
+        raise p.syntax_error()
+    if token[0] == "value":
+        constant = p.value()
+        return _Term(lambda item: constant, constant=constant)
+    if token[0] == "word" and p.is_call():
+        p.take()
+        name = token[1]
+        if name not in _ARITY:
+            raise ExpressionError(f"Invalid function name; function: {name}")
+        p.expect("(")
+        p.enter()
+        operands = [_term(p)]
+        while (t := p.peek()) is not None and t[1] == ",":
+            p.take()
+            operands.append(_term(p))
         p.expect(")")
-        if name == "attribute_exists":
-            return lambda item: get_path(item, path) is not None
-        return lambda item: get_path(item, path) is None
-    if name not in ("attribute_type", "begins_with", "contains"):
-        raise ExpressionError(f"Invalid function name; function: {name}")
+        p.leave()
+        return _call(name, operands)
     path = p.path()
-    p.expect(",")
-    given = p.peek()
-    argument = p.operand()
-    p.expect(")")
-    if name == "attribute_type" and given is not None and given[0] == "value":
-        _check_type_name(argument({}))
-    if name == "attribute_type":
-        return lambda item: (
-            (v := get_path(item, path)) is not None and tag_of(v) == text_of(argument(item))
+    return _Term(lambda item: get_path(item, path), path=path)
+
+
+def _operand_term(p: Parser) -> _Term:
+    """An operand of a comparison: a condition function is not one."""
+    term = _term(p)
+    if term.function is not None and term.function != "size":
+        raise _misused(term.function)
+    return term
+
+
+def _call(name: str, operands: list[_Term]) -> _Term:
+    """A function call, its operands checked as DynamoDB checks them."""
+    if len(operands) != _ARITY[name]:
+        raise ExpressionError(
+            "Incorrect number of operands for operator or function; operator or function: "
+            f"{name}, number of operands: {len(operands)}"
+        )
+    for operand in operands:
+        if operand.function is not None and operand.function != "size":
+            raise _misused(operand.function)
+    kinds = [_kind(operand) for operand in operands]
+    if name in ("attribute_exists", "attribute_not_exists") and operands[0].path is None:
+        raise ExpressionError(
+            f"Operator or function requires a document path; operator or function: {name}"
         )
     if name == "begins_with":
-        return lambda item: begins_with(get_path(item, path), argument(item))
-    return lambda item: contains(get_path(item, path), argument(item))
+        wrong = next((k for k in kinds if k is not None and k not in ("S", "B")), None)
+        if wrong is not None:
+            raise _operand_type(name, wrong)
+    if name == "size" and kinds[0] in ("N", "BOOL", "NULL"):
+        raise _operand_type(name, str(kinds[0]))
+    if name == "attribute_type":
+        _check_type_name(operands[1].constant)
+    if name in ("begins_with", "contains", "attribute_type"):
+        _check_distinct(name, operands)
+    first = operands[0].read
+    if name == "size":
+        return _Term(lambda item: size_of(first(item)), function=name)
+    return _Term(first, function=name, operands=tuple(operands))
+
+
+def _function(term: _Term) -> Predicate:
+    """A condition function as the condition it is."""
+    name = term.function
+    first = term.operands[0].read
+    if name == "attribute_exists":
+        return lambda item: first(item) is not None
+    if name == "attribute_not_exists":
+        return lambda item: first(item) is None
+    second = term.operands[1].read
+    if name == "attribute_type":
+        return lambda item: (v := first(item)) is not None and tag_of(v) == text_of(second(item))
+    if name == "begins_with":
+        return lambda item: begins_with(first(item), second(item))
+    return lambda item: contains(first(item), second(item))
+
+
+def _kind(term: _Term) -> str | None:
+    """The type of an operand when it is known before the item is: a :value's, size's N."""
+    if term.constant is not None:
+        return tag_of(term.constant)
+    return "N" if term.function == "size" else None
+
+
+def _misused(function: str) -> ExpressionError:
+    return ExpressionError(
+        f"The function is not allowed to be used this way in an expression; function: {function}"
+    )
+
+
+def _operand_type(function: str, kind: str) -> ExpressionError:
+    return ExpressionError(
+        "Incorrect operand type for operator or function; operator or function: "
+        f"{function}, operand type: {kind}"
+    )
+
+
+def _check_distinct(operator: str, operands: list[_Term]) -> None:
+    """DynamoDB refuses an operator whose two operands are the same document path."""
+    if len(operands) == 2 and operands[0].path is not None and operands[0].path == operands[1].path:
+        raise ExpressionError(
+            "The first operand must be distinct from the remaining operands for this operator "
+            f"or function; operator: {operator}, first operand: {_shown(operands[0].path)}"
+        )
+
+
+def _check_bounds(low: AV, high: AV) -> None:
+    """BETWEEN's bounds, when both are :values: of one type, in order."""
+    shown = f"lower bound operand: AttributeValue: {{{_av(low)}}}, upper bound operand: " + (
+        f"AttributeValue: {{{_av(high)}}}"
+    )
+    if tag_of(low) != tag_of(high):
+        raise ExpressionError(
+            f"The BETWEEN operator requires same data type for lower and upper bounds; {shown}"
+        )
+    if COMPARE[">"](low, high):
+        raise ExpressionError(
+            "The BETWEEN operator requires upper bound to be greater than or equal to lower "
+            f"bound; {shown}"
+        )
+
+
+def _av(value: AV) -> str:
+    tag = tag_of(value)
+    return f"{tag}:{value[tag]}"
 
 
 def _check_type_name(value: AV | None) -> None:

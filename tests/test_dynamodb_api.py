@@ -535,3 +535,46 @@ async def test_select_is_refused_in_dynamodbs_words(eventsim_factory: SimulatorF
         assert error["Message"] == DETECTED + message, select
         error = await refused(ddb.scan, TableName="orders", Select=select, **more)
         assert error["Message"] == message, select
+
+
+async def test_conditions_are_refused_in_dynamodbs_words(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    _, ddb = await started(eventsim_factory)
+    cases = [
+        ("((a = :v))", {":v": N(1)}, "The expression has redundant parentheses;"),
+        ("a = a", {}, "The first operand must be distinct from the remaining operands for this "
+                      "operator or function; operator: =, first operand: [a]"),
+        ("size(things)", {}, "The function is not allowed to be used this way in an expression; "
+                             "function: size"),
+        ("begins_with(things, :v) > b", {":v": S("x")},
+         "The function is not allowed to be used this way in an expression; function: "
+         "begins_with"),
+        ("begins_with(things)", {}, "Incorrect number of operands for operator or function; "
+                                    "operator or function: begins_with, number of operands: 1"),
+        ("attribute_exists(:v)", {":v": S("x")},
+         "Operator or function requires a document path; operator or function: "
+         "attribute_exists"),
+        ("begins_with(a, :v)", {":v": N(1)}, "Incorrect operand type for operator or function; "
+                                             "operator or function: begins_with, operand type: N"),
+        ("size(:v) > a", {":v": {"BOOL": True}},
+         "Incorrect operand type for operator or function; operator or function: size, operand "
+         "type: BOOL"),
+        ("a BETWEEN :b AND :a", {":a": S("a"), ":b": N(1)},
+         "The BETWEEN operator requires same data type for lower and upper bounds; lower bound "
+         "operand: AttributeValue: {N:1}, upper bound operand: AttributeValue: {S:a}"),
+        ("a BETWEEN :b AND :a", {":a": S("a"), ":b": S("b")},
+         "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
+         "lower bound operand: AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}"),
+    ]  # fmt: skip
+    for expression, values, message in cases:
+        extra = {"ExpressionAttributeValues": values} if values else {}
+        error = await refused(ddb.scan, TableName="orders", FilterExpression=expression, **extra)
+        assert error["Message"] == f"Invalid FilterExpression: {message}", expression
+    # what still holds: functions as conditions, size as an operand, a value first
+    await call(ddb.put_item, TableName="orders", Item={**KEY, "a": S("abc"), "l": {"L": []}})
+    found = await call(ddb.scan, TableName="orders", ExpressionAttributeValues={
+        ":p": S("ab"), ":n": N(0), ":s": S("S")},
+        FilterExpression="begins_with(a, :p) AND size(l) = :n AND attribute_type(a, :s) AND "
+                         "NOT contains(:p, a) AND (attribute_exists(a))")  # fmt: skip
+    assert found["Count"] == 1
