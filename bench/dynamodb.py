@@ -25,7 +25,8 @@ printed as min / median / max over the rounds with the per-round ratio eventsim 
   built into records by the same event builder and sent as JSON to a warm child running the
   same handler, one batch at a time (as one shard is);
 * Query ``Limit=10`` at each of ``--sizes`` (all items in one partition, numeric sort key,
-  from a random key), ms per query, ``--queries`` per round: eventsim's
+  from a random key; every size in every round, so eventsim's growth from the smallest size
+  to the largest is a per-round ratio too), ms per query, ``--queries`` per round: eventsim's
   ``Table.query_page(..., limit=10, start_key=...)`` (key condition parsed, SQL range read,
   items decoded, LastEvaluatedKey built). Floor: ``SELECT item FROM items WHERE pk = ? AND
   sko > ? ORDER BY sko LIMIT 10`` on another connection to the same file (the same index;
@@ -60,7 +61,6 @@ from _rounds import (
     measure,
     percentile,
     quiet,
-    rounds,
     single,
     table,
     target,
@@ -420,17 +420,25 @@ class QueryPair:
 
 
 def query(root: Path, rounds_: int, sizes: list[int], queries: int) -> list[Measure]:
-    measures = []
-    for size in sizes:
-        pair = QueryPair(root, size, queries)
-        try:
-            pair.eventsim_ms(), pair.floor_ms()  # caches warm; not counted
-            ms = rounds(rounds_, pair.eventsim_ms, pair.floor_ms)
-        finally:
+    """Every size in every round (the growth between sizes is paired too)."""
+    pairs = [QueryPair(root, size, queries) for size in sizes]
+    try:
+        for _ in range(2):  # caches warm; not counted
+            for pair in pairs:
+                pair.eventsim_ms(), pair.floor_ms()
+        ms: list[tuple[list[float], list[float]]] = [([], []) for _ in pairs]
+        for _ in range(max(rounds_, MIN_ROUNDS)):
+            for pair, (ours, floor) in zip(pairs, ms, strict=True):
+                ours.append(pair.eventsim_ms())
+                floor.append(pair.floor_ms())
+    finally:
+        for pair in pairs:
             pair.close()
-        label = f"Query Limit=10, one partition of {size:,} items"
-        measures.append(measure(label, "ms/query", "raw SQLite floor", ms))
-    return measures
+    return [
+        measure(f"Query Limit=10, one partition of {size:,} items", "ms/query",
+                "raw SQLite floor", values)
+        for size, values in zip(sizes, ms, strict=True)
+    ]  # fmt: skip
 
 
 async def main(only: set[str], rounds_: int, n: int, records: int, sizes: list[int],
@@ -452,9 +460,10 @@ async def main(only: set[str], rounds_: int, n: int, records: int, sizes: list[i
             measures = query(root, rounds_, sizes, queries)
             table(f"Query Limit=10 from a random key, {queries:,} queries per round", measures)
             first, last = measures[0], measures[-1]
-            growth = statistics.median(last.ours) / statistics.median(first.ours)
-            single(f"eventsim's Query at {sizes[-1]:,} / at {sizes[0]:,} items (medians)", "x",
-                   [growth])  # fmt: skip
+            growths = [b / a for a, b in zip(first.ours, last.ours, strict=True)]
+            growth = statistics.median(growths)
+            single(f"eventsim's Query at {sizes[-1]:,} / at {sizes[0]:,} items, per round", "x",
+                   growths)  # fmt: skip
             ratio = statistics.median(last.ratios)
             target(f"Query at {sizes[-1]:,} items <= 20x the floor ({ratio:.1f}x)", ratio <= 20)
             target(f"Query at {sizes[-1]:,} within 1.5x of {sizes[0]:,} ({growth:.2f}x)",
