@@ -210,7 +210,12 @@ class Ledger:
 
     def record(self, attempt: Attempt) -> Attempt:
         """Keep ``attempt`` as the next entry, numbered (``seq``); returns the entry kept."""
-        attempt = dataclasses.replace(attempt, seq=self.recorded)
+        if attempt.seq < 0:
+            # A new attempt is numbered in place: copying its two dozen fields would be a
+            # twentieth of a warm invoke's cost. One recorded before is copied.
+            object.__setattr__(attempt, "seq", self.recorded)
+        else:
+            attempt = dataclasses.replace(attempt, seq=self.recorded)
         self.recorded += 1
         slot = _Slot(attempt, (attempt.size or _json_size(attempt)) + _OVERHEAD)
         self._entries.append(slot)
