@@ -504,12 +504,16 @@ async def test_more_than_50_tags_are_refused_in_sqs_words(
     many = {f"k{n}": "v" for n in range(51)}
     error = await sqs.refused(client.create_queue, QueueName="crowded", tags=many)
     assert (error["Code"], error["Message"]) == (
-        "InvalidParameterValue", "Too many tags added for queue crowded.")
+        "InvalidParameterValue",
+        "Too many tags added for queue crowded.",
+    )
     url = (await sqs(client.create_queue, QueueName="tagged", tags={"k": "v"}))["QueueUrl"]
     fifty = {f"k{n}": "v" for n in range(50)}  # k0..k49 and the k it has: 51
     error = await sqs.refused(client.tag_queue, QueueUrl=url, Tags=fifty)
     assert (error["Code"], error["Message"]) == (
-        "InvalidParameterValue", "Too many tags added for queue tagged.")
+        "InvalidParameterValue",
+        "Too many tags added for queue tagged.",
+    )
     assert (await sqs(client.list_queue_tags, QueueUrl=url))["Tags"] == {"k": "v"}
     del fifty["k0"]
     await sqs(client.tag_queue, QueueUrl=url, Tags=fifty)  # 50 with the one it has
