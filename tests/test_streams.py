@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -430,3 +431,31 @@ async def test_the_mapping_shows_its_live_checkpoint(eventsim_factory: Simulator
     await binding.set_enabled(False)
     put(sim, "b0")
     assert binding.checkpoint == numbers[4]  # paused: the saved position
+
+
+async def test_a_checkpoint_gives_way_to_another_writer_and_is_saved_once_it_can_be(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    """An app holding the table file's write lock when a batch finishes: the mapping does not
+    wait on the event loop for it, and no part fails (before: the checkpoint's save waited 5 s
+    with the loop stopped, then failed the lane with ``database is locked``). The checkpoint
+    is saved once the app lets go."""
+    sim = await mapped(eventsim_factory, "changes", {"batching_window": 5})
+    [binding] = [b for b in sim.mappings() if isinstance(b, StreamBinding)]
+    store = sim.table("orders").store
+    put(sim, "a0")
+    await sim.settle()  # read, waiting for its batching window
+    app = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        app.execute("BEGIN IMMEDIATE")  # the app's write transaction, open
+        window = asyncio.create_task(sim.advance(5))
+        [attempt] = await sim.ledger.wait_for("worker", count=1)
+        assert attempt.outcome is Outcome.SUCCESS
+        assert binding.checkpoint is not None and store.checkpoint(binding.key) == 0
+        assert sim.health()["status"] == "ok", sim.health()
+        app.execute("COMMIT")
+        await window
+    finally:
+        app.close()
+    assert store.checkpoint(binding.key) == binding.checkpoint > 0
+    assert sim.health()["status"] == "ok"

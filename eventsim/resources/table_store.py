@@ -433,9 +433,24 @@ class TableStore:
         ).fetchone()
         return int(row[0]) if row else None
 
-    def save_checkpoint(self, mapping: str, seq: int) -> None:
-        self._db.execute(
-            "INSERT INTO checkpoints VALUES (?, ?) "
-            "ON CONFLICT (mapping) DO UPDATE SET seq = excluded.seq",
-            (mapping, seq),
-        )
+    def save_checkpoint(self, mapping: str, seq: int, *, give_way: bool = False) -> bool:
+        """Save a mapping's checkpoint. With ``give_way`` (while delivering) it waits for
+        another writer's lock only ``STAMP_WAIT_MS`` and returns False if it is still held:
+        the caller tries again soon (a checkpoint saved late only means records read again
+        after a crash, which at-least-once delivery allows)."""
+        if give_way:
+            self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
+        try:
+            self._db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?) "
+                "ON CONFLICT (mapping) DO UPDATE SET seq = excluded.seq",
+                (mapping, seq),
+            )
+        except sqlite3.OperationalError as exc:
+            if not give_way or ("locked" not in str(exc) and "busy" not in str(exc)):
+                raise
+            return False
+        finally:
+            if give_way:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return True

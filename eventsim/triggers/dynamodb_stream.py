@@ -170,7 +170,7 @@ class StreamMapping(EventSourceMapping):
             task.cancel()
         self._running = []
         if self.enabled and not self._table.closed:
-            self._save()
+            self._save(give_way=False)
         self._reader.set_busy(False)
         for lane in self._lanes:
             lane.reset()
@@ -186,7 +186,8 @@ class StreamMapping(EventSourceMapping):
                 else []
             )
             if not changes:
-                if self._table.store.busy:  # another writer holds the file: look again soon
+                if self._table.store.busy or not self._save():
+                    # another writer holds the file: look again soon
                     with self._activity.track("stream"):
                         await asyncio.sleep(BUSY_RETRY_S)  # real time: the writer is real
                     continue
@@ -209,11 +210,16 @@ class StreamMapping(EventSourceMapping):
         keys = json.dumps(record["dynamodb"]["Keys"], sort_keys=True).encode()
         return int.from_bytes(hashlib.md5(keys).digest()[:4], "big") % len(self._lanes)
 
-    def _save(self) -> None:
+    def _save(self, *, give_way: bool = True) -> bool:
+        """Save the checkpoint if it moved. False when another writer held the table file
+        (``give_way``): the reader is woken, and saves it again until it is saved."""
         checkpoint = self._live()
         if checkpoint != self._saved:
-            self._table.store.save_checkpoint(self.key, checkpoint)
+            if not self._table.store.save_checkpoint(self.key, checkpoint, give_way=give_way):
+                self._reader.wake()
+                return False
             self._saved = checkpoint
+        return True
 
     def _delivered(self) -> None:
         """A lane finished a batch: save the checkpoint, and read on if there is room."""
