@@ -15,8 +15,9 @@ Targets (issue #16): each cost flat in the size (DynamoDB Query ``Limit=10`` at 
 1.5x of 1k); the longest loop stall <= 20 ms at 100k files.
 
 The cases live beside this file, one module per area: ``scale_<area>.py`` defines ``CASES``,
-a list of ``Case``. A case's ``build`` gets a fresh folder and a size and returns a context;
-``operate`` runs one operation on it (awaitable); ``close`` tears it down.
+a list of ``Case``. A case's ``prepare`` (optional) makes data outside eventsim first, not
+measured; ``build`` gets a fresh folder and a size and returns a context; ``operate`` runs one
+operation on it (awaitable); ``close`` tears it down.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Case:
     build: Callable[[Path, int], Awaitable[Any]]
     operate: Callable[[Any], Awaitable[None]]
     close: Callable[[Any], Awaitable[None]] | None = None
+    #: Makes the stored data outside eventsim before ``build`` (files written by the bench),
+    #: so that the stall column measures eventsim, not the bench's own writing.
+    prepare: Callable[[Path, int], None] | None = None
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     operations: int = 100  # per round
     note: str = ""
@@ -87,6 +91,8 @@ async def measure(
     """Seconds per operation in each round, the worst loop stall and RSS (MB) at ``size``."""
     folder = root / f"{case.name.replace(' ', '_')}-{size}"
     folder.mkdir()
+    if case.prepare is not None:
+        case.prepare(folder, size)
     with Lag() as lag:
         context = await case.build(folder, size)
         times = []

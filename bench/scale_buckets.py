@@ -1,7 +1,8 @@
 """Scale cases: a bucket folder holding N files (bench/scale.py runs them).
 
-Each case builds a folder of N files and starts a simulator over it (a first start: the
-files are recorded without being read, so the build's stall shows what that costs), then:
+Each case writes a folder of N files (before the stall probe starts) and starts a simulator
+over it (a first start: the files are recorded without being read; the build's stall shows
+what that costs), then:
 
 * put_object (Python API) of a 1 KB object: the manifest write per change;
 * a ListObjectsV2 page (100 keys, full at every size) from the middle of the bucket;
@@ -15,7 +16,6 @@ covers the build, that is the first start, too).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,14 @@ BODY = b"x" * 1024
 
 def write_files(folder: Path, size: int) -> None:
     for n in range(size):
-        directory = folder / f"d{n % 100:02d}"
+        directory = folder / "bucket" / f"d{n % 100:02d}"
         if n < 100:
             directory.mkdir(parents=True)
         (directory / f"f{n:07d}.txt").write_bytes(b"data")
 
 
 async def with_files(folder: Path, size: int) -> Simulator:
-    bucket = folder / "bucket"
-    await asyncio.to_thread(write_files, bucket, size)  # off the loop: the probe measures eventsim
+    bucket = folder / "bucket"  # written by write_files, before the probe starts
     sim = Simulator.from_dict(
         {"buckets": {"scale": {"path": str(bucket)}}}, state_dir=folder / "state"
     )
@@ -74,6 +73,7 @@ CASES = [
         with_files,
         put_object,
         close,
+        prepare=write_files,
         note="temp file, rename, manifest row; build = a first start: no file is read",
     ),
     Case(
@@ -82,6 +82,7 @@ CASES = [
         list_a_page,
         close,
         operations=10,
+        prepare=write_files,
         note="one range of the manifest; ETags computed on first listing",
     ),
     Case(
@@ -90,6 +91,7 @@ CASES = [
         restart,
         close,
         operations=1,
+        prepare=write_files,
         note="scan the folder, compare each file's size and mtime with the manifest",
     ),
 ]

@@ -133,7 +133,8 @@ class BucketSource(Source):
         # Watch first, then reconcile: a change made in between is seen by one or the other,
         # and reconciling the same key twice announces it once.
         self._observer = observer(self.root, Hints(self, loop))
-        self._observer.start()
+        # Off the loop: starting the watch walks the whole folder (a watch per directory).
+        await asyncio.to_thread(self._observer.start)
         if had_manifest or self._announce_existing:
             await self.reconcile("")
         else:

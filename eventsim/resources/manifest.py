@@ -162,6 +162,19 @@ class Manifest:
         # The columns are typed by the schema: no conversions on this path (1,000 rows a page).
         return [(key, Entry(size, mtime_ns, etag or None)) for key, size, mtime_ns, etag in rows]
 
+    def stats(self, prefix: str, after: str | None, limit: int) -> Iterator[tuple[str, int, int]]:
+        """(key, size, mtime_ns) of up to ``limit`` objects, as ``page`` chooses them, one row
+        at a time: a row is garbage as soon as the next is read, so comparing a folder with
+        the manifest never holds more than one of them (consume it before the next await)."""
+        where, parameters = _range(prefix, after)
+        try:
+            yield from self._db.execute(
+                f"SELECT key, size, mtime_ns FROM objects {where} ORDER BY key LIMIT ?",
+                (*parameters, limit),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StateError(self.path, self.part, f"cannot be read ({exc})") from None
+
     def keys(self, prefix: str = "", chunk: int = 10_000) -> Iterator[str]:
         """Every key starting with ``prefix``, in order, read ``chunk`` at a time."""
         after = None
