@@ -30,8 +30,10 @@ from eventsim import Simulator
 from eventsim.config import TableConfig
 from eventsim.resources.table import Table
 from eventsim.resources.table_store import TableStore
+from eventsim.triggers.dynamodb_stream import READ_SLICE
 
 TABLE = {"partition_key": "pk", "sort_key": "sk", "sort_key_type": "N"}
+STREAM_TABLE = {**TABLE, "stream": "NEW_IMAGE"}
 SIZES = (1_000, 10_000, 100_000)  # add 1,000,000 with --sizes (about 50 s to build each)
 
 
@@ -41,9 +43,11 @@ def item(partition: str, n: int) -> str:
     )
 
 
-def fill(path: Path, size: int, partitions: int) -> None:
-    """``size`` items over ``partitions`` partitions, written in one transaction."""
-    store = TableStore(path, TableConfig.model_validate(TABLE), "tables/bench")
+def fill(path: Path, size: int, partitions: int, stream: bool = False) -> None:
+    """``size`` items over ``partitions`` partitions, written in one transaction (with
+    ``stream``, each leaves a stream row that no one has stamped yet)."""
+    config = TableConfig.model_validate(STREAM_TABLE if stream else TABLE)
+    store = TableStore(path, config, "tables/bench")
     db = store.begin()
     db.executemany(
         "INSERT INTO items (item) VALUES (?)",
@@ -63,17 +67,20 @@ class Context:
     size: int
     rng: random.Random
     added: int = 0
+    after: int = 0  # the stream read so far
 
 
-async def build(folder: Path, size: int, partitions: int) -> Context:
+async def build(folder: Path, size: int, partitions: int, *, stream: bool = False,
+                virtual_time: bool = False) -> Context:  # fmt: skip
     state = folder / "state"
     path = state / "tables" / "bench.sqlite3"
     child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, str(path), str(size), str(partitions)
+        sys.executable, __file__, str(path), str(size), str(partitions), str(stream)
     )
     if await child.wait() != 0:
         raise RuntimeError(f"filling {path} failed")
-    sim = Simulator.from_dict({"tables": {"bench": TABLE}}, state_dir=state)
+    sim = Simulator.from_dict({"tables": {"bench": STREAM_TABLE if stream else TABLE}},
+                              state_dir=state, virtual_time=virtual_time)  # fmt: skip
     await sim.start()
     return Context(sim, sim.table("bench"), size, random.Random(1))
 
@@ -120,6 +127,42 @@ async def scan_page(context: Context) -> None:
     await asyncio.sleep(0)
 
 
+async def written_while_down(folder: Path, size: int) -> Context:
+    """N items written by another program while eventsim was down: N unstamped stream rows."""
+    return await build(folder, size, max(1, size // 10), stream=True)
+
+
+async def past_retention(folder: Path, size: int) -> Context:
+    """N stream rows, all read once, then 25 virtual hours later: all past retention."""
+    context = await build(folder, size, max(1, size // 10), stream=True, virtual_time=True)
+    while changes := context.table.changes(context.after, READ_SLICE):  # as a mapping reads
+        context.after = changes[-1].seq
+        await asyncio.sleep(0)
+    await context.sim.advance(hours=25)
+    return context
+
+
+async def read_stream(context: Context) -> None:
+    """The next slice of stream records, as a mapping's reader takes them in one turn of the
+    loop (back to the start at the end); rows it reaches unstamped are stamped 1,000 at a
+    time."""
+    changes = context.table.changes(context.after, READ_SLICE)
+    if not changes:
+        context.after = 0
+        changes = context.table.changes(0, READ_SLICE)
+    for change in changes:
+        context.table.record(change)
+    context.after = changes[-1].seq
+    await asyncio.sleep(0)
+
+
+async def read_past_retention(context: Context) -> None:
+    """A read after 24 hours: each drops (at most) 1,000 rows past retention first."""
+    context.table._trimmed_at = 0  # every read trims, as when a minute passed between reads
+    context.table.changes(context.after, READ_SLICE)
+    await asyncio.sleep(0)
+
+
 async def close(context: Context) -> None:
     await context.sim.close(grace=0)
 
@@ -133,8 +176,16 @@ CASES = [
          sizes=SIZES, note="one transaction: item, 3 indexes, no stream"),
     Case("dynamodb Scan page of 100 (N items, 10 per partition)", many_partitions, scan_page,
          close, sizes=SIZES, note="a range of the (hash, pk, sort order) index"),
+    Case("dynamodb stream: read a slice of N records written while eventsim was down",
+         written_while_down, read_stream, close, sizes=SIZES,
+         note=f"{READ_SLICE} records a read, as a mapping reads; rows are stamped 1,000 at a "
+              "time as reading reaches them: past 100k rows every read pays its share of "
+              "stamping, below it re-reads find them stamped"),
+    Case("dynamodb stream: a read 25 h after N records (retention trim)", past_retention,
+         read_past_retention, close, sizes=SIZES, operations=10,
+         note="each read first drops up to 1,000 rows past the 24 h retention"),
 ]  # fmt: skip
 
 
 if __name__ == "__main__":  # the child process that fills a table file
-    fill(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    fill(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "True")

@@ -35,6 +35,9 @@ log = structlog.get_logger("eventsim.streams")
 
 #: Records read ahead of the lanes; the reader waits when this many are buffered.
 READ_AHEAD = 10_000
+#: Records read and turned into stream records in one turn of the loop: a backlog (rows
+#: written while eventsim was down) is read a slice at a time, never stalling the loop.
+READ_SLICE = 250
 #: How soon the reader looks again when another writer held the file's lock (real seconds).
 BUSY_RETRY_S = 0.02
 
@@ -181,7 +184,7 @@ class StreamMapping(EventSourceMapping):
         while True:
             buffered = sum(len(lane.pending) for lane in self._lanes)
             changes = (
-                self._table.changes(self._position, READ_AHEAD - buffered)
+                self._table.changes(self._position, min(READ_SLICE, READ_AHEAD - buffered))
                 if buffered < READ_AHEAD
                 else []
             )
@@ -203,6 +206,7 @@ class StreamMapping(EventSourceMapping):
                 lane.pending.append(Entry(change.seq, record, change.created))
                 lane.waiter.wake()
             self._save()
+            await asyncio.sleep(0)  # the lanes, requests and other parts run between slices
 
     def _lane_of(self, record: dict[str, Any]) -> int:
         if len(self._lanes) == 1:
