@@ -46,12 +46,12 @@ class Case:
     build: Callable[[Path, int], Awaitable[Any]]
     operate: Callable[[Any], Awaitable[None]]
     close: Callable[[Any], Awaitable[None]] | None = None
-    #: Makes the stored data outside eventsim before ``build`` (files written by the bench),
-    #: so that the stall column measures eventsim, not the bench's own writing.
-    prepare: Callable[[Path, int], None] | None = None
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     operations: int = 100  # per round
     note: str = ""
+    #: Makes the stored data outside eventsim before ``build`` (files written by the bench),
+    #: so that the stall column measures eventsim, not the bench's own writing.
+    prepare: Callable[[Path, int], None] | None = None
 
 
 @dataclass
