@@ -73,8 +73,8 @@ Item = dict[str, Any]
 VERSION = 2
 #: Rows stamped, trimmed or expired per statement.
 CHUNK = 1000
-#: How long stamping and trimming wait for another writer's lock (on the event loop); past
-#: it they give way and are tried again (``TableStore.busy``).
+#: How long stamping, trimming and a delivering mapping's checkpoint wait for another
+#: writer's lock (on the event loop); past it they give way and are tried again.
 STAMP_WAIT_MS = 20
 #: How long every other statement waits for another writer's lock.
 BUSY_TIMEOUT_MS = 5000
@@ -92,6 +92,10 @@ class Change:
     new: Item | None
     created: float
     expired: bool = False  # deleted by TTL
+
+
+class _GaveWay(Exception):
+    """Another connection held the file's write lock past ``STAMP_WAIT_MS``."""
 
 
 def encode(item: Item) -> str:
@@ -392,39 +396,30 @@ class TableStore:
         another connection holds the write lock (``busy`` is then set: the caller looks again
         soon, rather than the event loop waiting up to the busy timeout)."""
         self.busy = False
-        self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
         try:
-            with self.transaction():
+            with self._giving_way(), self.transaction():
                 cursor = self._db.execute(
                     "UPDATE stream SET created = ? WHERE seq IN (SELECT seq FROM stream "
                     "WHERE created IS NULL ORDER BY seq LIMIT ?)",
                     (now, CHUNK),
                 )
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
+        except _GaveWay:
             self.busy = True
             return -1
-        finally:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return cursor.rowcount
 
     def trim(self, before: float) -> int:
         """Drop up to ``CHUNK`` stream rows created before ``before`` (retention); returns how
         many (``CHUNK``: call again). A file another writer holds is trimmed next time."""
-        self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
         try:
-            cursor = self._db.execute(
-                "DELETE FROM stream WHERE seq IN (SELECT seq FROM stream WHERE created < ? "
-                "ORDER BY created LIMIT ?)",
-                (before, CHUNK),
-            )
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
+            with self._giving_way():
+                cursor = self._db.execute(
+                    "DELETE FROM stream WHERE seq IN (SELECT seq FROM stream WHERE created < ? "
+                    "ORDER BY created LIMIT ?)",
+                    (before, CHUNK),
+                )
+        except _GaveWay:
             return CHUNK  # look again on the next read
-        finally:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return cursor.rowcount
 
     def checkpoint(self, mapping: str) -> int | None:
@@ -434,23 +429,33 @@ class TableStore:
         return int(row[0]) if row else None
 
     def save_checkpoint(self, mapping: str, seq: int, *, give_way: bool = False) -> bool:
-        """Save a mapping's checkpoint. With ``give_way`` (while delivering) it waits for
-        another writer's lock only ``STAMP_WAIT_MS`` and returns False if it is still held:
-        the caller tries again soon (a checkpoint saved late only means records read again
-        after a crash, which at-least-once delivery allows)."""
-        if give_way:
-            self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
+        """Save a mapping's checkpoint. With ``give_way`` (while delivering) it returns False
+        when another writer holds the file: the caller tries again soon (a checkpoint saved
+        late only means records read again after a crash, which at-least-once allows)."""
+        sql = (
+            "INSERT INTO checkpoints VALUES (?, ?) "
+            "ON CONFLICT (mapping) DO UPDATE SET seq = excluded.seq"
+        )
+        if not give_way:
+            self._db.execute(sql, (mapping, seq))
+            return True
         try:
-            self._db.execute(
-                "INSERT INTO checkpoints VALUES (?, ?) "
-                "ON CONFLICT (mapping) DO UPDATE SET seq = excluded.seq",
-                (mapping, seq),
-            )
-        except sqlite3.OperationalError as exc:
-            if not give_way or ("locked" not in str(exc) and "busy" not in str(exc)):
-                raise
+            with self._giving_way():
+                self._db.execute(sql, (mapping, seq))
+        except _GaveWay:
             return False
-        finally:
-            if give_way:
-                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return True
+
+    @contextmanager
+    def _giving_way(self) -> Iterator[None]:
+        """Statements in the block wait for another writer's lock only ``STAMP_WAIT_MS`` (on
+        the event loop), then raise ``_GaveWay`` instead of waiting up to the busy timeout."""
+        self._db.execute(f"PRAGMA busy_timeout = {STAMP_WAIT_MS}")
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise _GaveWay from None
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
