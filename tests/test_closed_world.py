@@ -71,6 +71,31 @@ async def test_a_process_handler_sees_only_the_allowlist(
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("pattern", ["AWS_*", "*"])
+async def test_inherit_env_never_lets_the_parent_lead_an_sdk_elsewhere(
+    eventsim_factory: SimulatorFactory,
+    secrets: None,
+    monkeypatch: pytest.MonkeyPatch,
+    pattern: str,
+) -> None:
+    """A glob as wide as ``AWS_*`` (or ``*``) inherits the parent's AWS settings that do not
+    lead elsewhere (a region, say), never its profile, other endpoints, or the switch that
+    makes SDKs ignore the endpoint variables (with it, boto3 went to AWS)."""
+    for name, value in {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", "AWS_ROLE_ARN": "arn:x",
+                        "AWS_ENDPOINT_URL_KINESIS": "http://example.com",
+                        "AWS_MAX_ATTEMPTS": "7"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    sim = await eventsim_factory({"functions": {"dump": aws("dump_environment",
+                                                            inherit_env=[pattern])}})  # fmt: skip
+    env = (await sim.invoke("dump")).payload
+    assert not {"AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_ROLE_ARN",
+                "AWS_ENDPOINT_URL_KINESIS"} & set(env)  # fmt: skip
+    assert env["AWS_MAX_ATTEMPTS"] == "7"  # inherited: it leads nowhere
+    assert env["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL_DYNAMODB"] == sim.endpoint_url
+    assert env["AWS_SECRET_ACCESS_KEY"] != SECRETS["AWS_SECRET_ACCESS_KEY"]
+
+
+@pytest.mark.asyncio
 async def test_a_handler_calls_boto3_under_the_fixtures(eventsim_factory: SimulatorFactory) -> None:
     sim = await eventsim_factory(
         {"functions": {"send": aws("send_to_queue"), "who": aws("caller_identity")},

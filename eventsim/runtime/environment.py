@@ -6,7 +6,10 @@ Nothing of the developer's shell reaches a handler unless the config names it
 
 1. the basics a process needs to run: ``PATH``, ``LD_LIBRARY_PATH``, temporary-folder and
    Windows system variables, from the simulator's environment;
-2. the variables ``inherit_env`` names, from the simulator's environment;
+2. the variables ``inherit_env`` names, from the simulator's environment, except the AWS
+   variables that would lead an SDK elsewhere (``LEADS_ELSEWHERE``: ``AWS_PROFILE``, other
+   endpoints, ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``...), even named or matched by a glob
+   such as ``AWS_*``; a function's own ``environment`` may still set them on purpose;
 3. the variables the Lambda runtime sets (``FunctionSpec.runtime_environment``) and the
    function's own ``environment``;
 4. the closed world, always, whatever the parent or ``inherit_env`` says: placeholder
@@ -43,7 +46,8 @@ ENDPOINT_SERVICES = ("LAMBDA", "SQS", "DYNAMODB", "DYNAMODB_STREAMS", "STS", "S3
                      "EVENTBRIDGE", "SCHEDULER", "CLOUDWATCH_LOGS")  # fmt: skip
 #: Where SDK calls go when no edge runs: a port nothing listens on (connection refused).
 NOWHERE = "http://127.0.0.1:9"
-#: Variables of the parent that would lead an SDK elsewhere; removed in thread isolation.
+#: Variables of the parent that would lead an SDK elsewhere: never inherited, and removed in
+#: thread isolation.
 LEADS_ELSEWHERE = re.compile(
     r"^AWS_(ENDPOINT_URL(_\w+)?|PROFILE|DEFAULT_PROFILE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|"
     r"ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|ROLE_SESSION_NAME|CONTAINER_\w+|CA_BUNDLE|"
@@ -87,7 +91,8 @@ class World:
         if patterns:
             env.update(
                 {name: value for name, value in parent.items()
-                 if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
+                 if any(fnmatch.fnmatchcase(name, p) for p in patterns)
+                 and not LEADS_ELSEWHERE.match(name)}
             )  # fmt: skip
         env.update(spec.runtime_environment(log_stream))
         closed = self.closed()
