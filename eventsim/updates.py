@@ -20,12 +20,12 @@ from decimal import Decimal
 
 from .errors import ExpressionError
 from .events.dynamodb_json import number
+from .expression_parser import Parser
 from .expressions import (
     AV,
     MISSING_OPERAND,
     Item,
     Operand,
-    Parser,
     Path,
     check_paths,
     contains,
