@@ -15,7 +15,10 @@ Each entry is numbered when it is recorded: ``Attempt.seq``, 0 for the first ent
 recorded, one more for each next. The number stays the entry's while the ledger holds it (an
 amendment keeps it), so it names the entry for pages, links and live views (``get(seq)``).
 Observers (``subscribe``) hear of each new entry, and separately of each amended one.
-Recording costs O(1) whatever the ledger holds.
+Recording costs O(1) whatever the ledger holds, and so does the garbage collector: every
+``FREEZE_STEP`` entries, a ledger holding ``BULK`` or more moves what exists out of its way
+(``memory.after_bulk_load``; entries hold no reference cycles, so an evicted one is still
+freed at once), where a full collection over 100,000 entries stopped the loop for ~0.2 s.
 
 Example::
 
@@ -39,6 +42,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import ValueRejected
+from .memory import after_bulk_load
 
 
 class Outcome(StrEnum):
@@ -146,6 +150,9 @@ Observer = Callable[[Attempt], None]
 DEFAULT_MAX_ATTEMPTS = 100_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_KEEP_FULL = 1_000
+#: Entries recorded between two freezes of what exists (once the ledger holds ``BULK``):
+#: a full collection then scans at most this many entries' objects (a few milliseconds).
+FREEZE_STEP = 2_000
 #: An event or payload larger than this (bytes of JSON) is "large": kept whole only while
 #: among the ``keep_full`` most recent large ones.
 LARGE_BYTES = 4 * 1024
@@ -217,6 +224,8 @@ class Ledger:
         else:
             attempt = dataclasses.replace(attempt, seq=self.recorded)
         self.recorded += 1
+        if self.recorded % FREEZE_STEP == 0:
+            after_bulk_load(len(self._entries))
         slot = _Slot(attempt, (attempt.size or _json_size(attempt)) + _OVERHEAD)
         self._entries.append(slot)
         self._bytes += slot.bytes

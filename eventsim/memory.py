@@ -1,7 +1,7 @@
 """Keeping the garbage collector's pauses flat as stored data grows.
 
 CPython's full collections scan every tracked object: with a few hundred thousand long-lived
-objects (resumed events, restored messages, manifest entries) a pass stalls the event loop for
+objects (resumed events, restored messages, ledger entries) a pass stalls the event loop for
 tens of milliseconds, longer as the data grows. ``after_bulk_load`` moves what exists into the
 permanent generation (``gc.freeze()``), which later passes skip. Objects frozen this way are
 still freed by reference counting when dropped; only reference cycles among them would wait.

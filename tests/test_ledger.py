@@ -4,13 +4,24 @@ recent ones, indexed queries, and waiters woken only by their function's records
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from eventsim.errors import ValueRejected
-from eventsim.ledger import TRUNCATED, Attempt, Code, Ledger, Outcome, RecordOutcome
+from eventsim.ledger import (
+    FREEZE_STEP,
+    TRUNCATED,
+    Attempt,
+    Code,
+    Ledger,
+    Outcome,
+    RecordOutcome,
+)
+from eventsim.memory import BULK
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -154,3 +165,35 @@ def test_observers_tell_new_entries_from_amended_ones() -> None:
     ledger.record(attempt(3))
     ledger.amend("r3", reason="later")
     assert len(added) == 2 and len(changed) == 1 and len(plain) == 3
+
+
+class _Held:
+    """Something an entry holds (weakly referenceable, unlike the entry)."""
+
+
+def test_a_large_ledger_is_moved_out_of_the_garbage_collectors_way() -> None:
+    """Past ``BULK`` entries, what exists is frozen every ``FREEZE_STEP`` records, so a full
+    collection no longer scans every entry (over 100,000 it stopped the loop ~0.2 s); an
+    evicted entry is still freed at once (entries hold no cycles)."""
+    ledger = Ledger(limit=BULK + FREEZE_STEP)
+    frozen = gc.get_freeze_count()
+    try:
+        for n in range(BULK - 1):
+            ledger.record(attempt(n))
+        assert gc.get_freeze_count() == frozen  # a small ledger is left alone
+        for n in range(BULK - 1, BULK + 2 * FREEZE_STEP):
+            ledger.record(attempt(n))
+        assert gc.get_freeze_count() > frozen
+        held = _Held()
+        ledger.record(attempt(-1, event={"held": held}, size=100))
+        frozen_now = gc.get_freeze_count()
+        for n in range(2 * FREEZE_STEP):
+            ledger.record(attempt(n))
+        assert gc.get_freeze_count() > frozen_now  # the entry holding it was frozen too
+        gone = weakref.ref(held)
+        del held
+        for n in range(BULK + FREEZE_STEP):  # evicts it
+            ledger.record(attempt(n))
+        assert gone() is None  # frozen, evicted, and freed by reference counting
+    finally:
+        gc.unfreeze()
