@@ -23,7 +23,6 @@ from typing import Any, Literal, Self
 
 import structlog
 
-from . import explain
 from .activity import Activity
 from .clock import Clock, RealClock, VirtualClock
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
@@ -34,7 +33,6 @@ from .errors import (
     StartupError,
     StateError,
     StateLocked,
-    UnknownResourceError,
 )
 from .events.apigateway import HttpRequest, HttpResponse
 from .faults import Faults
@@ -42,7 +40,7 @@ from .invocation.asynchronous import AsyncInvoker
 from .invocation.event_store import EventStore, MemoryEventStore
 from .invocation.outbox import Outbox
 from .invocation.sync import Delivery, Invoker, InvokeResult, encode_event, new_request_id
-from .ledger import Attempt, Ledger, Outcome
+from .ledger import Attempt, Ledger
 from .resources.bucket import BucketSource
 from .resources.buses import Buses
 from .resources.created import created_buckets
@@ -61,7 +59,6 @@ from .supervisor import PartFailed, Supervisor
 from .triggers import registry
 from .triggers.base import Binding, Context, TriggerRef
 from .triggers.http import HttpRoutes
-from .triggers.s3 import S3Binding
 from .unconfirmed import EMPTY_PAYLOAD
 
 log = structlog.get_logger("eventsim")
@@ -132,6 +129,7 @@ class Simulator(SimulatorResources):
         self._stopping: asyncio.Event | None = None
         self._draining: asyncio.Task[None] | None = None
         self._accepting = False
+        self._started = asyncio.Event()  # set once start() has finished
         self._buckets: dict[str, BucketSource] = {}
         #: Every queue, by region and name (resources/queues.py).
         self._queues = QueueRegistry(config, clock=clock, rng=self.random, state_dir=self.state_dir)
@@ -224,6 +222,7 @@ class Simulator(SimulatorResources):
                 where = f"{issue.file}:{issue.line}:{issue.column}" if issue.line else issue.file
                 log.warning("config.not_honoured", at=where, key=issue.path, what=issue.message)
         self._accepting = True
+        self._started.set()
         log.info(
             "simulator.started",
             functions=len(self.functions),
@@ -243,6 +242,18 @@ class Simulator(SimulatorResources):
                 "edge's", server.host, server.port, "server.port", "--port", exc
             ) from None
         self._lock.advertise(edge=self._edge.url)
+
+    async def until_started(self, timeout: float) -> bool:  # noqa: ASYNC109 - a bound, not a wait
+        """For the edge, which answers before ``start()`` has finished: wait up to
+        ``timeout`` real seconds for it to finish. False if it did not, or if the simulator
+        is stopping."""
+        if not self._started.is_set():
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._started.wait()
+            except TimeoutError:
+                return False
+        return self._accepting
 
     @property
     def endpoint_url(self) -> str | None:
@@ -434,11 +445,14 @@ class Simulator(SimulatorResources):
     # --- health ---------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """``{"status": "ok" | "degraded" | "failed" | "stopping", "parts": {...}}``: each
-        supervised part by name with its state, failures, restarts and last error."""
+        """``{"status": "ok" | "degraded" | "failed" | "starting" | "stopping", "parts":
+        {...}}``: each supervised part by name with its state, failures, restarts and last
+        error."""
         parts = self._supervisor.health() if self._supervisor is not None else {}
         states = {health.state for health in parts.values()}
-        if not self._accepting:
+        if not self._started.is_set():
+            status = "starting"
+        elif not self._accepting:
             status = "stopping"
         elif "failed" in states:
             status = "failed"
@@ -557,13 +571,6 @@ class Simulator(SimulatorResources):
 
     # --- testing ----------------------------------------------------------------------------
 
-    async def wait_for(
-        self, function: str, count: int = 1, outcome: Outcome | None = None,
-        timeout: float | None = 30.0,  # noqa: ASYNC109 - real seconds, explained on expiry
-    ) -> list[Attempt]:  # fmt: skip
-        """Until ``function`` has ``count`` attempts (of ``outcome``); see ``Ledger.wait_for``."""
-        return await self.ledger.wait_for(function, count, outcome, timeout)
-
     async def request(
         self,
         method: str,
@@ -584,23 +591,3 @@ class Simulator(SimulatorResources):
             HttpRequest(method.upper(), path, query=list((query or {}).items()),
                         headers=[("Host", "localhost"), *(headers or {}).items()], body=data)
         )  # fmt: skip
-
-    def recorded(self, function: str) -> list[Any]:
-        """The events ``function`` handled successfully, in order (e.g. with the
-        ``eventsim.testing.record`` handler)."""
-        return [a.event for a in self.ledger.for_function(function, Outcome.SUCCESS)]
-
-    def explain(
-        self, *, key: str | None = None, message_id: str | None = None,
-        item: dict[str, Any] | None = None,
-    ) -> str:  # fmt: skip
-        """What happened to an S3 key, a message (id or body text) or an item (its key)."""
-        return explain.explain(self.ledger, key=key, message_id=message_id, item=item)
-
-    def _s3_binding(self, bucket: str) -> S3Binding:
-        found = next(
-            (b for b in self.bindings if isinstance(b, S3Binding) and b.bucket == bucket), None
-        )
-        if found is None:
-            raise UnknownResourceError("bucket", bucket, list(self._buckets))
-        return found

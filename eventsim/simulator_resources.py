@@ -3,9 +3,10 @@ event source mappings.
 
 ``Simulator`` takes these from ``SimulatorResources``: the lookups tests and the edge use
 (``sim.queue("jobs")``), the run-time CreateBucket/CreateQueue, and the ``Resources`` seam of
-trigger bindings (``resource``, ``listen``), and the ledger entries of messages a queue moves
-or expires on its own (``_queue_event``). A name may be any alias the config gives
-(``aliases:``, a template's logical ids): ``sim.queue("JobsQueue")`` finds ``local-JobsQueue-…``.
+trigger bindings (``resource``, ``listen``), the ledger entries of messages a queue moves or
+expires on its own (``_queue_event``), and what the ledger says of them (``wait_for``,
+``recorded``, ``explain``). A name may be any alias the config gives (``aliases:``, a
+template's logical ids): ``sim.queue("JobsQueue")`` finds ``local-JobsQueue-…``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .resources.topics import Topic, Topics
 from .runtime.spec import FunctionSpec
 from .supervisor import Supervisor
 from .triggers.base import Binding, EventSourceMapping
+from .triggers.s3 import S3Binding
 
 
 class SimulatorResources:
@@ -260,6 +262,33 @@ class SimulatorResources:
         if found is None:
             raise UnknownResourceError("event source mapping", uuid,
                                        [m.uuid for m in self.mappings()])  # fmt: skip
+        return found
+
+    async def wait_for(
+        self, function: str, count: int = 1, outcome: Outcome | None = None,
+        timeout: float | None = 30.0,  # noqa: ASYNC109 - real seconds, explained on expiry
+    ) -> list[Attempt]:  # fmt: skip
+        """Until ``function`` has ``count`` attempts (of ``outcome``); see ``Ledger.wait_for``."""
+        return await self.ledger.wait_for(function, count, outcome, timeout)
+
+    def recorded(self, function: str) -> list[Any]:
+        """The events ``function`` handled successfully, in order (e.g. with the
+        ``eventsim.testing.record`` handler)."""
+        return [a.event for a in self.ledger.for_function(function, Outcome.SUCCESS)]
+
+    def explain(
+        self, *, key: str | None = None, message_id: str | None = None,
+        item: dict[str, Any] | None = None,
+    ) -> str:  # fmt: skip
+        """What happened to an S3 key, a message (id or body text) or an item (its key)."""
+        return explain.explain(self.ledger, key=key, message_id=message_id, item=item)
+
+    def _s3_binding(self, bucket: str) -> S3Binding:
+        found = next(
+            (b for b in self.bindings if isinstance(b, S3Binding) and b.bucket == bucket), None
+        )
+        if found is None:
+            raise UnknownResourceError("bucket", bucket, list(self._buckets))
         return found
 
     def _check_running(self) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import aiohttp
 import boto3
 import pytest
 import pytest_asyncio
@@ -18,6 +19,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from eventsim import Outcome, Simulator
+from eventsim.resources.bucket import BucketSource
 from eventsim.server.edge import EdgeServer
 from eventsim.testing import SimulatorFactory
 
@@ -316,3 +318,44 @@ async def test_bad_requests_get_aws_shaped_errors(
     assert response.status == status
     payload = json.loads(response.data)
     assert expected in payload["__type"] and "Traceback" not in response.data.decode()
+
+
+@pytest.mark.asyncio
+async def test_a_request_while_the_simulator_starts_waits_for_it(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge listens before the simulator has started (handlers resumed meanwhile reach
+    it). An Invoke in that window waits for the start instead of a 500 with a traceback
+    (found by killing and restarting `eventsim up` under load); health says "starting"."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    starting = BucketSource.start
+
+    async def slow_start(self: BucketSource) -> None:
+        entered.set()
+        await release.wait()  # the start of the sources, held open by the test
+        await starting(self)
+
+    monkeypatch.setattr(BucketSource, "start", slow_start)
+    config = {"functions": {"echo": function("echo")},
+              "buckets": {"uploads": {"path": str(tmp_path / "uploads")}}}  # fmt: skip
+    sim = Simulator.from_dict(config, state_dir=tmp_path / "state", edge=True)
+    start = asyncio.create_task(sim.start())
+    await entered.wait()
+    assert sim.edge is not None
+    async with aiohttp.ClientSession(sim.endpoint_url) as session:
+        async with session.get("/_eventsim/health") as health:
+            assert (health.status, (await health.json())["status"]) == (503, "starting")
+        invoke = asyncio.create_task(
+            session.post("/2015-03-31/functions/echo/invocations", data=b'{"n": 1}')
+        )
+        waiting = asyncio.create_task(sim.edge.wait_in_flight(1))
+        await asyncio.wait([invoke, waiting], return_when=asyncio.FIRST_COMPLETED)
+        assert not invoke.done(), "answered before the simulator had started"
+        release.set()
+        await start
+        async with await invoke as reply:
+            assert (reply.status, await reply.json()) == (200, {"n": 1})
+    await sim.close()
+    async with aiohttp.ClientSession() as session:  # closed: nothing listens any more
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"{sim.endpoint_url}/_eventsim/health")

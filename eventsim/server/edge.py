@@ -11,7 +11,10 @@ Example::
 Every request passes the gate first (loopback ``Host``; no foreign ``Origin``: see guard.py).
 Then the service it is for is told from its signature, ``X-Amz-Target`` or path (see
 services.py): a served one gets its body (bounded in size and time) and answers; any other
-gets a 501 in the protocol its client reads. A refusal is always the service's own error
+gets a 501 in the protocol its client reads. The edge listens before the simulator has
+started (so that handlers started meanwhile reach it): a request that comes in that window
+waits for the start to finish (up to ``STARTING_WAIT_S``); one that comes while it stops is a
+503 ``ServiceUnavailable``, which the SDKs retry. A refusal is always the service's own error
 shape; an unexpected failure is logged and answered with a 500 error shape, never a traceback.
 """
 
@@ -49,6 +52,8 @@ log = structlog.get_logger("eventsim.edge")
 #: The body of a request for a service not served is read only to name its operation (a
 #: query protocol's Action), and only up to this size.
 UNSERVED_BODY_BYTES = 64 * 1024
+#: How long a request that comes in while the simulator starts waits for it (real seconds).
+STARTING_WAIT_S = 30.0
 
 
 class EdgeServer:
@@ -195,6 +200,9 @@ class EdgeServer:
                     )  # fmt: skip
             except ApiError as exc:
                 return api.error(request, exc)
+            if not await self._sim.until_started(STARTING_WAIT_S):
+                reason = "eventsim is not running (it is stopping, or did not start); try again"
+                return api.error(request, ApiError("ServiceUnavailable", reason, 503))
             return await api.handle(request)
         if name is not None:
             return not_served(request, name, self._apis, await self._small_body(request))
