@@ -52,6 +52,7 @@ from .runtime.logs import LogSink
 from .runtime.pool import Concurrency, Runtime
 from .runtime.spec import FunctionSpec
 from .server.edge import EdgeServer
+from .server.guard import Gate
 from .server.http_triggers import HttpTriggerServer
 from .simulator_resources import SimulatorResources
 from .state import StateLock
@@ -370,7 +371,8 @@ class Simulator(SimulatorResources):
         if not self._serve_http or routes is None or not routes.routes:
             return
         server = self.config.server
-        self.http = HttpTriggerServer(routes.respond, server.host, server.http_port)
+        gate = Gate.serving(server.host, server.allowed_hosts, server.allowed_origins)
+        self.http = HttpTriggerServer(routes.respond, server.host, server.http_port, gate)
         try:
             await self.http.start()
         except OSError as exc:

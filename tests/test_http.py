@@ -216,3 +216,27 @@ async def test_api_and_stage_settings_are_checked(
         Config.from_dict({"functions": {"f": function("web.echo", triggers=[{"http": trigger}])}},
                          tmp_path)  # fmt: skip
     assert message in str(info.value)
+
+
+async def test_a_web_page_of_another_origin_cannot_call_the_routes(
+    eventsim_factory: SimulatorFactory,
+) -> None:
+    """The HTTP triggers' port answers only loopback (or configured) Host and Origin headers,
+    as the edge does: a DNS-rebinding page (Host evil.example) and a cross-site request
+    (Origin https://evil.example) are refused before any handler runs; a local front end and
+    a configured origin are served."""
+    sim = await eventsim_factory(
+        {"functions": ROUTES, "server": {"allowed_origins": ["http://app.test:8080"]}},
+        virtual_time=False, http=True,
+    )  # fmt: skip
+    api = Api(sim)
+    for headers in ({"Host": "evil.example:3000"}, {"Origin": "https://evil.example"},
+                    {"Origin": "null"}):  # fmt: skip
+        refused = await api.request("POST", "/upload", body=b"{}", headers=headers)
+        assert refused.status == 403, headers
+        assert "server.allowed_" in json.loads(refused.data)["message"]  # says how to allow
+    assert sim.ledger.for_function("echo") == []
+    for origin in ("http://localhost:5173", "http://app.test:8080"):
+        served = await api.request("GET", "/items/42", headers={"Origin": origin})
+        assert served.status == 200, origin
+    assert len(sim.ledger.for_function("echo")) == 2

@@ -90,10 +90,7 @@ class EdgeServer:
         self._apis = {api.service.name: api for api in apis}
         self._services = [api.service for api in apis]
         server = sim.config.server
-        # The address the edge listens on names it too (its url), even a wildcard one: an
-        # address is no DNS name a rebinding page could own, and the Origin check still holds.
-        own = [host] if host else []
-        self._gate = Gate([*server.allowed_hosts, *own], server.allowed_origins)
+        self._gate = Gate.serving(host, server.allowed_hosts, server.allowed_origins)
         self._runner: web.AppRunner | None = None
         #: Requests being handled now (a long poll counts until it returns).
         self.in_flight = 0

@@ -1,4 +1,5 @@
-"""Which ``Host`` and ``Origin`` headers the edge serves (pure).
+"""Which ``Host`` and ``Origin`` headers eventsim's servers (the edge, the HTTP triggers) serve
+(pure).
 
 A web page must not reach the edge through the visitor's browser. DNS rebinding points the
 page's own host name at 127.0.0.1, so the browser sends ``Host: evil.example:8642`` and lets the
@@ -55,6 +56,15 @@ class Gate:
     ) -> None:
         self._hosts = {host_name(h) for h in allowed_hosts}
         self._origins = {o.strip().lower().rstrip("/") for o in allowed_origins}
+
+    @classmethod
+    def serving(
+        cls, host: str | None, allowed_hosts: Iterable[str], allowed_origins: Iterable[str]
+    ) -> Gate:
+        """The gate of a server listening on ``host``: the address it listens on names it too
+        (its url), even a wildcard one: an address is no DNS name a rebinding page could own,
+        and the Origin check still holds."""
+        return cls([*allowed_hosts, *([host] if host else [])], allowed_origins)
 
     def refusal(self, host: str | None, origin: str | None) -> str | None:
         """Why a request with these headers is refused; None when it is served."""
