@@ -769,6 +769,10 @@ async def test_unserved_operations_and_bad_requests_are_s3_errors(s3: S3) -> Non
          "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"},
     )  # fmt: skip
     assert too_large.status == 400 and b"<Code>EntityTooLarge</Code>" in too_large.data
+    # S3 keys are UTF-8: a key of other bytes is refused, not stored as replacement characters
+    not_utf8 = await http("PUT", f"{s3.sim.endpoint_url}/uploads/%ED%A0%80", b"x")
+    assert not_utf8.status == 400 and b"<Code>InvalidURI</Code>" in not_utf8.data
+    assert list(s3.folder.iterdir()) == []
 
 
 async def test_virtual_hosted_style(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:

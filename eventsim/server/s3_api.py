@@ -144,8 +144,8 @@ class S3Api:
             key = raw[1:]
         else:
             name, _, key = raw[1:].partition("/")
-            bucket = urllib.parse.unquote(name) or None
-        return Call(request, self.sim, bucket, urllib.parse.unquote(key) or None)
+            bucket = _unquoted(name) or None
+        return Call(request, self.sim, bucket, _unquoted(key) or None)
 
 
 def _refuse_expired(request: web.Request) -> None:
@@ -423,3 +423,12 @@ def _contents(key: str, entry: Entry, encode: Callable[[str], str], with_owner: 
 @functools.lru_cache(maxsize=4096)
 def _iso_second(seconds: int) -> str:
     return iso_time(datetime.fromtimestamp(seconds, UTC))
+
+
+def _unquoted(part: str) -> str:
+    """A percent-encoded path segment as text; S3 keys are UTF-8, so bytes that are not (say
+    ``%ED%A0%80``) are S3's ``InvalidURI`` rather than a key of replacement characters."""
+    try:
+        return urllib.parse.unquote(part, errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError("InvalidURI", "Couldn't parse the specified URI.", 400) from None
