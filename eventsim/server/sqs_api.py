@@ -8,8 +8,9 @@ request is signed for. An operation takes and returns the JSON protocol's shapes
 
 Errors carry SQS's JSON type in ``__type`` and the query protocol's code in
 ``x-amzn-query-error`` (which botocore reports as the error's ``Code``, as AWS's own answers
-do: ``AWS.SimpleQueueService.NonExistentQueue``, ``QueueAlreadyExists``...). The rules a message
-must meet are the queue's (``resources/messages.py``), so the Python API refuses the same.
+do: ``AWS.SimpleQueueService.NonExistentQueue``, ``QueueAlreadyExists``...). A request's
+parameters are read and checked in ``sqs_params.py``; the rules a message must meet are the
+queue's (``resources/messages.py``), so the Python API refuses the same.
 
 Example::
 
@@ -30,24 +31,32 @@ from aiohttp import web
 from ..errors import ApiError, QueueError
 from ..events.sqs import md5_of_message_attributes
 from ..resources import queue_attributes
-from ..resources.messages import MAX_BATCH, Message, Sent, receive_limits
+from ..resources.messages import Message, Sent, receive_limits
 from ..resources.queue import Queue
 from ..resources.queues import QueueRegistry, list_page, not_found
 from . import sqs_query
 from .protocol import json_response, read_json
 from .services import FORM, Service, json_version
+from .sqs_params import (
+    batch_entries,
+    check_tag_count,
+    missing,
+    optional,
+    required,
+    string_map,
+    strings,
+    visibility_timeout,
+)
 from .sqs_query import codes
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
-_BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
 #: The largest request: a message (or a batch) holds at most 1 MiB, but JSON may spell each
 #: byte of it in up to three (``\u00e9`` for the two bytes of an é).
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MAX_BATCH_BYTES = 1024 * 1024
-MAX_TAGS = 50
 
 Operation = Callable[["SqsApi", dict[str, Any], "Call"], Awaitable[dict[str, Any]]]
 
@@ -163,19 +172,19 @@ class SqsApi:
         return self.queues.url(call.base_url, queue)
 
     def _queue(self, body: dict[str, Any], call: Call, name: str = "QueueUrl") -> Queue:
-        return self.queues.by_url(_required(body, name), call.region)
+        return self.queues.by_url(required(body, name), call.region)
 
     async def get_queue_url(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
-        name = _required(body, "QueueName")
-        owner = _optional(body, "QueueOwnerAWSAccountId", str)
+        name = required(body, "QueueName")
+        owner = optional(body, "QueueOwnerAWSAccountId", str)
         queue = self.queues.get_queue(name, call.region)
         if queue is None or owner not in (None, self.queues.account):
             raise not_found()
         return {"QueueUrl": self.url(call, queue)}
 
     async def list_queues(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
-        prefix = _optional(body, "QueueNamePrefix", str) or ""
-        limit = _optional(body, "MaxResults", int)
+        prefix = optional(body, "QueueNamePrefix", str) or ""
+        limit = optional(body, "MaxResults", int)
         if limit is not None and not 1 <= limit <= 1000:
             raise ApiError(
                 "InvalidParameterValue",
@@ -183,7 +192,7 @@ class SqsApi:
                 "invalid. Reason: MaxResults must be an integer between 1 and 1000.",
             )
         names, token = list_page(self.queues.names(call.region, prefix), limit,
-                                 _optional(body, "NextToken", str))  # fmt: skip
+                                 optional(body, "NextToken", str))  # fmt: skip
         result: dict[str, Any] = {}
         if names:
             found = (self.queues.get_queue(n, call.region) for n in names)
@@ -193,10 +202,10 @@ class SqsApi:
         return result
 
     async def create_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
-        name = _required(body, "QueueName")
-        attributes = _string_map(body, "Attributes")
-        tags = _string_map(body, "tags")
-        _check_tag_count(name, tags)
+        name = required(body, "QueueName")
+        attributes = string_map(body, "Attributes")
+        tags = string_map(body, "tags")
+        check_tag_count(name, tags)
         queue = self.queues.create(name, attributes, tags, region=call.region)
         return {"QueueUrl": self.url(call, queue)}
 
@@ -206,14 +215,14 @@ class SqsApi:
 
     async def get_queue_attributes(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
-        attributes = queue_attributes.select(queue, _strings(body, "AttributeNames"))
+        attributes = queue_attributes.select(queue, strings(body, "AttributeNames"))
         return {"Attributes": attributes} if attributes else {}
 
     async def set_queue_attributes(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
         if body.get("Attributes") is None:
-            raise _missing("Attributes")
-        self.queues.set_attributes(queue, _string_map(body, "Attributes"))
+            raise missing("Attributes")
+        self.queues.set_attributes(queue, string_map(body, "Attributes"))
         return {}
 
     async def purge_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -223,17 +232,17 @@ class SqsApi:
     async def tag_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
         if not body.get("Tags"):
-            raise _missing("Tags")
-        tags = _string_map(body, "Tags")
-        _check_tag_count(queue.name, {**queue.config.tags, **tags})
+            raise missing("Tags")
+        tags = string_map(body, "Tags")
+        check_tag_count(queue.name, {**queue.config.tags, **tags})
         self.queues.tag(queue, tags)
         return {}
 
     async def untag_queue(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
         if not body.get("TagKeys"):
-            raise _missing("TagKeys")
-        self.queues.untag(queue, _strings(body, "TagKeys"))
+            raise missing("TagKeys")
+        self.queues.untag(queue, strings(body, "TagKeys"))
         return {}
 
     async def list_queue_tags(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -244,7 +253,7 @@ class SqsApi:
         self, body: dict[str, Any], call: Call
     ) -> dict[str, Any]:
         queue = self._queue(body, call)
-        limit = _optional(body, "MaxResults", int)
+        limit = optional(body, "MaxResults", int)
         if limit is not None and not 1 <= limit <= 1000:
             raise ApiError(
                 "InvalidParameterValue",
@@ -252,7 +261,7 @@ class SqsApi:
                 "invalid. Reason: MaxResults must be an integer between 1 and 1000.",
             )
         sources = {q.name: q for q in self.queues.dead_letter_sources(queue)}
-        names, token = list_page(sorted(sources), limit, _optional(body, "NextToken", str))
+        names, token = list_page(sorted(sources), limit, optional(body, "NextToken", str))
         result: dict[str, Any] = {"queueUrls": [self.url(call, sources[n]) for n in names]}
         if token:
             result["NextToken"] = token
@@ -261,12 +270,12 @@ class SqsApi:
     async def add_permission(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         """AddPermission: a statement in the queue's Policy (stored, not enforced)."""
         queue = self._queue(body, call)
-        label = _required(body, "Label")
-        accounts, actions = _strings(body, "AWSAccountIds"), _strings(body, "Actions")
+        label = required(body, "Label")
+        accounts, actions = strings(body, "AWSAccountIds"), strings(body, "Actions")
         if not accounts:
-            raise _missing("PrincipalId")
+            raise missing("PrincipalId")
         if not actions:
-            raise _missing("Actions")
+            raise missing("Actions")
         policy, statements = _policy(queue)
         if any(s.get("Sid") == label for s in statements if isinstance(s, dict)):
             raise ApiError("InvalidParameterValue", f"Value {label} for parameter Label is "
@@ -284,7 +293,7 @@ class SqsApi:
 
     async def remove_permission(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
-        label = _required(body, "Label")
+        label = required(body, "Label")
         policy, statements = _policy(queue)
         kept = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") == label)]
         if len(kept) == len(statements):
@@ -299,20 +308,20 @@ class SqsApi:
 
     async def start_message_move_task(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         handle = self.queues.moves.start(
-            _required(body, "SourceArn"),
-            _optional(body, "DestinationArn", str),
-            _optional(body, "MaxNumberOfMessagesPerSecond", int),
+            required(body, "SourceArn"),
+            optional(body, "DestinationArn", str),
+            optional(body, "MaxNumberOfMessagesPerSecond", int),
         )
         return {"TaskHandle": handle}
 
     async def list_message_move_tasks(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         results = self.queues.moves.list(
-            _required(body, "SourceArn"), _optional(body, "MaxResults", int)
+            required(body, "SourceArn"), optional(body, "MaxResults", int)
         )
         return {"Results": results}
 
     async def cancel_message_move_task(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
-        moved = self.queues.moves.cancel(_required(body, "TaskHandle"))
+        moved = self.queues.moves.cancel(required(body, "TaskHandle"))
         return {"ApproximateNumberOfMessagesMoved": moved}
 
     # --- messages -------------------------------------------------------------------------
@@ -323,7 +332,7 @@ class SqsApi:
 
     async def send_message_batch(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
-        entries = _entries(body, "SendMessageBatchRequestEntry")
+        entries = batch_entries(body, "SendMessageBatchRequestEntry")
         size = sum(len(str(e.get("MessageBody", "")).encode(errors="replace")) for e in entries)
         if size > MAX_BATCH_BYTES:
             raise ApiError("BatchRequestTooLong", f"Batch requests cannot be longer than "
@@ -352,15 +361,15 @@ class SqsApi:
 
     async def receive_message(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
-        count = _optional(body, "MaxNumberOfMessages", int)
-        wait = _optional(body, "WaitTimeSeconds", int)
-        visibility = _optional(body, "VisibilityTimeout", int)
+        count = optional(body, "MaxNumberOfMessages", int)
+        wait = optional(body, "WaitTimeSeconds", int)
+        visibility = optional(body, "VisibilityTimeout", int)
         receive_limits(1 if count is None else count, wait, visibility)
-        system = set(_strings(body, "AttributeNames")) | set(
-            _strings(body, "MessageSystemAttributeNames")
+        system = set(strings(body, "AttributeNames")) | set(
+            strings(body, "MessageSystemAttributeNames")
         )
-        names = _strings(body, "MessageAttributeNames")
-        _optional(body, "ReceiveRequestAttemptId", str)
+        names = strings(body, "MessageAttributeNames")
+        optional(body, "ReceiveRequestAttemptId", str)
         messages = await queue.receive_messages(
             max_messages=1 if count is None else count,
             wait_seconds=wait,
@@ -371,17 +380,17 @@ class SqsApi:
         return {"Messages": [_message(m, system, names) for m in messages]}
 
     async def delete_message(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
-        self._queue(body, call).delete_message(_required(body, "ReceiptHandle"))
+        self._queue(body, call).delete_message(required(body, "ReceiptHandle"))
         return {}
 
     async def delete_message_batch(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         queue = self._queue(body, call)
-        entries = _entries(body, "DeleteMessageBatchRequestEntry")
-        return _each(entries, lambda e: queue.delete_message(_required(e, "ReceiptHandle")))
+        entries = batch_entries(body, "DeleteMessageBatchRequestEntry")
+        return _each(entries, lambda e: queue.delete_message(required(e, "ReceiptHandle")))
 
     async def change_message_visibility(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         self._queue(body, call).change_message_visibility(
-            _required(body, "ReceiptHandle"), _visibility(body)
+            required(body, "ReceiptHandle"), visibility_timeout(body)
         )
         return {}
 
@@ -389,11 +398,11 @@ class SqsApi:
         self, body: dict[str, Any], call: Call
     ) -> dict[str, Any]:
         queue = self._queue(body, call)
-        entries = _entries(body, "ChangeMessageVisibilityBatchRequestEntry")
+        entries = batch_entries(body, "ChangeMessageVisibilityBatchRequestEntry")
         return _each(
             entries,
             lambda e: queue.change_message_visibility(
-                _required(e, "ReceiptHandle"), _visibility(e)
+                required(e, "ReceiptHandle"), visibility_timeout(e)
             ),  # fmt: skip
         )
 
@@ -425,11 +434,7 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-# --- parameters ------------------------------------------------------------------------------
-
-
-def _missing(name: str) -> ApiError:
-    return ApiError("MissingParameter", f"The request must contain the parameter {name}.")
+# --- requests and answers --------------------------------------------------------------------
 
 
 def _policy(queue: Queue) -> tuple[dict[str, Any], list[Any]]:
@@ -439,62 +444,6 @@ def _policy(queue: Queue) -> tuple[dict[str, Any], list[Any]]:
         policy = {"Version": "2008-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy"}
     statements = policy.get("Statement", [])
     return policy, list(statements) if isinstance(statements, list) else [statements]
-
-
-def _required(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if value is None or value == "" and name != "MessageBody":
-        raise _missing(name)
-    if not isinstance(value, str):
-        raise ApiError("InvalidParameterValue", f"Value for parameter {name} is invalid. "
-                       "Reason: it must be a string.")  # fmt: skip
-    return value
-
-
-def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ApiError(
-            "InvalidParameterValue",
-            f"Value {value!r} for parameter {name} is "
-            f"invalid. Reason: it must be {'an integer' if kind is int else 'a string'}.",
-        )
-    return value
-
-
-def _strings(body: dict[str, Any], name: str) -> list[str]:
-    values = body.get(name)
-    if values is None:
-        return []
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise ApiError("InvalidParameterValue", f"{name} must be a list of strings")
-    return values
-
-
-def _string_map(body: dict[str, Any], name: str) -> dict[str, str]:
-    values = body.get(name)
-    if values is None:
-        return {}
-    if not isinstance(values, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
-    ):
-        raise ApiError("InvalidParameterValue", f"{name} must be a map of strings to strings")
-    return values
-
-
-def _check_tag_count(queue: str, tags: dict[str, str]) -> None:
-    """SQS's refusal of more than 50 tags on a queue (counting those it has)."""
-    if len(tags) > MAX_TAGS:
-        raise ApiError("InvalidParameterValue", f"Too many tags added for queue {queue}.")
-
-
-def _visibility(body: dict[str, Any]) -> int:
-    if body.get("VisibilityTimeout") is None:
-        raise _missing("VisibilityTimeout")
-    value = _optional(body, "VisibilityTimeout", int)
-    return int(value)
 
 
 def _send_options(body: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -516,32 +465,6 @@ def _sent(sent: Sent) -> dict[str, Any]:
     if sent.sequence_number is not None:
         result["SequenceNumber"] = sent.sequence_number
     return result
-
-
-def _entries(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    entries = body.get("Entries")
-    if entries is None:
-        raise _missing("Entries")
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ApiError("InvalidParameterValue", "Entries must be a list of entries")
-    if not entries:
-        raise ApiError("EmptyBatchRequest",
-                       f"There should be at least one {kind} in the request.")  # fmt: skip
-    if len(entries) > MAX_BATCH:
-        raise ApiError("TooManyEntriesInBatchRequest", f"Maximum number of entries per request "
-                       f"are {MAX_BATCH}. You have sent {len(entries)}.")  # fmt: skip
-    ids = [e.get("Id") for e in entries]
-    for entry_id in ids:
-        if not isinstance(entry_id, str) or not _BATCH_ID.match(entry_id):
-            raise ApiError("InvalidBatchEntryId", "A batch entry id can only contain "
-                           "alphanumeric characters, hyphens and underscores. It can be at most "
-                           "80 letters long.")  # fmt: skip
-    seen: set[str] = set()
-    for entry_id in ids:  # SQS names the first entry whose id came before
-        if entry_id in seen:
-            raise ApiError("BatchEntryIdsNotDistinct", f"Id {entry_id} repeated.")
-        seen.add(entry_id)
-    return entries
 
 
 def _failure(entry_id: str, exc: QueueError | ApiError, batch: bool = False) -> dict[str, Any]:
