@@ -56,6 +56,10 @@ class EventsimError(Exception):
     """Base class of every error eventsim raises on purpose."""
 
 
+#: The longest message of one config issue printed whole (it may quote the value back).
+MAX_ISSUE_CHARS = 300
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     """One problem in a config: where it is and what was expected."""
@@ -71,7 +75,11 @@ class ConfigIssue:
         if self.line is not None:
             where = f"{where}:{self.line}:{self.column or 1}"
         key = f" {self.path}:" if self.path else ""
-        return f"{where}:{key} {self.message}"
+        message = self.message
+        if len(message) > MAX_ISSUE_CHARS:  # a huge value quoted back: its start is enough
+            cut = len(message) - MAX_ISSUE_CHARS
+            message = f"{message[:MAX_ISSUE_CHARS]}... ({cut:,} more characters)"
+        return f"{where}:{key} {message}"
 
 
 class ConfigError(EventsimError):

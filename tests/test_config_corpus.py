@@ -368,3 +368,15 @@ def test_deep_nesting_is_refused_by_the_command(tmp_path: Path) -> None:
         timeout=25,
     )
     assert_refused(path, done.returncode, done.stdout + done.stderr, 1, "deeper than 100 levels")
+
+
+@pytest.mark.timeout(10)
+def test_a_huge_value_is_quoted_back_only_in_part(tmp_path: Path) -> None:
+    """A 900 KB value where a region goes: one error line of its start and how much more, not
+    a line of 900,000 characters."""
+    path = tmp_path / "eventsim.yaml"
+    path.write_text(f"region: {'x' * 900_000}\n")
+    code, output = validate(path)
+    assert_refused(path, code, output, 1, "region:")
+    [line] = [line for line in output.splitlines() if "region" in line]
+    assert len(line) < 1_000 and "more characters)" in line
