@@ -1,6 +1,6 @@
 """DynamoDB's reserved words (its developer guide, "Reserved words in DynamoDB").
 
-An expression may not use one, in any case, as a bare attribute name: ``expressions`` refuses
+An expression may not use one, in any case, as a bare attribute name: ``expression_parser`` refuses
 it, as DynamoDB does, and a ``#name`` placeholder stands in for it.
 """
 

@@ -32,7 +32,6 @@ from .dynamodb_checks import (
     check_expressions,
     check_return_values_on_failure,
     exclusive_start_key,
-    invalid,
     page_limit,
     read_options,
     rewritten,
@@ -42,7 +41,7 @@ from .dynamodb_checks import (
 )
 from .dynamodb_control import TableControl
 from .dynamodb_legacy import rewrite
-from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, refusal
+from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, invalid, refusal
 from .dynamodb_streams_api import TARGET_PREFIX as STREAMS_PREFIX
 from .dynamodb_streams_api import StreamsOperations
 from .protocol import optional, require

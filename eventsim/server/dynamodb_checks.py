@@ -15,6 +15,7 @@ from ..errors import ApiError
 from ..resources.table import Table, Usage
 from ..resources.table_transactions import TRANSACTION_LIMIT
 from .dynamodb_legacy import rewrite
+from .dynamodb_protocol import invalid
 from .protocol import optional, require
 
 #: DynamoDB's limits on a request (its developer guide, "Quotas"): nesting of up to 32 levels,
@@ -22,10 +23,6 @@ from .protocol import optional, require
 MAX_NESTING = 32
 MAX_EXPRESSION_BYTES = 4096
 MAX_SEGMENTS = 1_000_000
-_EXPRESSIONS = (
-    "ConditionExpression", "UpdateExpression", "KeyConditionExpression", "FilterExpression",
-    "ProjectionExpression",
-)  # fmt: skip
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
 _NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
 _VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
@@ -34,10 +31,6 @@ _SELECT = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", 
 #: How DynamoDB begins the refusals it words as request validation errors.
 DETECTED = "1 validation error detected: "
 _INVALID_PARAMETERS = "One or more parameter values were invalid"
-
-
-def invalid(message: str) -> ApiError:
-    return ApiError("ValidationException", message)
 
 
 def transact_items(body: dict[str, Any]) -> list[Any]:

@@ -29,7 +29,6 @@ from ..resources.tables import TableRegistry
 from .dynamodb_definitions import (
     INVALID,
     MAX_TAGS,
-    invalid,
     read_attribute_definitions,
     read_billing,
     read_global_index,
@@ -40,6 +39,7 @@ from .dynamodb_definitions import (
     read_throughput,
     table_config,
 )
+from .dynamodb_protocol import invalid
 from .protocol import optional, require
 
 NOT_FOUND = "Requested resource not found"

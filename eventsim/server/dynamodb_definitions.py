@@ -12,17 +12,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config import GlobalIndexConfig, TableConfig
-from ..errors import ApiError
+from .dynamodb_protocol import invalid
 from .protocol import optional, require
 
 INVALID = "One or more parameter values were invalid"
 _VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 _PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
 MAX_TAGS = 50
-
-
-def invalid(message: str) -> ApiError:
-    return ApiError("ValidationException", message)
 
 
 def table_config(**fields: Any) -> TableConfig:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ApiError
+from .dynamodb_protocol import invalid
 
 #: Each legacy parameter, the expression parameter it becomes, and the expression
 #: parameters that may not come with it.
@@ -46,10 +46,6 @@ _COMPARE = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
 _INVALID = "One or more parameter values were invalid"
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError("ValidationException", message)
-
-
 class _Placeholders:
     """Names and values of one rewritten request, each under a placeholder of its own."""
 
@@ -59,7 +55,7 @@ class _Placeholders:
 
     def name(self, attribute: str) -> str:
         if not isinstance(attribute, str) or not attribute:
-            raise _invalid(f"{_INVALID}: an attribute name must be a non-empty string")
+            raise invalid(f"{_INVALID}: an attribute name must be a non-empty string")
         for placeholder, known in self.names.items():
             if known == attribute:
                 return placeholder
@@ -69,7 +65,7 @@ class _Placeholders:
 
     def value(self, value: Any) -> str:
         if not isinstance(value, dict):
-            raise _invalid(f"{_INVALID}: an AttributeValue is an object, got {value!r}")
+            raise invalid(f"{_INVALID}: an AttributeValue is an object, got {value!r}")
         placeholder = f":l{len(self.values)}"
         self.values[placeholder] = value
         return placeholder
@@ -82,19 +78,19 @@ def rewrite(body: dict[str, Any]) -> dict[str, Any]:
         return body
     expressions = sorted({e for name in legacy for e in _LEGACY[name][1] if body.get(e)})
     if expressions:
-        raise _invalid(
+        raise invalid(
             "Can not use both expression and non-expression parameters in the same request: "
             f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: "
             f"{{{', '.join(expressions)}}}"
         )
     for field in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
         if body.get(field) is not None and not any(body.get(e) for e in _EXPRESSIONS):
-            raise _invalid(f"{field} can only be specified when using expressions")
+            raise invalid(f"{field} can only be specified when using expressions")
     out = dict(body)
     places = _Placeholders()
     operator = body.get("ConditionalOperator")
     if operator is not None and operator not in ("AND", "OR"):
-        raise _invalid(
+        raise invalid(
             f"1 validation error detected: Value '{operator}' at 'conditionalOperator' failed "
             "to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
         )
@@ -114,9 +110,9 @@ def rewrite(body: dict[str, Any]) -> dict[str, Any]:
                 out[target] = text
         else:
             if not isinstance(given, list) or not given:
-                raise _invalid(f"{_INVALID}: AttributesToGet must be a non-empty list")
+                raise invalid(f"{_INVALID}: AttributesToGet must be a non-empty list")
             if len(set(map(str, given))) != len(given):
-                raise _invalid(f"{_INVALID}: Duplicate value in attribute name: {given}")
+                raise invalid(f"{_INVALID}: Duplicate value in attribute name: {given}")
             out[target] = ", ".join(places.name(attribute) for attribute in given)
     out.pop("ConditionalOperator", None)
     if places.names:
@@ -128,7 +124,7 @@ def rewrite(body: dict[str, Any]) -> dict[str, Any]:
 
 def _mapping(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _invalid(f"{_INVALID}: {name} must map attribute names to conditions")
+        raise invalid(f"{_INVALID}: {name} must map attribute names to conditions")
     return value
 
 
@@ -136,11 +132,11 @@ def _conditions(
     conditions: dict[str, Any], places: _Placeholders, operator: str | None, *, expected: bool
 ) -> str:
     if not conditions:
-        raise _invalid(f"{_INVALID}: the map of conditions is empty")
+        raise invalid(f"{_INVALID}: the map of conditions is empty")
     parts = []
     for attribute, condition in conditions.items():
         if not isinstance(condition, dict):
-            raise _invalid(f"{_INVALID}: the condition on {attribute!r} must be an object")
+            raise invalid(f"{_INVALID}: the condition on {attribute!r} must be an object")
         parts.append(_condition(attribute, condition, places, expected))
     return f" {operator or 'AND'} ".join(f"({part})" for part in parts)
 
@@ -155,37 +151,37 @@ def _condition(
     exists = condition.get("Exists")
     if operator is None:
         if not expected:
-            raise _invalid(f"{_INVALID}: ComparisonOperator is missing for {attribute}")
+            raise invalid(f"{_INVALID}: ComparisonOperator is missing for {attribute}")
         if arguments is not None:
-            raise _invalid(f"{_INVALID}: AttributeValueList can only be used with a "
+            raise invalid(f"{_INVALID}: AttributeValueList can only be used with a "
                            "ComparisonOperator for Attribute: " + attribute)  # fmt: skip
         if exists is False:
             if value is not None:
-                raise _invalid(f"{_INVALID}: Value cannot be used when Exists is false for "
+                raise invalid(f"{_INVALID}: Value cannot be used when Exists is false for "
                                f"Attribute: {attribute}")  # fmt: skip
             return f"attribute_not_exists({path})"
         if value is None:
-            raise _invalid(f"{_INVALID}: Value must be provided when Exists is true for "
+            raise invalid(f"{_INVALID}: Value must be provided when Exists is true for "
                            f"Attribute: {attribute}")  # fmt: skip
         return f"{path} = {places.value(value)}"
     if exists is not None:
-        raise _invalid(f"{_INVALID}: Exists and ComparisonOperator cannot be used together for "
+        raise invalid(f"{_INVALID}: Exists and ComparisonOperator cannot be used together for "
                        f"Attribute: {attribute}")  # fmt: skip
     if not isinstance(operator, str) or operator not in _ARGUMENTS:
-        raise _invalid(
+        raise invalid(
             f"1 validation error detected: Value '{operator}' at 'comparisonOperator' failed to "
             "satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, "
             "NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]"
         )
     if value is not None and arguments is not None:
-        raise _invalid(f"{_INVALID}: Value and AttributeValueList cannot be used together for "
+        raise invalid(f"{_INVALID}: Value and AttributeValueList cannot be used together for "
                        f"Attribute: {attribute}")  # fmt: skip
     given = [value] if value is not None else arguments if arguments is not None else []
     if not isinstance(given, list):
-        raise _invalid(f"{_INVALID}: AttributeValueList must be a list")
+        raise invalid(f"{_INVALID}: AttributeValueList must be a list")
     fewest, most = _ARGUMENTS[operator]
     if len(given) < fewest or (most is not None and len(given) > most):
-        raise _invalid(
+        raise invalid(
             f"{_INVALID}: Invalid number of argument(s) for the {operator} ComparisonOperator"
         )
     values = [places.value(v) for v in given]
@@ -210,13 +206,13 @@ def _updates(updates: dict[str, Any], places: _Placeholders) -> str:
     clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
     for attribute, update in updates.items():
         if not isinstance(update, dict):
-            raise _invalid(f"{_INVALID}: the update of {attribute!r} must be an object")
+            raise invalid(f"{_INVALID}: the update of {attribute!r} must be an object")
         action = update.get("Action", "PUT")
         value = update.get("Value")
         path = places.name(attribute)
         if action == "PUT":
             if value is None:
-                raise _invalid(f"{_INVALID}: Only DELETE action is allowed when no attribute "
+                raise invalid(f"{_INVALID}: Only DELETE action is allowed when no attribute "
                                f"value is specified")  # fmt: skip
             clauses["SET"].append(f"{path} = {places.value(value)}")
         elif action == "DELETE":
@@ -226,7 +222,7 @@ def _updates(updates: dict[str, Any], places: _Placeholders) -> str:
                 clauses["DELETE"].append(f"{path} {places.value(value)}")
         elif action == "ADD":
             if value is None:
-                raise _invalid(f"{_INVALID}: Only DELETE action is allowed when no attribute "
+                raise invalid(f"{_INVALID}: Only DELETE action is allowed when no attribute "
                                f"value is specified")  # fmt: skip
             if isinstance(value, dict) and "L" in value:  # ADD appends to a list
                 empty = places.value({"L": []})
@@ -236,7 +232,7 @@ def _updates(updates: dict[str, Any], places: _Placeholders) -> str:
             else:
                 clauses["ADD"].append(f"{path} {places.value(value)}")
         else:
-            raise _invalid(
+            raise invalid(
                 f"1 validation error detected: Value '{action}' at 'attributeUpdates."
                 f"{attribute}.member.action' failed to satisfy constraint: Member must satisfy "
                 "enum value set: [ADD, PUT, DELETE]"

@@ -1,5 +1,6 @@
 """What DynamoDB's two JSON services (DynamoDB and DynamoDB Streams) share on the edge: their
-error shape, the ``x-amz-crc32`` header, and answering one request.
+error shape and its ``ValidationException`` (``invalid``), the ``x-amz-crc32`` header, and
+answering one request.
 
 Example::
 
@@ -26,6 +27,11 @@ _PREFIX = {
 
 #: A request of up to 16 MB (BatchWriteItem), as DynamoDB's quotas say.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def invalid(message: str) -> ApiError:
+    """DynamoDB's ``ValidationException`` (a 400) saying ``message``."""
+    return ApiError("ValidationException", message)
 
 
 def error_response(

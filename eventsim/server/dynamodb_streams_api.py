@@ -34,7 +34,7 @@ from aiohttp import web
 from ..errors import ApiError
 from ..resources.table import Table
 from ..unconfirmed import STREAM_SHARD_ID
-from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, refusal
+from .dynamodb_protocol import MAX_REQUEST_BYTES, answer, invalid, refusal
 from .protocol import optional, require
 from .services import Service
 
@@ -48,10 +48,6 @@ MAX_RECORDS = 1000
 _ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
 
 Operation = Callable[["StreamsOperations", dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-def _invalid(message: str) -> ApiError:
-    return ApiError("ValidationException", message)
 
 
 class StreamsOperations:
@@ -86,7 +82,7 @@ class StreamsOperations:
         name = optional(body, "TableName")
         limit = optional(body, "Limit", int, 100)
         if not 1 <= limit <= 100:
-            raise _invalid(
+            raise invalid(
                 f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
                 "constraint: Member must have value "
                 + ("greater than or equal to 1" if limit < 1 else "less than or equal to 100")
@@ -145,7 +141,7 @@ class StreamsOperations:
             )
         kind = require(body, "ShardIteratorType")
         if kind not in _ITERATOR_TYPES:
-            raise _invalid(
+            raise invalid(
                 f"1 validation error detected: Value '{kind}' at 'shardIteratorType' failed to "
                 "satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, "
                 "LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"
@@ -153,7 +149,7 @@ class StreamsOperations:
         given = optional(body, "SequenceNumber")
         if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
             if given is None or not given.isdigit():
-                raise _invalid(f"A sequence number is required for {kind}")
+                raise invalid(f"A sequence number is required for {kind}")
             number = int(given)
             first = table.store.first_seq()
             if first is not None and number < first:
@@ -163,7 +159,7 @@ class StreamsOperations:
                 )
             position = number - 1 if kind == "AT_SEQUENCE_NUMBER" else number
         elif given is not None:
-            raise _invalid(f"A sequence number cannot be given for {kind}")
+            raise invalid(f"A sequence number cannot be given for {kind}")
         elif kind == "LATEST":
             position = table.store.last_seq()
         else:
@@ -178,7 +174,7 @@ class StreamsOperations:
         given = require(body, "ShardIterator")
         limit = optional(body, "Limit", int, MAX_RECORDS)
         if not 1 <= limit <= MAX_RECORDS:
-            raise _invalid(
+            raise invalid(
                 f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
                 "constraint: Member must have value "
                 + ("greater than or equal to 1" if limit < 1 else "less than or equal to 1000")
@@ -187,7 +183,7 @@ class StreamsOperations:
             token = json.loads(base64.urlsafe_b64decode(given.encode()))
             arn, after, made = token["arn"], int(token["after"]), float(token["made"])
         except (ValueError, KeyError, TypeError, binascii.Error):
-            raise _invalid("Invalid ShardIterator") from None
+            raise invalid("Invalid ShardIterator") from None
         table = self._stream(arn)
         now = self._sim.clock.time()
         if now - made > ITERATOR_LIFETIME_S:
