@@ -130,7 +130,7 @@ class Simulator(SimulatorResources):
         self._stopping: asyncio.Event | None = None
         self._draining: asyncio.Task[None] | None = None
         self._accepting = False
-        self._started = asyncio.Event()  # set once start() has finished
+        self._started = asyncio.Event()  # set once start() has finished (or close() began)
         self._buckets: dict[str, BucketSource] = {}
         #: Every queue, by region and name (resources/queues.py).
         self._queues = QueueRegistry(config, clock=clock, rng=self.random, state_dir=self.state_dir)
@@ -410,6 +410,7 @@ class Simulator(SimulatorResources):
 
         What was accepted and did not finish stays in the state folder for the next start.
         """
+        self._started.set()  # requests waiting for a start that failed are answered now
         if self._runner is None or self._stopping is None:
             if self._edge is not None:
                 await self._edge.stop()

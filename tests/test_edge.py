@@ -19,6 +19,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from eventsim import Outcome, Simulator
+from eventsim.errors import StartupError
 from eventsim.resources.bucket import BucketSource
 from eventsim.server.edge import EdgeServer
 from eventsim.testing import SimulatorFactory
@@ -359,3 +360,38 @@ async def test_a_request_while_the_simulator_starts_waits_for_it(
     async with aiohttp.ClientSession() as session:  # closed: nothing listens any more
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(f"{sim.endpoint_url}/_eventsim/health")
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(20)
+async def test_a_request_waiting_for_a_start_that_fails_is_answered_at_once(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start that fails (a corrupt state file, say) answers the requests waiting for it with
+    a 503 at once, so that `eventsim up` exits without waiting for them."""
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def failing_start(self: BucketSource) -> None:
+        entered.set()
+        await release.wait()
+        raise StartupError("the bucket cannot start")
+
+    monkeypatch.setattr(BucketSource, "start", failing_start)
+    config = {"functions": {"echo": function("echo")},
+              "buckets": {"uploads": {"path": str(tmp_path / "uploads")}}}  # fmt: skip
+    sim = Simulator.from_dict(config, state_dir=tmp_path / "state", edge=True)
+    start = asyncio.create_task(sim.start())
+    await entered.wait()
+    assert sim.edge is not None
+    async with aiohttp.ClientSession(sim.endpoint_url) as session:
+        invoke = asyncio.create_task(
+            session.post("/2015-03-31/functions/echo/invocations", data=b"{}")
+        )
+        waiting = asyncio.create_task(sim.edge.wait_in_flight(1))
+        await asyncio.wait([invoke, waiting], return_when=asyncio.FIRST_COMPLETED)
+        release.set()
+        with pytest.raises(StartupError):
+            await start
+        async with await invoke as reply:
+            assert reply.status == 503
+            assert reply.headers["X-Amzn-ErrorType"].startswith("ServiceUnavailable")
