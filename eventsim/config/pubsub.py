@@ -3,6 +3,7 @@ rules and their targets, and the pattern dialect each filter is checked in."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -124,6 +125,21 @@ class TargetInput(Model):
     input_transformer: InputTransformer | None = None
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     dead_letter_queue: str | None = None
+
+    def aws_input(self) -> dict[str, Any]:
+        """The input settings as a target's ``Input``, ``InputPath`` and ``InputTransformer``
+        (what PutTargets takes and ListTargetsByRule answers; a template's ``Targets``)."""
+        entry: dict[str, Any] = {}
+        if self.input is not None:
+            entry["Input"] = json.dumps(self.input)
+        if self.input_path is not None:
+            entry["InputPath"] = self.input_path
+        if self.input_transformer is not None:
+            entry["InputTransformer"] = {
+                "InputPathsMap": self.input_transformer.input_paths_map,
+                "InputTemplate": self.input_transformer.input_template,
+            }
+        return entry
 
     @model_validator(mode="after")
     def _one_input(self) -> TargetInput:

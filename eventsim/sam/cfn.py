@@ -3,7 +3,6 @@ template being written (its resources, logical ids, marks), and small helpers.""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -67,16 +66,7 @@ def arn(section: str, logical: str) -> Any:
 
 def target_input(export: Export, target: Any) -> dict[str, Any]:
     """A rule target's Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig."""
-    entry: dict[str, Any] = {}
-    if target.input is not None:
-        entry["Input"] = json.dumps(target.input)
-    if target.input_path is not None:
-        entry["InputPath"] = target.input_path
-    if target.input_transformer is not None:
-        entry["InputTransformer"] = {
-            "InputPathsMap": target.input_transformer.input_paths_map,
-            "InputTemplate": target.input_transformer.input_template,
-        }
+    entry: dict[str, Any] = target.aws_input()
     given = target.retry_policy.model_dump(exclude_defaults=True)
     if given:
         entry["RetryPolicy"] = {

@@ -120,17 +120,8 @@ class EventsApi:
         rule = self._rule(body, "Rule")
         targets = []
         for target in rule.targets:
-            described: dict[str, Any] = {"Id": target.id, "Arn": target.arn}
             settings = target.settings
-            if settings.input is not None:
-                described["Input"] = json.dumps(settings.input)
-            if settings.input_path is not None:
-                described["InputPath"] = settings.input_path
-            if settings.input_transformer is not None:
-                described["InputTransformer"] = {
-                    "InputPathsMap": settings.input_transformer.input_paths_map,
-                    "InputTemplate": settings.input_transformer.input_template,
-                }
+            described = {"Id": target.id, "Arn": target.arn, **settings.aws_input()}
             described["RetryPolicy"] = {
                 "MaximumRetryAttempts": settings.retry_policy.maximum_retry_attempts,
                 "MaximumEventAgeInSeconds": settings.retry_policy.maximum_event_age,
